@@ -74,7 +74,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     // Measured from when the request left: the server renewed at or after this moment.
     const sent = this.clock.now();
     try {
-      const { ttl } = await this.store.keepAliveOnce(this.id);
+      const { ttl } = await this.beforeExpiry(this.store.keepAliveOnce(this.id));
       if (this.stopped) return;
       this.expiresBy = sent + ttl * 1000;
       this.emit('renewed', this.expiresBy);
@@ -91,8 +91,20 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     }
   }
 
+  /** `call`, unless the lease would expire first: then the lease is presumed lost. */
+  private beforeExpiry<T>(call: Promise<T>): Promise<T> {
+    let timer: TimerHandle | undefined;
+    const expiry = new Promise<never>((_, reject) => {
+      timer = this.clock.setTimeout(() => reject(new LeaseNotFoundError(this.id)), Math.max(0, this.expiresBy - this.clock.now()));
+    });
+    call.catch(() => undefined); // may settle after we gave up on it
+    return Promise.race([call, expiry]).finally(() => this.clock.clearTimeout(timer!));
+  }
+
   private lose(err: Error): void {
     this.stop();
+    // If a late keepalive did get through, do not leave the keys alive for another TTL.
+    this.store.revokeLease(this.id).catch(() => undefined);
     this.emit('lost', err);
   }
 }

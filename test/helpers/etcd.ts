@@ -26,6 +26,8 @@ export interface EtcdCluster {
 export interface EtcdTimers {
   /** Fast raft timers (10 ms heartbeat, 100 ms election): quick start, 1 s minimum lease TTL. */
   fast?: boolean;
+  /** fsync every commit, as production etcd does (tests skip it for speed). */
+  fsync?: boolean;
 }
 
 /** Starts a one-member etcd. */
@@ -55,7 +57,7 @@ export async function startEtcdCluster(size: number, options: EtcdTimers = {}): 
       '--initial-advertise-peer-urls', peerUrl,
       '--initial-cluster', initialCluster,
       '--initial-cluster-state', 'new',
-      '--unsafe-no-fsync',
+      ...(options.fsync ? [] : ['--unsafe-no-fsync']),
       '--logger', 'zap',
       '--log-level', 'warn',
       ...(options.fast ? ['--heartbeat-interval', '10', '--election-timeout', '100'] : []),

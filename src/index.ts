@@ -1,0 +1,2 @@
+// rota as a library: `import { … } from 'rota'`.
+export * from './store/index.js';
