@@ -1,0 +1,54 @@
+// The key layout under one prefix (default /work/), so pools can share one etcd (DESIGN "Keys").
+
+/** Names every key rota uses under `prefix`. */
+export class Keys {
+  /** workers/<workerId>: the worker's JSON record, on its lease. */
+  readonly workers: string;
+  /** registry/<itemId>: the item's content, as given. */
+  readonly registry: string;
+  /** specs/<itemId>: the item's spec (kind, weight, selector…) as JSON; absent = defaults. */
+  readonly specs: string;
+  /** assign/<itemId>: the worker the leader chose. */
+  readonly assign: string;
+  /** active/<itemId>: the worker holding the claim, on its lease; create revision = fencing token. */
+  readonly active: string;
+  /** status/<itemId>: what the running worker reports (restarts…), on its lease. */
+  readonly status: string;
+  /** leader/<leaseId>: election candidates, on their leases. */
+  readonly leader: string;
+
+  constructor(readonly prefix = '/work/') {
+    if (!prefix.endsWith('/')) throw new Error(`prefix must end with "/": ${prefix}`);
+    this.workers = `${prefix}workers/`;
+    this.registry = `${prefix}registry/`;
+    this.specs = `${prefix}specs/`;
+    this.assign = `${prefix}assign/`;
+    this.active = `${prefix}active/`;
+    this.status = `${prefix}status/`;
+    this.leader = `${prefix}leader/`;
+  }
+
+  worker(id: string): string {
+    return this.workers + id;
+  }
+  item(id: string): string {
+    return this.registry + id;
+  }
+  spec(id: string): string {
+    return this.specs + id;
+  }
+  assignment(id: string): string {
+    return this.assign + id;
+  }
+  claim(id: string): string {
+    return this.active + id;
+  }
+  itemStatus(id: string): string {
+    return this.status + id;
+  }
+
+  /** The id at the end of `key` under `section` (one of the prefixes above). */
+  static idOf(key: string, section: string): string {
+    return key.slice(section.length);
+  }
+}

@@ -1,0 +1,143 @@
+// What items and workers are, how they are stored, and how user input becomes one (validated).
+import { z } from 'zod';
+
+/** Input that cannot become an item or a worker setting; the message says what is wrong. */
+export class ValidationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ValidationError';
+  }
+}
+
+/** Label selector: every key must be present on the worker with this value. */
+export type Selector = Record<string, string>;
+
+/** How an item is placed and run; everything but the content. */
+export interface WorkSpec {
+  kind: 'service' | 'task';
+  /** Relative load of the item (default 1). */
+  weight: number;
+  selector: Selector;
+}
+
+export const DEFAULT_SPEC: WorkSpec = { kind: 'service', weight: 1, selector: {} };
+
+/** An item as processors see it. */
+export interface WorkItem {
+  id: string;
+  /** Opaque text, exactly as given. */
+  content: string;
+  spec: WorkSpec;
+}
+
+/** A worker's record under workers/<id>. */
+export interface WorkerRecord {
+  host: string;
+  pid: number;
+  capacity: number;
+  labels: Record<string, string>;
+  load: number;
+  draining: boolean;
+  startedAt: string;
+  /** The API of the node the worker lives in, if it serves one. */
+  api?: string;
+}
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const LABEL_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
+
+/** Throws ValidationError unless `id` can name an item or worker (it becomes part of a key). */
+export function checkId(id: string, what = 'id'): string {
+  if (!ID_RE.test(id)) {
+    throw new ValidationError(`${what} "${id.slice(0, 80)}" is not valid: use 1-128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit`);
+  }
+  return id;
+}
+
+const labelsSchema = z.record(z.string().regex(LABEL_KEY_RE, 'label keys are letters, digits, ".", "_", "/" or "-"'), z.string().max(256));
+
+/** A work spec as a user writes it (JSON body of POST /work). */
+export const workInputSchema = z
+  .object({
+    content: z.string(),
+    id: z.string().optional(),
+    kind: z.enum(['service', 'task']).optional(),
+    weight: z.number().int().min(1).max(1_000_000).optional(),
+    selector: labelsSchema.optional(),
+  })
+  .strict();
+
+export type WorkInput = z.infer<typeof workInputSchema>;
+
+/** Validates a JSON work spec, with messages that name the field. */
+export function parseWorkInput(body: unknown): WorkInput {
+  const r = workInputSchema.safeParse(body);
+  if (!r.success) throw new ValidationError(describeIssues(r.error));
+  if (r.data.id !== undefined) checkId(r.data.id, 'work id');
+  return r.data;
+}
+
+/** The spec part of an input, filled with defaults. */
+export function specOf(input: Partial<Pick<WorkInput, 'kind' | 'weight' | 'selector'>>, base: WorkSpec = DEFAULT_SPEC): WorkSpec {
+  return {
+    kind: input.kind ?? base.kind,
+    weight: input.weight ?? base.weight,
+    selector: input.selector ?? base.selector,
+  };
+}
+
+/** The stored form of a spec, or undefined when it is all defaults (no specs/ key then). */
+export function encodeSpec(spec: WorkSpec): string | undefined {
+  const isDefault = spec.kind === 'service' && spec.weight === 1 && Object.keys(spec.selector).length === 0;
+  return isDefault ? undefined : JSON.stringify(spec);
+}
+
+/** A stored spec (tolerates a missing or damaged value by falling back to defaults). */
+export function decodeSpec(value: string | undefined): WorkSpec {
+  if (!value) return DEFAULT_SPEC;
+  try {
+    const v = JSON.parse(value) as Partial<WorkSpec>;
+    return specOf(v);
+  } catch {
+    return DEFAULT_SPEC;
+  }
+}
+
+/** A stored worker record; null if damaged. */
+export function decodeWorker(value: string): WorkerRecord | null {
+  try {
+    const v = JSON.parse(value) as WorkerRecord;
+    return typeof v === 'object' && v !== null && typeof v.capacity === 'number' ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a worker with `labels` may run an item with `selector`. */
+export function selects(selector: Selector, labels: Record<string, string>): boolean {
+  for (const [k, v] of Object.entries(selector)) if (labels[k] !== v) return false;
+  return true;
+}
+
+/** Parses "k=v,k2=v2" (CLI --labels and --selector). */
+export function parseLabels(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new ValidationError(`label "${part}" is not key=value`);
+    out[part.slice(0, eq)] = part.slice(eq + 1);
+  }
+  const r = labelsSchema.safeParse(out);
+  if (!r.success) throw new ValidationError(describeIssues(r.error));
+  return out;
+}
+
+/** One readable sentence from zod's issues. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      const where = i.path.length ? i.path.join('.') : 'body';
+      return `${where}: ${i.message}`;
+    })
+    .join('; ');
+}
