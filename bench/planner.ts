@@ -12,7 +12,7 @@ const items: PlanItem[] = Array.from({ length: ITEMS }, (_, i) => ({
   id: `item-${i.toString(36).padStart(6, '0')}`,
   weight: 1,
   // One item in ten needs a zone.
-  selector: i % 10 === 0 ? { zone: `z${i % 3}` } : {},
+  selector: i % 10 === 0 ? { zone: `z${i % 3}` } : ({} as Record<string, string>),
 }));
 
 function time(label: string, ws: PlanWorker[], current: Map<string, string>) {

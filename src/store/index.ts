@@ -18,3 +18,4 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   if (config.backend === 'etcd') return new EtcdStore(config);
   return EmbeddedStore.open(config);
 }
+export { listPrefix, prefixEnd } from './paged-list.js';

@@ -1,0 +1,84 @@
+// Membership: each member keeps a record under a prefix on its own lease (gone when the lease
+// is), and everyone can follow the live set. Records are JSON; updates are compare-and-swap so
+// two writers (the member and an operator) never lose each other's fields.
+import { EventEmitter } from 'node:events';
+import { systemClock, type Clock, type LeaseId, type Store } from '../store/index.js';
+import { PrefixView } from './prefix-view.js';
+
+export interface Member<T> {
+  id: string;
+  record: T;
+  lease: LeaseId;
+  /** When the member joined (create revision of its key). */
+  joinedAt: number;
+}
+
+export interface MembershipEvents {
+  /** The set of members or a record changed. */
+  change: [];
+}
+
+/** The live set of members under `prefix`. */
+export class Membership<T> extends EventEmitter<MembershipEvents> {
+  readonly view: PrefixView;
+
+  constructor(
+    store: Store,
+    readonly prefix: string,
+    private readonly parse: (value: string) => T | null,
+    clock: Clock = systemClock,
+  ) {
+    super();
+    this.view = new PrefixView(store, prefix, clock);
+    this.view.on('reset', () => this.emit('change'));
+    this.view.on('change', () => this.emit('change'));
+  }
+
+  start(): Promise<void> {
+    return this.view.start();
+  }
+
+  close(): Promise<void> {
+    return this.view.close();
+  }
+
+  /** Every member with a readable record, by id. */
+  members(): Member<T>[] {
+    const out: Member<T>[] = [];
+    for (const kv of this.view.kvs.values()) {
+      const record = this.parse(kv.value);
+      if (record) out.push({ id: kv.key.slice(this.prefix.length), record, lease: kv.lease, joinedAt: kv.createRevision });
+    }
+    return out;
+  }
+
+  get(id: string): Member<T> | undefined {
+    return this.members().find((m) => m.id === id);
+  }
+}
+
+/** Outcome of updateRecord: the record written, or why none was. */
+export type UpdateOutcome<T> = { updated: true; record: T } | { updated: false; reason: 'absent' };
+
+/**
+ * Rewrites the JSON record at `key` with `change(current)`, keeping its lease, with a compare on its
+ * mod revision (retried on conflict). With `create`, an absent record is created on that lease.
+ */
+export async function updateRecord<T>(
+  store: Store,
+  key: string,
+  change: (current: T | undefined) => T,
+  create?: { lease: LeaseId },
+): Promise<UpdateOutcome<T>> {
+  for (;;) {
+    const kv = await store.get(key);
+    if (!kv && !create) return { updated: false, reason: 'absent' };
+    const current = kv ? (JSON.parse(kv.value) as T) : undefined;
+    const record = change(current);
+    const r = await store.txn({
+      compare: [kv ? { key, target: 'mod', op: '==', value: kv.modRevision } : { key, target: 'create', op: '==', value: 0 }],
+      success: [{ type: 'put', key, value: JSON.stringify(record), lease: kv ? kv.lease : create!.lease }],
+    });
+    if (r.succeeded) return { updated: true, record };
+  }
+}

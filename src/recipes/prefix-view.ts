@@ -1,0 +1,93 @@
+// A live copy of every key under a prefix: list, then watch from the list's revision + 1; on a
+// compaction or any watch failure, list again (DESIGN "Watching"). State is always rebuilt from
+// the store, never trusted from memory alone.
+import { EventEmitter } from 'node:events';
+import { listPrefix, sleep, systemClock, type Clock, type KeyValue, type Store, type Watch, type WatchBatch } from '../store/index.js';
+
+export interface PrefixViewEvents {
+  /** Changes of one revision, already applied to `kvs`. */
+  change: [batch: WatchBatch];
+  /** `kvs` was read again from scratch (first load, compaction, resync): treat everything as new. */
+  reset: [];
+  /** A failure the view recovers from by itself (it lists again). Not 'error': nothing to crash on. */
+  failed: [error: Error];
+}
+
+/** Live map of key → key-value under one prefix. */
+export class PrefixView extends EventEmitter<PrefixViewEvents> {
+  readonly kvs = new Map<string, KeyValue>();
+  /** The revision `kvs` reflects. */
+  revision = 0;
+  private watch?: Watch;
+  private generation = 0;
+  private closed = false;
+  private loading?: Promise<void>;
+
+  constructor(
+    private readonly store: Store,
+    readonly prefix: string,
+    private readonly clock: Clock = systemClock,
+  ) {
+    super();
+  }
+
+  /** Loads the prefix and starts following it; resolves after the first load. */
+  start(): Promise<void> {
+    return this.resync();
+  }
+
+  /** Reads everything again and re-watches; emits 'reset'. Concurrent calls share one reload. */
+  resync(): Promise<void> {
+    this.loading ??= this.reload().finally(() => (this.loading = undefined));
+    return this.loading;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.generation++;
+    await this.watch?.close();
+    this.watch = undefined;
+  }
+
+  private async reload(): Promise<void> {
+    for (let delay = 50; !this.closed; delay = Math.min(delay * 2, 1000)) {
+      const gen = ++this.generation;
+      await this.watch?.close();
+      this.watch = undefined;
+      try {
+        const { kvs, revision } = await listPrefix(this.store, this.prefix);
+        if (this.closed || gen !== this.generation) return;
+        this.kvs.clear();
+        for (const kv of kvs) this.kvs.set(kv.key, kv);
+        this.revision = revision;
+        this.follow(gen, revision + 1);
+        this.emit('reset');
+        await this.watch!.ready;
+        return;
+      } catch (err) {
+        if (this.closed) return;
+        this.emit('failed', err as Error);
+        await sleep(this.clock, delay);
+      }
+    }
+  }
+
+  private follow(gen: number, from: number): void {
+    const watch = this.store.watch(this.prefix, { prefix: true, fromRevision: from });
+    this.watch = watch;
+    watch.on('events', (batch) => {
+      if (gen !== this.generation) return;
+      for (const ev of batch.events) {
+        if (ev.type === 'put') this.kvs.set(ev.kv.key, ev.kv);
+        else this.kvs.delete(ev.kv.key);
+      }
+      this.revision = batch.revision;
+      this.emit('change', batch);
+    });
+    watch.on('error', (err) => {
+      if (gen !== this.generation || this.closed) return;
+      this.emit('failed', err);
+      void this.resync();
+    });
+  }
+}

@@ -1,0 +1,150 @@
+// Session, election, membership and prefix views on both backends.
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { Election } from '../../src/recipes/election.js';
+import { Membership, updateRecord } from '../../src/recipes/membership.js';
+import { PrefixView } from '../../src/recipes/prefix-view.js';
+import { Session, SessionFencedError } from '../../src/recipes/session.js';
+import { EtcdStore } from '../../src/store/index.js';
+import { forEachBackend } from '../helpers/backends.js';
+import { waitFor } from '../helpers/processes.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { fresh } from '../store/conformance.js';
+
+forEachBackend('recipes', (backend) => {
+  it('election: candidates lead one at a time, in the order they joined; a lost session hands over at once', async () => {
+    const store = await backend.open();
+    const prefix = `${fresh()}leader/`;
+    const sessions = await Promise.all([0, 1, 2].map(() => Session.open(store, { ttl: 10 })));
+    const elections = sessions.map((s, i) => new Election(store, s, prefix, `node-${i}`));
+    const order: string[] = [];
+    await elections[0].campaign();
+    order.push('node-0');
+    // Join one after the other, so the order of their keys is known.
+    const waiting = [];
+    for (const e of elections.slice(1)) {
+      waiting.push(e.campaign().then(() => order.push(e.candidate)));
+      await waitFor(async () => (await store.get(e.key)) !== null, 3000, `${e.candidate} to join`);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(order, ['node-0'], 'only one leader while the first holds');
+    assert.equal(await Election.leader(store, prefix), 'node-0');
+    const deposed = new Promise((r) => elections[0].once('deposed', r));
+    const fence = elections[0].fence();
+    await sessions[0].close();
+    await deposed;
+    assert.equal(elections[0].isLeader, false);
+    await waitFor(() => order.length === 2, 5000, 'the second candidate to lead');
+    assert.deepEqual(order, ['node-0', 'node-1']);
+    assert.equal(elections[1].isLeader, true);
+    assert.equal(elections[2].isLeader, false);
+    // The deposed leader's writes carry its fence and now fail.
+    const late = await store.txn({ compare: [fence], success: [{ type: 'put', key: `${prefix}late`, value: 'x' }] });
+    assert.equal(late.succeeded, false);
+    const ok = await store.txn({ compare: [elections[1].fence()], success: [{ type: 'put', key: `${prefix}x`, value: 'y' }] });
+    assert.equal(ok.succeeded, true);
+    await sessions[1].close();
+    await Promise.all(waiting);
+    assert.deepEqual(order, ['node-0', 'node-1', 'node-2']);
+    await sessions[2].close();
+  });
+
+  it('membership: members appear on join, vanish when their lease goes, and CAS updates keep every field', async () => {
+    const store = await backend.open();
+    const prefix = `${fresh()}workers/`;
+    const members = new Membership<{ load: number; draining?: boolean }>(store, prefix, (v) => JSON.parse(v));
+    await members.start();
+    const a = await Session.open(store, { ttl: 10 });
+    const b = await Session.open(store, { ttl: 10 });
+    await updateRecord(store, `${prefix}a`, () => ({ load: 0 }), { lease: a.lease });
+    await updateRecord(store, `${prefix}b`, () => ({ load: 0 }), { lease: b.lease });
+    await waitFor(() => members.members().length === 2, 3000, 'two members');
+    // The member and an operator update the same record at once: neither change is lost.
+    await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) => updateRecord<{ load: number; draining?: boolean }>(store, `${prefix}a`, (r) => ({ ...r!, load: Math.max(r!.load, i + 1) }))),
+      updateRecord<{ load: number; draining?: boolean }>(store, `${prefix}a`, (r) => ({ ...r!, draining: true })),
+    ]);
+    await waitFor(() => members.get('a')?.record.load === 10 && members.get('a')?.record.draining === true, 3000, 'both fields');
+    assert.equal(members.get('a')!.lease, a.lease, 'the record keeps its lease');
+    assert.equal((await updateRecord(store, `${prefix}nobody`, () => ({ load: 1 }))).updated, false);
+    await a.close();
+    await waitFor(() => members.members().map((m) => m.id).join() === 'b', 3000, 'a to leave');
+    await b.close();
+    await members.close();
+  });
+
+  it('session: valid while kept alive; revoking elsewhere ends it with a lost event', async () => {
+    const store = await backend.open();
+    const session = await Session.open(store, { ttl: 2 });
+    assert.equal(session.valid, true);
+    const renewed = new Promise((r) => session.once('renewed', r));
+    await renewed;
+    assert.ok(session.fenceAt > Date.now());
+    const lost = new Promise<Error>((r) => session.once('lost', r));
+    await store.revokeLease(session.lease);
+    await lost;
+    assert.equal(session.valid, false);
+  });
+
+  if (backend.name === 'etcd') {
+    it('session: cut off from etcd, it fences itself before the lease can expire', async () => {
+      const cluster = await backend.etcd!();
+      const proxy = await TcpProxy.start(Number(new URL(cluster.endpoints[0]).port));
+      const cutOff = new EtcdStore({ endpoints: [proxy.url] });
+      const direct = await backend.open();
+      try {
+        const session = await Session.open(cutOff, { ttl: 3 });
+        await new Promise((r) => session.once('renewed', r));
+        proxy.cut();
+        const err = await new Promise<Error>((r) => session.once('lost', r));
+        assert.ok(err instanceof SessionFencedError, String(err));
+        const status = await direct.leaseTimeToLive(session.lease);
+        assert.notEqual(status, null, 'the lease had not expired yet when the session fenced itself');
+      } finally {
+        proxy.restore();
+        await cutOff.close();
+        await proxy.close();
+      }
+    });
+
+    it('prefix view: after a cut during which history was compacted, it lists again and matches the store', async () => {
+      const cluster = await backend.etcd!();
+      const proxy = await TcpProxy.start(Number(new URL(cluster.endpoints[0]).port));
+      const viewer = new EtcdStore({ endpoints: [proxy.url] });
+      const direct = await backend.open();
+      const prefix = fresh();
+      try {
+        const view = new PrefixView(viewer, prefix);
+        let resets = 0;
+        view.on('reset', () => resets++);
+        await direct.put(`${prefix}a`, '1');
+        await view.start();
+        assert.equal(view.kvs.get(`${prefix}a`)?.value, '1');
+        proxy.cut();
+        await direct.put(`${prefix}b`, '2');
+        await direct.delete(`${prefix}a`);
+        const r = await direct.put(`${prefix}c`, '3');
+        await direct.compact(r.revision);
+        proxy.restore();
+        await waitFor(() => [...view.kvs.keys()].sort().join() === `${prefix}b,${prefix}c`, 10_000, 'the view to catch up');
+        assert.ok(resets >= 2, `listed again after the compaction (${resets} loads)`);
+        await view.close();
+      } finally {
+        await viewer.close();
+        await proxy.close();
+      }
+    });
+  }
+
+  it('prefix view: follows puts and deletes in order', async () => {
+    const store = await backend.open();
+    const prefix = fresh();
+    const view = new PrefixView(store, prefix);
+    await view.start();
+    await store.put(`${prefix}x`, '1');
+    await store.put(`${prefix}y`, '2');
+    await store.delete(`${prefix}x`);
+    await waitFor(() => view.kvs.size === 1 && view.kvs.get(`${prefix}y`)?.value === '2', 3000, 'the view');
+    await view.close();
+  });
+});
