@@ -66,3 +66,13 @@ export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs: number,
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Whether `pid` is a running process (a zombie waiting to be reaped does not count). */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,31 @@
+// What runs an item: a processor gets start/update/stop calls for each item its worker holds.
+import type { Logger } from '../log.js';
+import type { WorkItem } from '../model.js';
+
+/** Why an item stops on this worker. */
+export type StopReason = 'moved' | 'deleted' | 'shutdown' | 'fenced' | 'claim-lost';
+
+/** What a processor knows about the worker's right to run one item. */
+export interface ProcessorContext {
+  workerId: string;
+  /** Create revision of the claim: pass it downstream so stale writers can be refused. */
+  fencingToken: number;
+  /** Aborted the moment the worker loses the right to run the item. */
+  signal: AbortSignal;
+  log: Logger;
+  /** Until when (epoch ms) the worker may run the item unless renewed; guards of children use it. */
+  fenceAt(): number;
+  /** Calls `fn` with the new deadline on every renewal; returns a function that stops it. */
+  onRenewed(fn: (fenceAt: number) => void): () => void;
+  /** Reports how the item is doing (shown by the API). */
+  report(status: { restarts: number }): void;
+}
+
+/** Runs items. stop() must not return before the item's work has stopped. */
+export interface Processor {
+  start(item: WorkItem, ctx: ProcessorContext): Promise<void>;
+  update(item: WorkItem, ctx: ProcessorContext): Promise<void>;
+  stop(item: WorkItem, ctx: ProcessorContext, reason: StopReason): Promise<void>;
+  /** Releases what the processor holds for all items (called once at shutdown). */
+  close?(): Promise<void>;
+}
