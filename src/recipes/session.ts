@@ -8,7 +8,7 @@ export interface SessionOptions {
   /** Lease TTL in seconds (minimum 2). */
   ttl: number;
   clock?: Clock;
-  /** How long before the lease could expire the session fences itself (default: TTL/4, 0.5–2 s). */
+  /** How long before the lease could expire the session fences itself (default: TTL/4, 0.8–2 s). */
   marginMs?: number;
 }
 
@@ -54,7 +54,7 @@ export class Session extends EventEmitter<SessionEvents> {
   static async open(store: Store, options: SessionOptions): Promise<Session> {
     const ttl = Math.max(2, Math.round(options.ttl));
     const clock = options.clock ?? systemClock;
-    const margin = options.marginMs ?? Math.min(2000, Math.max(500, (ttl * 1000) / 4));
+    const margin = options.marginMs ?? Math.min(2000, Math.max(800, (ttl * 1000) / 4));
     const keeper = await LeaseKeeper.grant(store, ttl, clock);
     return new Session(keeper, clock, margin);
   }

@@ -8,7 +8,7 @@ import type { Processor, ProcessorContext } from './types.js';
 export interface ExecOptions {
   /** Between SIGTERM and SIGKILL when an item stops (default 5 s). */
   graceMs?: number;
-  /** Between SIGTERM and SIGKILL when the worker fenced itself (default 500 ms). */
+  /** Between SIGTERM and SIGKILL when the worker fenced itself (default 300 ms, within the session's margin). */
   fencedGraceMs?: number;
   /** First restart delay; doubles up to maxBackoffMs (default 1 s and 30 s). */
   backoffMs?: number;
@@ -29,7 +29,7 @@ interface Running {
 /** A processor that runs `command` (through /bin/sh, as the operator wrote it) per item. */
 export function execProcessor(command: string, options: ExecOptions = {}): Processor {
   const graceMs = options.graceMs ?? 5000;
-  const fencedGraceMs = options.fencedGraceMs ?? 500;
+  const fencedGraceMs = options.fencedGraceMs ?? 300;
   const backoff = options.backoffMs ?? 1000;
   const maxBackoff = options.maxBackoffMs ?? 30_000;
   const running = new Map<string, Running>();

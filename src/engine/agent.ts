@@ -1,0 +1,291 @@
+// The worker agent: registers a worker on a session, follows the leader's assignments, claims what
+// is assigned to it, runs it with a processor, and lets go in the safe order: stop the processor
+// first, then delete the claim only if it still holds it. When the session is lost it stops every
+// processor before the lease can expire and claims nothing until it has a new session.
+import { EventEmitter } from 'node:events';
+import os from 'node:os';
+import { Session } from '../recipes/session.js';
+import { updateRecord } from '../recipes/membership.js';
+import { PrefixView } from '../recipes/prefix-view.js';
+import { sleep, systemClock, type Clock, type Store } from '../store/index.js';
+import { claimItem, releaseItem } from './claims.js';
+import { Keys } from './keys.js';
+import { Limiter } from './limit.js';
+import type { Logger } from './log.js';
+import { decodeSpec, type WorkItem, type WorkerRecord } from './model.js';
+import type { Processor, ProcessorContext, StopReason } from './processors/types.js';
+
+export interface AgentOptions {
+  store: Store;
+  keys: Keys;
+  workerId: string;
+  processor: Processor;
+  log: Logger;
+  capacity?: number;
+  labels?: Record<string, string>;
+  /** Lease TTL in seconds (default 5). */
+  ttl?: number;
+  /** The API URL of the node this worker lives in, shown in its record. */
+  api?: string;
+  clock?: Clock;
+  /** Safety-net reconcile of every item, in ms (events do the real work). */
+  reconcileMs?: number;
+}
+
+export interface AgentEvents {
+  /** The worker holds the claim and its processor has started. */
+  grabbed: [id: string, token: number];
+  /** The worker stopped the item and (unless fenced) deleted its claim. */
+  released: [id: string, reason: StopReason];
+  /** A new session: the worker (re)registered. */
+  registered: [lease: string];
+}
+
+interface Running {
+  item: WorkItem;
+  token: number;
+  contentRevision: number;
+  session: Session;
+  abort: AbortController;
+  ctx: ProcessorContext;
+}
+
+/** One worker of the fleet. */
+export class Agent extends EventEmitter<AgentEvents> {
+  readonly id: string;
+  private readonly keys: Keys;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly assign: PrefixView;
+  private readonly registry: PrefixView;
+  private readonly active: PrefixView;
+  private readonly running = new Map<string, Running>();
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly limiter = new Limiter(64);
+  private session?: Session;
+  private record: WorkerRecord;
+  private stopping = false;
+  private reconcileTimer?: NodeJS.Timeout;
+  private publishTimer?: NodeJS.Timeout;
+
+  constructor(private readonly options: AgentOptions) {
+    super();
+    this.id = options.workerId;
+    this.keys = options.keys;
+    this.clock = options.clock ?? systemClock;
+    this.log = options.log.child({ worker: this.id });
+    this.assign = new PrefixView(options.store, this.keys.assign, this.clock);
+    this.registry = new PrefixView(options.store, this.keys.registry, this.clock);
+    this.active = new PrefixView(options.store, this.keys.active, this.clock);
+    this.record = {
+      host: os.hostname(),
+      pid: process.pid,
+      capacity: options.capacity ?? 1,
+      labels: options.labels ?? {},
+      load: 0,
+      draining: false,
+      startedAt: new Date(this.clock.now()).toISOString(),
+      api: options.api,
+    };
+  }
+
+  /** Ids of the items this worker runs now. */
+  get items(): string[] {
+    return [...this.running.keys()].sort();
+  }
+
+  /** The current session's lease (undefined between sessions). */
+  get lease(): string | undefined {
+    return this.session?.lease;
+  }
+
+  async start(): Promise<void> {
+    for (const view of [this.assign, this.registry, this.active]) {
+      view.on('change', (batch) => batch.events.forEach((ev) => this.touch(ev.kv.key, view)));
+      view.on('reset', () => this.reconcileAll());
+      view.on('failed', (err) => this.log.warn('watch failed, listing again', { prefix: view.prefix, error: err.message }));
+    }
+    await Promise.all([this.assign.start(), this.registry.start(), this.active.start()]);
+    await this.openSession();
+    const every = this.options.reconcileMs ?? 5000;
+    this.reconcileTimer = setInterval(() => this.reconcileAll(), every);
+    this.reconcileTimer.unref();
+  }
+
+  /** Clean shutdown: stop every processor, then revoke the lease so every claim goes at once. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.clearTimers();
+    await Promise.all([...this.running.keys()].map((id) => this.halt(id, 'shutdown', false)));
+    await this.options.processor.close?.();
+    await this.session?.close().catch(() => undefined);
+    await Promise.all([this.assign.close(), this.registry.close(), this.active.close()]);
+    this.log.info('worker stopped; lease revoked');
+  }
+
+  /** Simulated crash: processors end, but nothing is released; the lease expires after its TTL. */
+  async crash(): Promise<void> {
+    this.stopping = true;
+    this.clearTimers();
+    this.session?.abandon();
+    await Promise.all([...this.running.keys()].map((id) => this.halt(id, 'fenced', false)));
+    await this.options.processor.close?.();
+    await Promise.all([this.assign.close(), this.registry.close(), this.active.close()]);
+    this.log.warn('worker crashed (simulated): its lease will expire');
+  }
+
+  private clearTimers(): void {
+    clearInterval(this.reconcileTimer);
+    clearTimeout(this.publishTimer);
+  }
+
+  private async openSession(): Promise<void> {
+    for (let delay = 100; !this.stopping; delay = Math.min(delay * 2, 2000)) {
+      try {
+        const session = await Session.open(this.options.store, { ttl: this.options.ttl ?? 5, clock: this.clock });
+        session.setMaxListeners(0);
+        // A plain put: the record must move to the new lease even if the old one has not expired yet.
+        await this.options.store.put(this.keys.worker(this.id), JSON.stringify({ ...this.record, load: this.running.size }), { lease: session.lease });
+        if (this.stopping) return void (await session.close());
+        this.session = session;
+        session.once('lost', (err) => void this.onSessionLost(session, err));
+        this.log.info(`We are worker=${this.id}`, { lease: session.lease, ttl: session.ttl });
+        this.emit('registered', session.lease);
+        this.reconcileAll();
+        return;
+      } catch (err) {
+        this.log.warn('could not open a session, retrying', { error: (err as Error).message, inMs: delay });
+        await sleep(this.clock, delay);
+      }
+    }
+  }
+
+  private async onSessionLost(session: Session, err: Error): Promise<void> {
+    if (this.session !== session || this.stopping) return;
+    this.session = undefined;
+    this.log.warn('session lost: stopping all work', { reason: err.message, items: this.running.size });
+    await Promise.all([...this.running.keys()].map((id) => this.halt(id, 'fenced', false)));
+    await this.openSession();
+  }
+
+  /** A key under one of the followed prefixes changed: reconcile the item it names. */
+  private touch(key: string, view: PrefixView): void {
+    const id = key.slice(view.prefix.length);
+    if (this.running.has(id) || this.assign.kvs.get(this.keys.assignment(id))?.value === this.id) this.reconcile(id);
+  }
+
+  private reconcileAll(): void {
+    const ids = new Set(this.running.keys());
+    for (const kv of this.assign.kvs.values()) if (kv.value === this.id) ids.add(kv.key.slice(this.keys.assign.length));
+    for (const id of ids) this.reconcile(id);
+  }
+
+  /** Serializes all work on one item; each step re-reads the views, so steps are idempotent. */
+  private reconcile(id: string): void {
+    const next = (this.chains.get(id) ?? Promise.resolve())
+      .then(() => this.step(id))
+      .catch((err: Error) => this.log.error('could not reconcile item', { work: id, error: err.message }));
+    this.chains.set(id, next);
+    void next.then(() => {
+      if (this.chains.get(id) === next) this.chains.delete(id);
+    });
+  }
+
+  private async step(id: string): Promise<void> {
+    const session = this.session;
+    const assigned = this.assign.kvs.get(this.keys.assignment(id))?.value === this.id;
+    const registered = this.registry.kvs.get(this.keys.item(id));
+    const claim = this.active.kvs.get(this.keys.claim(id));
+    const run = this.running.get(id);
+    if (run) {
+      if (run.session !== session || !run.session.valid) return this.halt(id, 'fenced', false);
+      if (claim && claim.createRevision !== run.token) return this.halt(id, 'claim-lost', false);
+      if (!claim && this.active.revision > run.token) return this.halt(id, 'claim-lost', false);
+      if (!registered) return this.halt(id, 'deleted', true);
+      if (!assigned) return this.halt(id, 'moved', true);
+      if (registered.modRevision > run.contentRevision) return this.update(run, registered.value, registered.modRevision);
+      return;
+    }
+    if (!session?.valid || !assigned || !registered || this.stopping) return;
+    // Held by another worker: its deletion (release or lease expiry) brings us back here.
+    if (claim && claim.lease !== session.lease) return;
+    const outcome = await this.limiter.run(() => claimItem(this.options.store, this.keys, id, this.id, session.lease));
+    if (!outcome.claimed) return;
+    if (this.session !== session || !session.valid || this.stopping) return; // its lease takes the claim away
+    await this.begin(id, outcome.token, outcome.content, outcome.spec, session);
+  }
+
+  private async begin(id: string, token: number, content: string, spec: string | undefined, session: Session): Promise<void> {
+    const abort = new AbortController();
+    const item: WorkItem = { id, content, spec: decodeSpec(spec) };
+    const log = this.log.child({ work: id });
+    const ctx: ProcessorContext = {
+      workerId: this.id,
+      fencingToken: token,
+      signal: abort.signal,
+      log,
+      fenceAt: () => session.fenceAt,
+      onRenewed: (fn) => {
+        session.on('renewed', fn);
+        return () => session.off('renewed', fn);
+      },
+      report: (status) => {
+        void this.options.store
+          .put(this.keys.itemStatus(id), JSON.stringify({ worker: this.id, token, ...status }), { lease: session.lease })
+          .catch(() => undefined);
+      },
+    };
+    this.running.set(id, { item, token, contentRevision: token, session, abort, ctx });
+    this.log.info(`Successfully grabbed work=${id}`, { token });
+    try {
+      await this.options.processor.start(item, ctx);
+    } catch (err) {
+      log.error('processor failed to start', { error: (err as Error).message });
+    }
+    this.emit('grabbed', id, token);
+    this.publishLoad();
+  }
+
+  private async update(run: Running, content: string, revision: number): Promise<void> {
+    run.item = { ...run.item, content };
+    run.contentRevision = revision;
+    this.log.info(`Updated our work=${run.item.id}`);
+    await this.options.processor.update(run.item, run.ctx);
+  }
+
+  /** Stops the processor, then (if asked and still ours) deletes the claim. */
+  private async halt(id: string, reason: StopReason, release: boolean): Promise<void> {
+    const run = this.running.get(id);
+    if (!run) return;
+    this.running.delete(id);
+    run.abort.abort(new Error(reason));
+    this.log.info(`Stopping our work=${id}`, { reason });
+    try {
+      await this.options.processor.stop(run.item, run.ctx, reason);
+    } catch (err) {
+      this.log.error('processor failed to stop cleanly', { work: id, error: (err as Error).message });
+    }
+    if (release && run.session.valid) {
+      await this.limiter.run(() => releaseItem(this.options.store, this.keys, id, run.token)).catch(() => false);
+      this.log.info(`Released work=${id}`, { reason });
+    }
+    this.emit('released', id, reason);
+    this.publishLoad();
+  }
+
+  /** Writes the load into the worker record, at most every 200 ms. */
+  private publishLoad(): void {
+    if (this.publishTimer || this.stopping) return;
+    this.publishTimer = setTimeout(() => {
+      this.publishTimer = undefined;
+      const session = this.session;
+      if (!session?.valid || this.stopping) return;
+      const load = this.running.size;
+      void updateRecord<WorkerRecord>(this.options.store, this.keys.worker(this.id), (r) => {
+        this.record = { ...(r ?? this.record), load };
+        return this.record;
+      }).catch(() => undefined);
+    }, 200);
+  }
+}

@@ -1,0 +1,51 @@
+// The claim protocol (DESIGN "Handover"): a worker claims an item with create-if-absent on its
+// lease, only while the leader's assignment still names it; it releases only the claim it holds.
+import type { KeyValue, Store } from '../store/index.js';
+import type { Keys } from './keys.js';
+
+export type ClaimOutcome =
+  | { claimed: true; token: number; content: string; spec?: string }
+  | { claimed: false; holder?: KeyValue };
+
+/** Claims `id` for `workerId` on `lease`, reading the item's content and spec at the same revision. */
+export async function claimItem(store: Store, keys: Keys, id: string, workerId: string, lease: string): Promise<ClaimOutcome> {
+  const claimKey = keys.claim(id);
+  const r = await store.txn({
+    compare: [
+      { key: claimKey, target: 'create', op: '==', value: 0 },
+      { key: keys.assignment(id), target: 'value', op: '==', value: workerId },
+      { key: keys.item(id), target: 'create', op: '>', value: 0 },
+    ],
+    success: [
+      { type: 'put', key: claimKey, value: workerId, lease },
+      { type: 'range', key: keys.item(id) },
+      { type: 'range', key: keys.spec(id) },
+    ],
+    failure: [{ type: 'range', key: claimKey }],
+  });
+  if (r.succeeded) {
+    const [, item, spec] = r.results;
+    return {
+      claimed: true,
+      token: r.revision,
+      content: item.type === 'range' ? (item.kvs[0]?.value ?? '') : '',
+      spec: spec.type === 'range' ? spec.kvs[0]?.value : undefined,
+    };
+  }
+  const holder = r.results[0].type === 'range' ? r.results[0].kvs[0] : undefined;
+  // A retried request may have claimed it already: a claim on our own lease is ours.
+  if (holder && holder.lease === lease && holder.value === workerId) {
+    const [item, spec] = await Promise.all([store.get(keys.item(id)), store.get(keys.spec(id))]);
+    if (item) return { claimed: true, token: holder.createRevision, content: item.value, spec: spec?.value };
+  }
+  return { claimed: false, holder };
+}
+
+/** Deletes the claim on `id` if it is still the one created at `token`; false if it was not. */
+export async function releaseItem(store: Store, keys: Keys, id: string, token: number): Promise<boolean> {
+  const r = await store.txn({
+    compare: [{ key: keys.claim(id), target: 'create', op: '==', value: token }],
+    success: [{ type: 'delete', key: keys.claim(id) }],
+  });
+  return r.succeeded;
+}
