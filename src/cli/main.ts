@@ -1,9 +1,20 @@
 // The `rota` command line.
 import { Command } from 'commander';
+import { ApiError } from '../client/http-client.js';
+import { registerNode } from './node.js';
 import { registerUp } from './up.js';
+import { registerWork } from './work.js';
 
 const program = new Command('rota')
   .description('spread work across a fleet of worker processes and keep it spread')
   .showHelpAfterError();
 registerUp(program);
-await program.parseAsync(process.argv);
+registerNode(program);
+registerWork(program);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  const e = err as Error;
+  console.error(`rota: ${e instanceof ApiError ? `${e.message} (${e.status || e.code})` : e.message}`);
+  process.exit(1);
+}

@@ -150,7 +150,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         if (this.stopping) return void (await session.close());
         this.session = session;
         session.once('lost', (err) => void this.onSessionLost(session, err));
-        this.log.info(`We are worker=${this.id}`, { lease: session.lease, ttl: session.ttl });
+        this.options.log.info(`We are worker=${this.id}`, { lease: session.lease, ttl: session.ttl });
         this.emit('registered', session.lease);
         this.reconcileAll();
         return;
@@ -219,12 +219,11 @@ export class Agent extends EventEmitter<AgentEvents> {
   private async begin(id: string, token: number, content: string, spec: string | undefined, session: Session): Promise<void> {
     const abort = new AbortController();
     const item: WorkItem = { id, content, spec: decodeSpec(spec) };
-    const log = this.log.child({ work: id });
     const ctx: ProcessorContext = {
       workerId: this.id,
       fencingToken: token,
       signal: abort.signal,
-      log,
+      log: this.log,
       fenceAt: () => session.fenceAt,
       onRenewed: (fn) => {
         session.on('renewed', fn);
@@ -241,7 +240,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     try {
       await this.options.processor.start(item, ctx);
     } catch (err) {
-      log.error('processor failed to start', { error: (err as Error).message });
+      this.log.error('processor failed to start', { work: id, error: (err as Error).message });
     }
     this.emit('grabbed', id, token);
     this.publishLoad();

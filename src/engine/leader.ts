@@ -83,10 +83,10 @@ export class Leader extends EventEmitter<LeaderEvents> {
         const election = new Election(this.options.store, session, this.options.keys.leader, this.options.nodeId);
         this.election = election;
         await election.campaign();
-        this.log.info(`Became leader node=${this.options.nodeId}`);
+        this.options.log.info(`Became leader node=${this.options.nodeId}`);
         this.emit('elected');
         await this.lead(election);
-        this.log.info(`No longer leader node=${this.options.nodeId}`);
+        this.options.log.info(`No longer leader node=${this.options.nodeId}`);
         this.emit('deposed');
         await session.close().catch(() => undefined);
         delay = 100;

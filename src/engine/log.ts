@@ -55,9 +55,9 @@ export const silentLogger: Logger = {
   child: () => silentLogger,
 };
 
-function formatValue(v: string | number | boolean): string {
+/** A value as it appears in a line: bare when safe, else JSON-quoted (content is data and may hold anything). */
+export function formatValue(v: string | number | boolean): string {
   const s = String(v);
-  // Quote values a reader could split wrongly; item content is data and may hold anything.
   // eslint-disable-next-line no-control-regex
   return /^[^\s"\\\x00-\x1f\x7f]*$/.test(s) && s !== '' ? s : JSON.stringify(s);
 }

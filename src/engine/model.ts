@@ -69,6 +69,18 @@ export const workInputSchema = z
 
 export type WorkInput = z.infer<typeof workInputSchema>;
 
+/** A change of an item as a user writes it (JSON body of PUT /work/:id). */
+export const workChangeSchema = workInputSchema.omit({ id: true, kind: true }).partial();
+
+export type WorkChangeInput = z.infer<typeof workChangeSchema>;
+
+/** Validates a change of an item. */
+export function parseWorkChange(body: unknown): WorkChangeInput {
+  const r = workChangeSchema.safeParse(body);
+  if (!r.success) throw new ValidationError(describeIssues(r.error));
+  return r.data;
+}
+
 /** Validates a JSON work spec, with messages that name the field. */
 export function parseWorkInput(body: unknown): WorkInput {
   const r = workInputSchema.safeParse(body);

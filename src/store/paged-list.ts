@@ -10,16 +10,18 @@ export function prefixEnd(prefix: string): string {
   return '';
 }
 
-/** Every key under `prefix` as of one revision, read `pageSize` keys at a time. */
-export async function listPrefix(store: Store, prefix: string, pageSize = 1000): Promise<{ kvs: KeyValue[]; revision: number }> {
-  const first = await store.range(prefix, { prefix: true, limit: pageSize });
+/** Every key under `prefix` as of one revision (now, or `revision`), read `pageSize` keys at a time. */
+export async function listPrefix(store: Store, prefix: string, options: { revision?: number; pageSize?: number } = {}): Promise<{ kvs: KeyValue[]; revision: number }> {
+  const pageSize = options.pageSize ?? 1000;
+  const first = await store.range(prefix, { prefix: true, limit: pageSize, revision: options.revision });
+  const at = options.revision ?? first.revision;
   const kvs = [...first.kvs];
   let more = first.more;
   const end = prefixEnd(prefix);
   while (more) {
-    const next = await store.range(`${kvs[kvs.length - 1].key}\0`, { end, limit: pageSize, revision: first.revision });
+    const next = await store.range(`${kvs[kvs.length - 1].key}\0`, { end, limit: pageSize, revision: at });
     kvs.push(...next.kvs);
     more = next.more;
   }
-  return { kvs, revision: first.revision };
+  return { kvs, revision: at };
 }

@@ -19,16 +19,16 @@ export async function handlerProcessor(file: string): Promise<Processor> {
   const mod = (await import(pathToFileURL(path.resolve(file)).href)) as HandlerModule & { default?: HandlerModule };
   const h: HandlerModule = mod.start || mod.update || mod.stop ? mod : (mod.default ?? {});
   if (!h.start && !h.update && !h.stop) throw new Error(`${file} exports none of start, update, stop`);
-  const view = (ctx: ProcessorContext): HandlerContext => ({ signal: ctx.signal, fencingToken: ctx.fencingToken, workerId: ctx.workerId, log: ctx.log });
+  const view = (ctx: ProcessorContext, id: string): HandlerContext => ({ signal: ctx.signal, fencingToken: ctx.fencingToken, workerId: ctx.workerId, log: ctx.log.child({ work: id }) });
   return {
     async start(item, ctx) {
-      await h.start?.(item, view(ctx));
+      await h.start?.(item, view(ctx, item.id));
     },
     async update(item, ctx) {
-      await h.update?.(item, view(ctx));
+      await h.update?.(item, view(ctx, item.id));
     },
     async stop(item, ctx, reason) {
-      await h.stop?.(item, { ...view(ctx), reason });
+      await h.stop?.(item, { ...view(ctx, item.id), reason });
     },
   };
 }

@@ -1,17 +1,19 @@
 // The default processor: it only says what it would do, like the etcd allocator's DefaultWorkProcessor.
+import { formatValue } from '../log.js';
 import type { Processor } from './types.js';
 
 /** Logs start, update and stop of each item. */
 export function logProcessor(): Processor {
+  const line = (verb: string, id: string, content: string) => `${verb} work on id=${id}, content=${formatValue(content)}`;
   return {
     async start(item, ctx) {
-      ctx.log.info(`Starting work on id=${item.id}`, { content: item.content, token: ctx.fencingToken });
+      ctx.log.info(line('Starting', item.id, item.content), { token: ctx.fencingToken });
     },
     async update(item, ctx) {
-      ctx.log.info(`Updating work on id=${item.id}`, { content: item.content, token: ctx.fencingToken });
+      ctx.log.info(line('Updating', item.id, item.content), { token: ctx.fencingToken });
     },
     async stop(item, ctx, reason) {
-      ctx.log.info(`Stopping work on id=${item.id}`, { content: item.content, reason });
+      ctx.log.info(line('Stopping', item.id, item.content), { reason });
     },
   };
 }

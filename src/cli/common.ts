@@ -1,0 +1,107 @@
+// What `rota up` and `rota node` share: logging, processors, the API, and shutting down cleanly.
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { StoreClient } from '../client/store-client.js';
+import type { Keys } from '../engine/keys.js';
+import { createLogger, type Logger, type LogLevel } from '../engine/log.js';
+import { parseLabels } from '../engine/model.js';
+import type { RotaNode, WorkerSettings } from '../engine/node.js';
+import { execProcessor } from '../engine/processors/exec-processor.js';
+import { handlerProcessor } from '../engine/processors/handler-processor.js';
+import { logProcessor } from '../engine/processors/log-processor.js';
+import { buildServer, type LocalWorkers } from '../server/app.js';
+import type { Store } from '../store/index.js';
+
+/** Options both `up` and `node` take. */
+export interface ServeOptions {
+  port: string;
+  host: string;
+  prefix: string;
+  ttl: string;
+  capacity: string;
+  labels?: string;
+  exec?: string;
+  handler?: string;
+  token?: string;
+  api: boolean;
+  logFormat: 'text' | 'json';
+  logLevel: LogLevel;
+}
+
+/** Adds the options both `up` and `node` take. */
+export function addServeOptions(cmd: Command, defaultPort: string): Command {
+  return cmd
+    .option('--port <port>', 'port of the HTTP API (0 = any free port)', defaultPort)
+    .option('--host <address>', 'address the HTTP API listens on', '127.0.0.1')
+    .option('--prefix <prefix>', 'key prefix in the store, so pools can share one etcd', '/work/')
+    .option('--ttl <seconds>', 'lease TTL: a dead worker is noticed within this time', '5')
+    .option('--capacity <n>', "this worker's share of the load", '1')
+    .option('--labels <k=v,...>', 'labels that item selectors match')
+    .option('--exec <command>', 'run each item as this command (sh -c), item in ROTA_WORK_ID, ROTA_WORK_CONTENT, ROTA_FENCING_TOKEN and stdin')
+    .option('--handler <file>', 'run each item with this module: export start/update/stop(item, ctx)')
+    .option('--token <token>', 'require Authorization: Bearer <token> on the API (default: $ROTA_TOKEN)')
+    .option('--no-api', 'serve no HTTP API')
+    .option('--log-format <format>', 'text or json', 'text')
+    .option('--log-level <level>', 'debug, info, warn or error', 'info');
+}
+
+/** Parses a positive whole number option or exits with a message. */
+export function positiveInt(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, got "${value}"`);
+  return n;
+}
+
+export function loggerFor(opts: ServeOptions): Logger {
+  return createLogger({ format: opts.logFormat, level: opts.logLevel });
+}
+
+/** Worker settings from --exec / --handler / --capacity / --labels. */
+export function workerSettings(opts: ServeOptions): WorkerSettings {
+  if (opts.exec && opts.handler) throw new Error('give --exec or --handler, not both');
+  if (opts.handler && !fs.existsSync(opts.handler)) throw new Error(`handler file ${opts.handler} does not exist`);
+  const exec = opts.exec;
+  const handler = opts.handler;
+  return {
+    processor: () => (exec ? execProcessor(exec) : handler ? handlerProcessor(handler) : logProcessor()),
+    capacity: Math.max(1, positiveInt(opts.capacity, '--capacity')),
+    labels: opts.labels ? parseLabels(opts.labels) : {},
+  };
+}
+
+/** Starts the API (unless --no-api); returns its URL. */
+export async function startApi(store: Store, keys: Keys, opts: ServeOptions, log: Logger, local?: LocalWorkers) {
+  if (!opts.api) return undefined;
+  const app = await buildServer({ client: new StoreClient(store, keys), token: opts.token ?? process.env.ROTA_TOKEN, local });
+  await app.listen({ port: positiveInt(opts.port, '--port'), host: opts.host });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
+  log.info(`API listening on ${url}`);
+  return { app, url };
+}
+
+/** On SIGINT or SIGTERM: stop the node (releasing its items), the API and the store, then exit. */
+export function stopOnSignals(log: Logger, parts: { node: RotaNode; api?: { app: { close(): Promise<unknown> } }; store: Store }): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      log.warn(`${signal} again: exiting at once`);
+      process.exit(1);
+    }
+    stopping = true;
+    log.info(`${signal}: stopping (releasing work, revoking leases)`);
+    try {
+      await parts.node.stop();
+      await parts.api?.app.close();
+      await parts.store.close();
+      log.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      log.error('could not stop cleanly', { error: (err as Error).message });
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}

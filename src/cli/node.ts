@@ -1,0 +1,64 @@
+// `rota node`: join a fleet whose state lives in etcd.
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { Keys } from '../engine/keys.js';
+import { checkId } from '../engine/model.js';
+import { RotaNode } from '../engine/node.js';
+import { EtcdStore } from '../store/index.js';
+import { addServeOptions, loggerFor, positiveInt, startApi, stopOnSignals, workerSettings, type ServeOptions } from './common.js';
+
+interface NodeOptions extends ServeOptions {
+  etcd: string;
+  id?: string;
+  worker: boolean;
+  lead: boolean;
+  etcdCa?: string;
+  etcdCert?: string;
+  etcdKey?: string;
+  etcdUser?: string;
+  etcdPassword?: string;
+}
+
+/** Adds `rota node` to the program. */
+export function registerNode(program: Command): void {
+  const cmd = program
+    .command('node')
+    .description('join a fleet on etcd: a worker, a leader candidate and an API')
+    .option('--etcd <urls>', 'etcd client URLs, comma-separated (default: $ROTA_ETCD or http://127.0.0.1:2379)')
+    .option('--id <id>', 'worker id (default: a new UUID)')
+    .option('--no-worker', 'run no worker here (API and leader candidate only)')
+    .option('--no-lead', 'never lead')
+    .option('--etcd-ca <file>', 'CA certificate for etcd TLS')
+    .option('--etcd-cert <file>', 'client certificate for etcd TLS')
+    .option('--etcd-key <file>', 'client key for etcd TLS')
+    .option('--etcd-user <user>', 'etcd user (password in --etcd-password or $ROTA_ETCD_PASSWORD)')
+    .option('--etcd-password <password>', 'etcd password');
+  addServeOptions(cmd, '0').action(async (opts: NodeOptions) => {
+    const log = loggerFor(opts);
+    const endpoints = (opts.etcd ?? process.env.ROTA_ETCD ?? 'http://127.0.0.1:2379').split(',').map((s) => s.trim()).filter(Boolean);
+    const read = (file?: string) => (file ? fs.readFileSync(file) : undefined);
+    const password = opts.etcdPassword ?? process.env.ROTA_ETCD_PASSWORD;
+    const store = new EtcdStore({
+      endpoints,
+      tls: opts.etcdCa || opts.etcdCert ? { ca: read(opts.etcdCa), cert: read(opts.etcdCert), key: read(opts.etcdKey) } : undefined,
+      auth: opts.etcdUser ? { username: opts.etcdUser, password: password ?? '' } : undefined,
+    });
+    const keys = new Keys(opts.prefix);
+    const id = checkId(opts.id ?? randomUUID(), 'worker id');
+    const api = await startApi(store, keys, opts, log);
+    const node = new RotaNode({
+      store,
+      keys,
+      log,
+      nodeId: id,
+      ttl: positiveInt(opts.ttl, '--ttl'),
+      lead: opts.lead,
+      worker: opts.worker ? workerSettings(opts) : undefined,
+      api: api?.url,
+    });
+    log.info(`rota node on etcd ${endpoints.join(',')}`, { node: id, prefix: opts.prefix });
+    stopOnSignals(log, { node, api, store });
+    await node.start(opts.worker ? 1 : 0);
+  });
+}

@@ -1,0 +1,98 @@
+// `rota work …`, `rota worker …` and `rota status`: talk to a node's API.
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { HttpClient } from '../client/http-client.js';
+import type { WorkChange } from '../client/types.js';
+import { parseLabels } from '../engine/model.js';
+import { formatTable, oneLine } from './table.js';
+
+interface ApiOptions {
+  api?: string;
+  token?: string;
+  json?: boolean;
+}
+
+const clientFor = (opts: ApiOptions) => new HttpClient(opts.api ?? process.env.ROTA_API ?? 'http://127.0.0.1:3000', opts.token ?? process.env.ROTA_TOKEN);
+const withApi = (cmd: Command) =>
+  cmd.option('--api <url>', 'the API of any node (default: $ROTA_API or http://127.0.0.1:3000)').option('--token <token>', 'API token (default: $ROTA_TOKEN)');
+
+/** Content from the argument, --file, or stdin when the argument is "-". */
+function contentOf(arg: string | undefined, file: string | undefined): string | undefined {
+  if (file) return fs.readFileSync(file, 'utf8');
+  if (arg === '-') return fs.readFileSync(0, 'utf8');
+  return arg;
+}
+
+const print = (opts: ApiOptions, data: unknown, text: () => string) => console.log(opts.json ? JSON.stringify(data, null, 2) : text());
+
+/** Adds the API commands to the program. */
+export function registerWork(program: Command): void {
+  const work = program.command('work').description('add, list, update and remove work items');
+  withApi(work.command('add [content]'))
+    .description('add an item (content as an argument, from --file, or "-" for stdin); prints its id')
+    .option('--id <id>', 'choose the id (default: a new UUID)')
+    .option('--weight <n>', 'relative load of the item', (v) => Number(v))
+    .option('--selector <k=v,...>', 'only workers with these labels may run it')
+    .option('--file <file>', 'read the content from a file')
+    .option('--json', 'print JSON')
+    .action(async (arg: string | undefined, opts: ApiOptions & { id?: string; weight?: number; selector?: string; file?: string }) => {
+      const content = contentOf(arg, opts.file);
+      if (content === undefined) throw new Error('give the content as an argument, with --file, or "-" to read stdin');
+      const view = await clientFor(opts).addWork({ content, id: opts.id, weight: opts.weight, selector: opts.selector ? parseLabels(opts.selector) : undefined });
+      print(opts, view, () => view.id);
+    });
+  withApi(work.command('ls'))
+    .description('list items with the worker each is assigned to and the one running it')
+    .option('--json', 'print JSON')
+    .action(async (opts: ApiOptions) => {
+      const items = await clientFor(opts).listWork();
+      print(opts, items, () =>
+        formatTable(['ID', 'ASSIGNED', 'RUNNING ON', 'TOKEN', 'CONTENT'], items.map((w) => [w.id, w.assignedTo, w.claimedBy, w.fencingToken, oneLine(w.content)])),
+      );
+    });
+  withApi(work.command('update <id> [content]'))
+    .description('change an item: new content and/or --weight, --selector')
+    .option('--weight <n>', 'relative load of the item', (v) => Number(v))
+    .option('--selector <k=v,...>', 'only workers with these labels may run it')
+    .option('--file <file>', 'read the content from a file')
+    .option('--json', 'print JSON')
+    .action(async (id: string, arg: string | undefined, opts: ApiOptions & { weight?: number; selector?: string; file?: string }) => {
+      const change: WorkChange = { content: contentOf(arg, opts.file), weight: opts.weight, selector: opts.selector ? parseLabels(opts.selector) : undefined };
+      const view = await clientFor(opts).updateWork(id, change);
+      print(opts, view, () => `updated ${view.id}`);
+    });
+  withApi(work.command('rm <id>'))
+    .description('remove an item; its worker stops it')
+    .action(async (id: string, opts: ApiOptions) => {
+      await clientFor(opts).deleteWork(id);
+      console.log(`removed ${id}`);
+    });
+
+  const worker = program.command('worker').description('drain or undrain a worker');
+  for (const [name, draining] of [['drain', true], ['undrain', false]] as const) {
+    withApi(worker.command(`${name} <id>`))
+      .description(draining ? 'move every item away from a worker and give it no new ones' : 'let a drained worker take items again')
+      .action(async (id: string, opts: ApiOptions) => {
+        await clientFor(opts).setDraining(id, draining);
+        console.log(`${draining ? 'draining' : 'undrained'} ${id}`);
+      });
+  }
+
+  withApi(program.command('status'))
+    .description('the leader, the workers with their load, and how many items run')
+    .option('--json', 'print JSON')
+    .action(async (opts: ApiOptions) => {
+      const client = clientFor(opts);
+      const [status, workers] = await Promise.all([client.status(), client.listWorkers()]);
+      print(opts, { ...status, workerList: workers }, () =>
+        [
+          `leader: ${status.leader ?? 'none'}   items: ${status.items} (${status.running} running, ${status.assigned} assigned)   workers: ${status.workers}`,
+          '',
+          formatTable(
+            ['WORKER', 'HOST', 'LOAD', 'CAPACITY', 'LABELS', 'STATE'],
+            workers.map((w) => [w.id, w.host, w.load, w.capacity, Object.entries(w.labels).map(([k, v]) => `${k}=${v}`).join(',') || undefined, [w.leader ? 'leader' : '', w.draining ? 'draining' : ''].filter(Boolean).join(',') || undefined]),
+          ),
+        ].join('\n'),
+      );
+    });
+}

@@ -1,0 +1,68 @@
+// The client operations over HTTP: what the CLI and remote users call.
+import type { WorkInput } from '../engine/model.js';
+import type { RotaClient, StatusView, WorkChange, WorkView, WorkerView } from './types.js';
+
+/** An error answer of the API, with its status and code. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** RotaClient talking to a node's API at `baseUrl`. */
+export class HttpClient implements RotaClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly token?: string,
+  ) {}
+
+  addWork(input: WorkInput): Promise<WorkView> {
+    return this.call('POST', '/work', input);
+  }
+  updateWork(id: string, change: WorkChange): Promise<WorkView> {
+    return this.call('PUT', `/work/${encodeURIComponent(id)}`, change);
+  }
+  async deleteWork(id: string): Promise<void> {
+    await this.call('DELETE', `/work/${encodeURIComponent(id)}`);
+  }
+  getWork(id: string): Promise<WorkView> {
+    return this.call('GET', `/work/${encodeURIComponent(id)}`);
+  }
+  listWork(): Promise<WorkView[]> {
+    return this.call('GET', '/work');
+  }
+  listWorkers(): Promise<WorkerView[]> {
+    return this.call('GET', '/workers');
+  }
+  setDraining(workerId: string, draining: boolean): Promise<WorkerView> {
+    return this.call('POST', `/workers/${encodeURIComponent(workerId)}/${draining ? 'drain' : 'undrain'}`);
+  }
+  status(): Promise<StatusView> {
+    return this.call('GET', '/status');
+  }
+
+  /** Any call of the API; JSON in and out. */
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.baseUrl), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (err) {
+      throw new ApiError(0, 'unreachable', `cannot reach the rota API at ${this.baseUrl}: ${(err as Error).cause ?? (err as Error).message}`);
+    }
+    const text = await res.text();
+    const data = text ? (JSON.parse(text) as unknown) : undefined;
+    if (!res.ok) {
+      const e = (data ?? {}) as { error?: string; message?: string };
+      throw new ApiError(res.status, e.error ?? 'error', e.message ?? `${res.status} ${res.statusText}`);
+    }
+    return data as T;
+  }
+}

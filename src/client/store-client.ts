@@ -1,0 +1,160 @@
+// The client operations directly on a store: what the HTTP server serves and library users call.
+import { randomUUID } from 'node:crypto';
+import { Keys } from '../engine/keys.js';
+import { checkId, decodeSpec, decodeWorker, encodeSpec, parseWorkChange, parseWorkInput, specOf, type WorkInput, type WorkerRecord } from '../engine/model.js';
+import { Election } from '../recipes/election.js';
+import { updateRecord } from '../recipes/membership.js';
+import { listPrefix, type KeyValue, type Store, type TxnOp } from '../store/index.js';
+import { ConflictError, NotFoundError, TooLargeError } from './errors.js';
+import type { RotaClient, StatusView, WorkChange, WorkView, WorkerView } from './types.js';
+
+export interface StoreClientOptions {
+  /** Largest content accepted, in bytes (default 1 MiB). */
+  maxContentBytes?: number;
+}
+
+/** RotaClient on a store. */
+export class StoreClient implements RotaClient {
+  private readonly maxContent: number;
+
+  constructor(
+    private readonly store: Store,
+    readonly keys: Keys = new Keys(),
+    options: StoreClientOptions = {},
+  ) {
+    this.maxContent = options.maxContentBytes ?? 1024 * 1024;
+  }
+
+  async addWork(input: WorkInput): Promise<WorkView> {
+    const checked = parseWorkInput(input);
+    this.checkSize(checked.content);
+    const id = checked.id ?? randomUUID();
+    const spec = specOf(checked);
+    const encoded = encodeSpec(spec);
+    const r = await this.store.txn({
+      compare: [{ key: this.keys.item(id), target: 'create', op: '==', value: 0 }],
+      success: [
+        { type: 'put', key: this.keys.item(id), value: checked.content },
+        encoded ? { type: 'put', key: this.keys.spec(id), value: encoded } : { type: 'delete', key: this.keys.spec(id) },
+      ],
+    });
+    if (!r.succeeded) throw new ConflictError(`work ${id} already exists; update it with PUT /work/${id}`);
+    return { id, content: checked.content, ...spec };
+  }
+
+  async updateWork(id: string, input: WorkChange): Promise<WorkView> {
+    checkId(id, 'work id');
+    const change = parseWorkChange(input);
+    if (change.content !== undefined) this.checkSize(change.content);
+    for (;;) {
+      const [item, specKv] = await Promise.all([this.store.get(this.keys.item(id)), this.store.get(this.keys.spec(id))]);
+      if (!item) throw new NotFoundError('work', id);
+      const old = decodeSpec(specKv?.value);
+      const next = specOf(change, old);
+      const ops: TxnOp[] = [];
+      if (change.content !== undefined) ops.push({ type: 'put', key: this.keys.item(id), value: change.content });
+      const encoded = encodeSpec(next);
+      if (encoded !== specKv?.value) {
+        ops.push(encoded ? { type: 'put', key: this.keys.spec(id), value: encoded } : { type: 'delete', key: this.keys.spec(id) });
+      }
+      if (ops.length === 0) return this.getWork(id);
+      const r = await this.store.txn({ compare: [{ key: this.keys.item(id), target: 'mod', op: '==', value: item.modRevision }], success: ops });
+      if (r.succeeded) return this.getWork(id);
+    }
+  }
+
+  async deleteWork(id: string): Promise<void> {
+    checkId(id, 'work id');
+    const r = await this.store.txn({
+      compare: [{ key: this.keys.item(id), target: 'create', op: '>', value: 0 }],
+      success: [
+        { type: 'delete', key: this.keys.item(id) },
+        { type: 'delete', key: this.keys.spec(id) },
+      ],
+    });
+    if (!r.succeeded) throw new NotFoundError('work', id);
+  }
+
+  async getWork(id: string): Promise<WorkView> {
+    checkId(id, 'work id');
+    const r = await this.store.txn({
+      success: [this.keys.item(id), this.keys.spec(id), this.keys.assignment(id), this.keys.claim(id), this.keys.itemStatus(id)].map(
+        (key) => ({ type: 'range' as const, key }),
+      ),
+    });
+    const [item, spec, assign, claim, status] = r.results.map((x) => (x.type === 'range' ? x.kvs[0] : undefined));
+    if (!item) throw new NotFoundError('work', id);
+    return this.view(id, item, spec, assign, claim, status);
+  }
+
+  async listWork(): Promise<WorkView[]> {
+    const { kvs: items, revision } = await listPrefix(this.store, this.keys.registry);
+    const [specs, assign, active, status] = await Promise.all(
+      [this.keys.specs, this.keys.assign, this.keys.active, this.keys.status].map(async (prefix) => {
+        const { kvs } = await listPrefix(this.store, prefix, { revision });
+        return new Map(kvs.map((kv) => [kv.key.slice(prefix.length), kv]));
+      }),
+    );
+    return items.map((item) => {
+      const id = item.key.slice(this.keys.registry.length);
+      return this.view(id, item, specs.get(id), assign.get(id), active.get(id), status.get(id));
+    });
+  }
+
+  async listWorkers(): Promise<WorkerView[]> {
+    const [{ kvs }, leader] = await Promise.all([listPrefix(this.store, this.keys.workers), Election.leader(this.store, this.keys.leader)]);
+    const out: WorkerView[] = [];
+    for (const kv of kvs) {
+      const record = decodeWorker(kv.value);
+      if (record) out.push(workerView(kv.key.slice(this.keys.workers.length), record, leader));
+    }
+    return out;
+  }
+
+  async setDraining(workerId: string, draining: boolean): Promise<WorkerView> {
+    checkId(workerId, 'worker id');
+    const r = await updateRecord<WorkerRecord>(this.store, this.keys.worker(workerId), (rec) => ({ ...rec!, draining }));
+    if (!r.updated) throw new NotFoundError('worker', workerId);
+    return workerView(workerId, r.record, await Election.leader(this.store, this.keys.leader));
+  }
+
+  async status(): Promise<StatusView> {
+    const [work, workers, leader] = await Promise.all([this.listWork(), this.listWorkers(), Election.leader(this.store, this.keys.leader)]);
+    return {
+      leader,
+      workers: workers.length,
+      items: work.length,
+      assigned: work.filter((w) => w.assignedTo).length,
+      running: work.filter((w) => w.claimedBy).length,
+    };
+  }
+
+  private checkSize(content: string): void {
+    const size = Buffer.byteLength(content);
+    if (size > this.maxContent) throw new TooLargeError(size, this.maxContent);
+  }
+
+  private view(id: string, item: KeyValue, spec?: KeyValue, assign?: KeyValue, claim?: KeyValue, status?: KeyValue): WorkView {
+    let restarts: number | undefined;
+    try {
+      const s = status ? (JSON.parse(status.value) as { restarts?: number; token?: number }) : undefined;
+      if (s && claim && s.token === claim.createRevision) restarts = s.restarts;
+    } catch {
+      // a damaged status says nothing
+    }
+    return {
+      id,
+      content: item.value,
+      ...decodeSpec(spec?.value),
+      assignedTo: assign?.value,
+      claimedBy: claim?.value,
+      fencingToken: claim?.createRevision,
+      restarts,
+    };
+  }
+}
+
+function workerView(id: string, r: WorkerRecord, leader: string | undefined): WorkerView {
+  return { id, host: r.host, pid: r.pid, capacity: r.capacity, labels: r.labels, load: r.load, leader: id === leader, draining: r.draining, startedAt: r.startedAt, api: r.api };
+}
+

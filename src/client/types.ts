@@ -1,0 +1,62 @@
+// The operations users call, one interface with two transports: on a store (the server, library
+// users in-process) and over HTTP (the CLI, remote users).
+import type { WorkInput } from '../engine/model.js';
+
+/** An item with where it runs. */
+export interface WorkView {
+  id: string;
+  content: string;
+  kind: 'service' | 'task';
+  weight: number;
+  selector: Record<string, string>;
+  /** The worker the leader assigned it to. */
+  assignedTo?: string;
+  /** The worker holding its claim (the one running it). */
+  claimedBy?: string;
+  /** The claim's fencing token. */
+  fencingToken?: number;
+  /** How often its process restarted on the current worker. */
+  restarts?: number;
+}
+
+/** A worker with its current load. */
+export interface WorkerView {
+  id: string;
+  host: string;
+  pid: number;
+  capacity: number;
+  labels: Record<string, string>;
+  load: number;
+  leader: boolean;
+  draining: boolean;
+  startedAt: string;
+  api?: string;
+}
+
+/** A change of an item: new content, and/or new placement settings. */
+export interface WorkChange {
+  content?: string;
+  weight?: number;
+  selector?: Record<string, string>;
+}
+
+/** Fleet-wide summary. */
+export interface StatusView {
+  leader?: string;
+  workers: number;
+  items: number;
+  assigned: number;
+  running: number;
+}
+
+/** What rota lets a user do with work and workers. */
+export interface RotaClient {
+  addWork(input: WorkInput): Promise<WorkView>;
+  updateWork(id: string, change: WorkChange): Promise<WorkView>;
+  deleteWork(id: string): Promise<void>;
+  getWork(id: string): Promise<WorkView>;
+  listWork(): Promise<WorkView[]>;
+  listWorkers(): Promise<WorkerView[]>;
+  setDraining(workerId: string, draining: boolean): Promise<WorkerView>;
+  status(): Promise<StatusView>;
+}

@@ -1,0 +1,83 @@
+// A node: one rota process's share of the fleet — a leader candidate and its local workers.
+import { randomUUID } from 'node:crypto';
+import type { Store } from '../store/index.js';
+import { Agent } from './agent.js';
+import type { Keys } from './keys.js';
+import { Leader } from './leader.js';
+import type { Logger } from './log.js';
+import type { Processor } from './processors/types.js';
+
+export interface WorkerSettings {
+  /** Makes the processor of one worker (each worker gets its own). */
+  processor: () => Promise<Processor> | Processor;
+  capacity?: number;
+  labels?: Record<string, string>;
+}
+
+export interface RotaNodeOptions {
+  store: Store;
+  keys: Keys;
+  log: Logger;
+  /** Lease TTL in seconds for workers and the leader election. */
+  ttl: number;
+  nodeId?: string;
+  /** Take part in leader elections (default true). */
+  lead?: boolean;
+  /** Settings of the workers this node runs. */
+  worker?: WorkerSettings;
+  /** This node's API URL, recorded in its workers' records. */
+  api?: string;
+}
+
+/** A leader candidate plus local workers, started and stopped together. */
+export class RotaNode {
+  readonly id: string;
+  readonly leader?: Leader;
+  readonly agents = new Map<string, Agent>();
+
+  constructor(private readonly options: RotaNodeOptions) {
+    this.id = options.nodeId ?? randomUUID();
+    if (options.lead !== false) this.leader = new Leader({ store: options.store, keys: options.keys, nodeId: this.id, log: options.log, ttl: options.ttl });
+  }
+
+  /** Starts the leader candidate and `workers` local workers (the first takes the node's id). */
+  async start(workers: number): Promise<void> {
+    this.leader?.start();
+    for (let i = 0; i < workers; i++) await this.add(i === 0 ? this.id : undefined);
+  }
+
+  /** Starts one more local worker. */
+  async add(id: string = randomUUID()): Promise<{ id: string }> {
+    const settings = this.options.worker;
+    if (!settings) throw new Error('this node runs no workers (--no-worker)');
+    const agent = new Agent({
+      store: this.options.store,
+      keys: this.options.keys,
+      workerId: id,
+      processor: await settings.processor(),
+      log: this.options.log,
+      capacity: settings.capacity,
+      labels: settings.labels,
+      ttl: this.options.ttl,
+      api: this.options.api,
+    });
+    this.agents.set(id, agent);
+    await agent.start();
+    return { id };
+  }
+
+  /** Stops a local worker: cleanly (its items are released at once) or as a crash (they wait for its lease). */
+  async remove(id: string, crash: boolean): Promise<boolean> {
+    const agent = this.agents.get(id);
+    if (!agent) return false;
+    this.agents.delete(id);
+    await (crash ? agent.crash() : agent.stop());
+    return true;
+  }
+
+  /** Stops every worker (releasing its items), then the leader candidate. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.agents.keys()].map((id) => this.remove(id, false)));
+    await this.leader?.stop();
+  }
+}

@@ -1,0 +1,23 @@
+// /workers: the fleet, draining, and (in rota up) local workers.
+import type { FastifyInstance } from 'fastify';
+import type { RotaClient } from '../../client/types.js';
+import { HttpError } from '../errors.js';
+import type { LocalWorkers } from '../app.js';
+
+/** Registers the /workers routes. */
+export function registerWorkerRoutes(app: FastifyInstance, client: RotaClient, local?: LocalWorkers): void {
+  app.get('/workers', async () => client.listWorkers());
+  app.post<{ Params: { id: string } }>('/workers/:id/drain', async (req) => client.setDraining(req.params.id, true));
+  app.post<{ Params: { id: string } }>('/workers/:id/undrain', async (req) => client.setDraining(req.params.id, false));
+
+  const localOnly = () => {
+    if (!local) throw new HttpError(405, 'not_local', 'this node runs no local workers; add and stop workers with `rota up` or by starting `rota node` processes');
+    return local;
+  };
+  app.post('/workers', async (_req, reply) => reply.status(201).send(await localOnly().add()));
+  app.delete<{ Params: { id: string }; Querystring: { crash?: string } }>('/workers/:id', async (req, reply) => {
+    const crash = req.query.crash === 'true' || req.query.crash === '1';
+    if (!(await localOnly().remove(req.params.id, crash))) throw new HttpError(404, 'not_found', `no local worker ${req.params.id} on this node`);
+    return reply.status(204).send();
+  });
+}
