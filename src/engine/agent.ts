@@ -150,7 +150,8 @@ export class Agent extends EventEmitter<AgentEvents> {
         if (this.stopping) return void (await session.close());
         this.session = session;
         session.once('lost', (err) => void this.onSessionLost(session, err));
-        this.options.log.info(`We are worker=${this.id}`, { lease: session.lease, ttl: session.ttl });
+        session.on('renewed', (fenceAt) => this.log.debug('lease renewed', { lease: session.lease, fenceAt, expiresBy: session.expiresBy }));
+        this.options.log.info(`We are worker=${this.id}`, { lease: session.lease, ttl: session.ttl, expiresBy: session.expiresBy });
         this.emit('registered', session.lease);
         this.reconcileAll();
         return;

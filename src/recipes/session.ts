@@ -67,6 +67,11 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.keeper.ttl;
   }
 
+  /** The earliest moment the lease could expire on the store (clock ms). */
+  get expiresBy(): number {
+    return this.keeper.expiresBy;
+  }
+
   /** Whether holders may still act: not lost, and the fencing deadline has not passed. */
   get valid(): boolean {
     return !this.over && this.clock.now() < this.fenceAt;
