@@ -8,7 +8,7 @@ import { Session } from '../recipes/session.js';
 import { updateRecord } from '../recipes/membership.js';
 import { PrefixView } from '../recipes/prefix-view.js';
 import { sleep, systemClock, type Clock, type Store } from '../store/index.js';
-import { claimItem, releaseItem } from './claims.js';
+import { ClaimBatcher, releaseItem } from './claims.js';
 import { Keys } from './keys.js';
 import { Limiter } from './limit.js';
 import type { Logger } from './log.js';
@@ -62,6 +62,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly running = new Map<string, Running>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly limiter = new Limiter(64);
+  private readonly claims: ClaimBatcher;
   private session?: Session;
   private record: WorkerRecord;
   private stopping = false;
@@ -77,6 +78,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.assign = new PrefixView(options.store, this.keys.assign, this.clock);
     this.registry = new PrefixView(options.store, this.keys.registry, this.clock);
     this.active = new PrefixView(options.store, this.keys.active, this.clock);
+    this.claims = new ClaimBatcher(options.store, this.keys, this.id);
     this.record = {
       host: os.hostname(),
       pid: process.pid,
@@ -211,7 +213,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (!session?.valid || !assigned || !registered || this.stopping) return;
     // Held by another worker: its deletion (release or lease expiry) brings us back here.
     if (claim && claim.lease !== session.lease) return;
-    const outcome = await this.limiter.run(() => claimItem(this.options.store, this.keys, id, this.id, session.lease));
+    const outcome = await this.claims.claim(id, session.lease);
     if (!outcome.claimed) return;
     if (this.session !== session || !session.valid || this.stopping) return; // its lease takes the claim away
     await this.begin(id, outcome.token, outcome.content, outcome.spec, session);

@@ -2,6 +2,7 @@
 // lease, only while the leader's assignment still names it; it releases only the claim it holds.
 import type { KeyValue, Store } from '../store/index.js';
 import type { Keys } from './keys.js';
+import { Limiter } from './limit.js';
 
 export type ClaimOutcome =
   | { claimed: true; token: number; content: string; spec?: string }
@@ -48,4 +49,82 @@ export async function releaseItem(store: Store, keys: Keys, id: string, token: n
     success: [{ type: 'delete', key: keys.claim(id) }],
   });
   return r.succeeded;
+}
+
+/** Claims that fit in one transaction: 3 compares and 3 operations each, under etcd's 128. */
+const PER_TXN = 40;
+
+/**
+ * Gathers the claims one worker makes in the same moment into one transaction (a burst of
+ * assignments after a failover becomes a few transactions instead of hundreds). If any claim of a
+ * batch cannot be made, each is retried on its own, so one busy item never blocks the others.
+ */
+export class ClaimBatcher {
+  private queue: Array<{ id: string; lease: string; resolve: (o: ClaimOutcome) => void; reject: (e: unknown) => void }> = [];
+  private scheduled = false;
+  private readonly inFlight = new Limiter(8);
+
+  constructor(
+    private readonly store: Store,
+    private readonly keys: Keys,
+    private readonly workerId: string,
+  ) {}
+
+  claim(id: string, lease: string): Promise<ClaimOutcome> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id, lease, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const all = this.queue;
+    this.queue = [];
+    for (let i = 0; i < all.length; i += PER_TXN) {
+      const batch = all.slice(i, i + PER_TXN);
+      void this.inFlight.run(() => this.run(batch));
+    }
+  }
+
+  private async run(batch: typeof this.queue): Promise<void> {
+    const one = async (b: (typeof batch)[number]) => {
+      try {
+        b.resolve(await claimItem(this.store, this.keys, b.id, this.workerId, b.lease));
+      } catch (err) {
+        b.reject(err);
+      }
+    };
+    if (batch.length === 1 || new Set(batch.map((b) => b.lease)).size > 1) return void (await Promise.all(batch.map(one)));
+    try {
+      const r = await this.store.txn({
+        compare: batch.flatMap((b) => [
+          { key: this.keys.claim(b.id), target: 'create' as const, op: '==' as const, value: 0 },
+          { key: this.keys.assignment(b.id), target: 'value' as const, op: '==' as const, value: this.workerId },
+          { key: this.keys.item(b.id), target: 'create' as const, op: '>' as const, value: 0 },
+        ]),
+        success: batch.flatMap((b) => [
+          { type: 'put' as const, key: this.keys.claim(b.id), value: this.workerId, lease: b.lease },
+          { type: 'range' as const, key: this.keys.item(b.id) },
+          { type: 'range' as const, key: this.keys.spec(b.id) },
+        ]),
+      });
+      if (!r.succeeded) return void (await Promise.all(batch.map(one)));
+      batch.forEach((b, i) => {
+        const item = r.results[3 * i + 1];
+        const spec = r.results[3 * i + 2];
+        b.resolve({
+          claimed: true,
+          token: r.revision,
+          content: item.type === 'range' ? (item.kvs[0]?.value ?? '') : '',
+          spec: spec.type === 'range' ? spec.kvs[0]?.value : undefined,
+        });
+      });
+    } catch {
+      await Promise.all(batch.map(one));
+    }
+  }
 }

@@ -9,6 +9,7 @@ import { PrefixView } from '../recipes/prefix-view.js';
 import { Session } from '../recipes/session.js';
 import { sleep, systemClock, type Clock, type Store, type TxnOp } from '../store/index.js';
 import type { Keys } from './keys.js';
+import { Limiter } from './limit.js';
 import type { Logger } from './log.js';
 import { decodeSpec, decodeWorker, type WorkerRecord } from './model.js';
 import { planAssignments, type PlanItem, type PlanWorker } from './planner.js';
@@ -49,6 +50,8 @@ export class Leader extends EventEmitter<LeaderEvents> {
   private readonly clock: Clock;
   private readonly log: Logger;
   private stopped = false;
+  /** Revision of the leader's last assignment write. */
+  private lastWrite = 0;
   private session?: Session;
   private election?: Election;
   private loop?: Promise<void>;
@@ -157,8 +160,30 @@ export class Leader extends EventEmitter<LeaderEvents> {
     }
   }
 
+  /** Waits until `view` has seen revision lastWrite (or re-reads it after 5 s). */
+  private async catchUp(view: PrefixView): Promise<void> {
+    const done = new AbortController();
+    const check = () => {
+      if (view.revision >= this.lastWrite) done.abort();
+    };
+    view.on('change', check);
+    view.on('reset', check);
+    check();
+    try {
+      await sleep(this.clock, 5000, done.signal);
+      await view.resync();
+    } catch {
+      // caught up
+    } finally {
+      view.off('change', check);
+      view.off('reset', check);
+    }
+  }
+
   private async planOnce(election: Election, workers: Membership<WorkerRecord>, registry: PrefixView, specs: PrefixView, assign: PrefixView): Promise<void> {
     if (!election.isLeader) return;
+    // Plan from a view that shows our own last writes, or we would place the same items twice.
+    if (assign.revision < this.lastWrite) await this.catchUp(assign);
     const { keys, store } = this.options;
     const fleet: PlanWorker[] = workers.members().map((m) => ({ id: m.id, capacity: m.record.capacity, labels: m.record.labels, draining: m.record.draining }));
     const items: PlanItem[] = [];
@@ -179,12 +204,15 @@ export class Leader extends EventEmitter<LeaderEvents> {
       removed++;
     }
     if (ops.length === 0) return;
-    for (let i = 0; i < ops.length; i += BATCH) {
-      const r = await store.txn({ compare: [election.fence()], success: ops.slice(i, i + BATCH) });
-      if (!r.succeeded) {
-        this.log.warn('a write was refused: no longer leader');
-        return;
-      }
+    const batches: TxnOp[][] = [];
+    for (let i = 0; i < ops.length; i += BATCH) batches.push(ops.slice(i, i + BATCH));
+    // Batches touch disjoint keys, so a few may be in flight at once.
+    const limiter = new Limiter(8);
+    const results = await Promise.all(batches.map((success) => limiter.run(() => store.txn({ compare: [election.fence()], success }))));
+    this.lastWrite = Math.max(this.lastWrite, ...results.map((r) => r.revision));
+    if (results.some((r) => !r.succeeded)) {
+      this.log.warn('a write was refused: no longer leader');
+      return;
     }
     const summary = { moved: plan.moved.length, placed: plan.placed.length, removed, unassignable: plan.unassignable.length, items: items.length, workers: fleet.length };
     this.log.info('Rebalanced', summary);
