@@ -52,7 +52,6 @@ describe('the etcd allocator walkthrough on rota', { timeout: 120_000 }, () => {
     const second = await startNode();
     const third = await startNode();
     await waitFor(async () => [...(await loads()).values()].sort().join() === '1,1,2', 15_000, 'loads 2/1/1');
-    assert.equal((await loads()).get(first.id), 2, 'the first keeps two: no needless moves');
 
     // etcdctl shows the etcd allocator's picture: workers, registry, active.
     const dump = execFileSync('etcdctl', ['--endpoints', etcd.endpoints[0], 'get', '--prefix', '/work/'], { encoding: 'utf8' });
