@@ -58,13 +58,14 @@ export function execProcessor(command: string, options: ExecOptions = {}): Proce
     child.once('exit', (exit: ChildExit) => {
       run.unfeed?.();
       if (run.stopping || run.child !== child) return;
-      run.restarts++;
-      ctx.report({ restarts: run.restarts });
       // Ran a while: it was healthy, start again soon; crashing at once: back off.
-      const delay = Date.now() - startedAt > maxBackoff ? backoff : Math.min(maxBackoff, backoff * 2 ** Math.min(run.restarts - 1, 10));
+      const delay = Date.now() - startedAt > maxBackoff ? backoff : Math.min(maxBackoff, backoff * 2 ** Math.min(run.restarts, 10));
       log.warn('process exited, restarting', { code: exit.code ?? undefined, signal: exit.signal ?? undefined, reason: exit.reason, restarts: run.restarts, inMs: delay });
       run.timer = setTimeout(() => {
-        if (!run.stopping && !ctx.signal.aborted) launch(item, ctx, run);
+        if (run.stopping || ctx.signal.aborted) return;
+        run.restarts++;
+        ctx.report({ restarts: run.restarts });
+        launch(item, ctx, run);
       }, delay);
     });
   };
