@@ -2,36 +2,27 @@
 // watches come back to a compacted revision. Nothing may be left unassigned or unclaimed.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { EtcdStore } from '../../src/store/index.js';
-import { startEtcd, type EtcdCluster } from '../helpers/etcd.js';
+import { useEtcdFleet } from '../helpers/fleet.js';
 import { waitFor } from '../helpers/processes.js';
-import { api, startRota, type RotaProcess } from '../helpers/rota-process.js';
+import { api, startRota } from '../helpers/rota-process.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 describe('compaction while items move', { timeout: 120_000 }, () => {
-  let etcd: EtcdCluster;
-  let store: EtcdStore;
+  const fleet = useEtcdFleet();
+  const { nodes } = fleet;
   let proxy: TcpProxy;
-  const nodes: RotaProcess[] = [];
   before(async () => {
-    etcd = await startEtcd();
-    store = new EtcdStore({ endpoints: etcd.endpoints });
-    proxy = await TcpProxy.start(Number(new URL(etcd.endpoints[0]).port));
+    proxy = await TcpProxy.start(Number(new URL(fleet.etcd.endpoints[0]).port));
   });
-  after(async () => {
-    await Promise.all(nodes.map((n) => n.stop()));
-    await proxy?.close();
-    await store?.close();
-    await etcd?.stop();
-  });
+  after(async () => proxy?.close());
 
   const state = async () => {
-    const read = async (p: string) => new Map((await store.range(`/work/${p}/`, { prefix: true })).kvs.map((kv) => [kv.key.slice(p.length + 7), kv.value]));
+    const read = async (p: string) => new Map((await fleet.store.range(`/work/${p}/`, { prefix: true })).kvs.map((kv) => [kv.key.slice(p.length + 7), kv.value]));
     return { registry: await read('registry'), assign: await read('assign'), active: await read('active') };
   };
 
   it('leaves every item assigned and claimed, and no assignment behind for a deleted item', async () => {
-    const direct = await startRota(['node', '--etcd', etcd.endpoints[0], '--ttl', '3']);
+    const direct = await startRota(['node', '--etcd', fleet.etcd.endpoints[0], '--ttl', '3']);
     const cut = await startRota(['node', '--etcd', proxy.url, '--ttl', '5']);
     nodes.push(direct, cut);
     const base = direct.api!;
@@ -49,8 +40,8 @@ describe('compaction while items move', { timeout: 120_000 }, () => {
       await api(base, 'POST', `/workers/${round % 2 ? cut.id : direct.id}/drain`);
       await new Promise((r) => setTimeout(r, 150));
       await api(base, 'POST', `/workers/${round % 2 ? cut.id : direct.id}/undrain`);
-      const { revision } = await store.range('/work/', { prefix: true, countOnly: true });
-      await store.compact(revision);
+      const { revision } = await fleet.store.range('/work/', { prefix: true, countOnly: true });
+      await fleet.store.compact(revision);
     }
     proxy.restore();
     await cut.waitForLine(/compacted|watch failed, listing again/, 15_000, cutMark);

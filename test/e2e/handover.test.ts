@@ -2,41 +2,23 @@
 // across 50+ forced moves between three `rota node` processes.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { EtcdStore } from '../../src/store/index.js';
-import { startEtcd, type EtcdCluster } from '../helpers/etcd.js';
+import { after, describe, it } from 'node:test';
+import { useEtcdFleet } from '../helpers/fleet.js';
 import { assertNoOverlap, readRecords } from '../helpers/intervals.js';
 import { tempDir, waitFor } from '../helpers/processes.js';
-import { api, root, startRota, type RotaProcess } from '../helpers/rota-process.js';
+import { api, root, startRota } from '../helpers/rota-process.js';
 
 describe('handover', { timeout: 180_000 }, () => {
-  let etcd: EtcdCluster;
-  let store: EtcdStore;
+  const fleet = useEtcdFleet();
+  const { nodes, claims, loads } = fleet;
   const tmp = tempDir('handover');
   const record = path.join(tmp.dir, 'runs.jsonl');
-  const nodes: RotaProcess[] = [];
-  before(async () => {
-    etcd = await startEtcd();
-    store = new EtcdStore({ endpoints: etcd.endpoints });
-  });
-  after(async () => {
-    await Promise.all(nodes.map((n) => n.stop()));
-    await store?.close();
-    await etcd?.stop();
-    tmp.remove();
-  });
-
-  const claims = async () => new Map((await store.range('/work/active/', { prefix: true })).kvs.map((kv) => [kv.key.slice(13), kv.value]));
-  const loads = async () => {
-    const n = new Map<string, number>(nodes.map((x) => [x.id, 0]));
-    for (const w of (await claims()).values()) n.set(w, (n.get(w) ?? 0) + 1);
-    return n;
-  };
+  after(() => tmp.remove());
 
   it('no two workers ever run one item at once across 50 forced moves', async () => {
     const handler = path.join(root, 'test/fixtures/recording-handler.mjs');
     for (let i = 0; i < 3; i++) {
-      nodes.push(await startRota(['node', '--etcd', etcd.endpoints[0], '--ttl', '3', '--handler', handler], { env: { ROTA_RECORD_FILE: record } }));
+      nodes.push(await startRota(['node', '--etcd', fleet.etcd.endpoints[0], '--ttl', '3', '--handler', handler], { env: { ROTA_RECORD_FILE: record } }));
     }
     const base = nodes[0].api!;
     for (let i = 0; i < 12; i++) assert.equal((await api(base, 'POST', '/work', `item ${i}`)).status, 201);

@@ -2,14 +2,12 @@
 // expire, the other node takes over, and after SIGCONT the frozen node never runs an item that
 // another worker holds.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { EtcdStore } from '../../src/store/index.js';
-import { startEtcd, type EtcdCluster } from '../helpers/etcd.js';
-import { assertNoOverlap, type RunRecord } from '../helpers/intervals.js';
+import { after, describe, it } from 'node:test';
+import { useEtcdFleet } from '../helpers/fleet.js';
+import { assertNoOverlap, readRecords } from '../helpers/intervals.js';
 import { isRunning, tempDir, waitFor } from '../helpers/processes.js';
-import { api, startRota, type RotaProcess } from '../helpers/rota-process.js';
+import { api, startRota } from '../helpers/rota-process.js';
 
 const TTL = 3;
 // Each child notes its start, and its stop when asked to (SIGTERM); ids come from the environment.
@@ -20,34 +18,17 @@ const RECORDER = [
   'while :; do sleep 0.05; done',
 ].join('\n');
 
-function readRuns(file: string): RunRecord[] {
-  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as RunRecord) : [];
-}
-
 describe('partition: a node frozen for longer than its TTL', { timeout: 120_000 }, () => {
-  let etcd: EtcdCluster;
-  let store: EtcdStore;
+  const fleet = useEtcdFleet();
+  const { nodes, claims } = fleet;
   const tmp = tempDir('partition');
   const record = path.join(tmp.dir, 'runs.jsonl');
-  const nodes: RotaProcess[] = [];
-  before(async () => {
-    etcd = await startEtcd();
-    store = new EtcdStore({ endpoints: etcd.endpoints });
-  });
-  after(async () => {
-    for (const n of nodes) n.child.kill('SIGCONT');
-    await Promise.all(nodes.map((n) => n.stop()));
-    await store?.close();
-    await etcd?.stop();
-    tmp.remove();
-  });
-
-  const claims = async () => new Map((await store.range('/work/active/', { prefix: true })).kvs.map((kv) => [kv.key.slice(13), kv]));
+  after(() => tmp.remove());
 
   it('stops its children before its lease can expire and never runs an item another worker claimed', async () => {
     for (let i = 0; i < 2; i++) {
       nodes.push(
-        await startRota(['node', '--etcd', etcd.endpoints[0], '--ttl', String(TTL), '--exec', RECORDER, '--log-level', 'debug'], {
+        await startRota(['node', '--etcd', fleet.etcd.endpoints[0], '--ttl', String(TTL), '--exec', RECORDER, '--log-level', 'debug'], {
           env: { ROTA_RECORD_FILE: record },
         }),
       );
@@ -55,12 +36,12 @@ describe('partition: a node frozen for longer than its TTL', { timeout: 120_000 
     const [frozen, other] = nodes;
     for (let i = 0; i < 6; i++) await api(other.api!, 'POST', '/work', `item ${i}`);
     await waitFor(async () => [...(await claims()).values()].filter((kv) => kv.value === frozen.id).length === 3 && (await claims()).size === 6, 15_000, 'three items on each node');
-    await waitFor(() => readRuns(record).filter((r) => r.op === 'start').length === 6, 5000, 'six children running');
-    const children = readRuns(record).filter((r) => r.op === 'start' && r.worker === frozen.id);
+    await waitFor(() => readRecords(record).filter((r) => r.op === 'start').length === 6, 5000, 'six children running');
+    const children = readRecords(record).filter((r) => r.op === 'start' && r.worker === frozen.id);
     // Watch the store: when does the other node claim the frozen node's items, when does its lease go?
     const claimedAt = new Map<string, number>();
     let leaseGoneAt = Infinity;
-    const watch = store.watch('/work/', { prefix: true });
+    const watch = fleet.store.watch('/work/', { prefix: true });
     watch.on('events', (b) => {
       for (const ev of b.events) {
         if (ev.type === 'put' && ev.kv.key.startsWith('/work/active/') && ev.kv.value === other.id) claimedAt.set(ev.kv.key.slice(13), Date.now());
@@ -104,7 +85,7 @@ describe('partition: a node frozen for longer than its TTL', { timeout: 120_000 
     await new Promise((r) => setTimeout(r, 500));
     watch.removeAllListeners('events');
     await watch.close();
-    const runs = readRuns(record);
+    const runs = readRecords(record);
     const { runs: count } = assertNoOverlap(runs, (r) => diedAt.get(r.pid!));
     assert.ok(count >= 12, `runs recorded: ${count}`);
   });

@@ -1,38 +1,19 @@
 // The etcd allocator's Getting Started, as it runs on rota: real etcd, real `rota node` processes.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
-import { EtcdStore } from '../../src/store/index.js';
-import { startEtcd, type EtcdCluster } from '../helpers/etcd.js';
+import { describe, it } from 'node:test';
+import { useEtcdFleet } from '../helpers/fleet.js';
 import { waitFor } from '../helpers/processes.js';
-import { api, startRota, type RotaProcess } from '../helpers/rota-process.js';
+import { api, startRota } from '../helpers/rota-process.js';
 
 const TTL = 2;
 
 describe('the etcd allocator walkthrough on rota', { timeout: 120_000 }, () => {
-  let etcd: EtcdCluster;
-  let store: EtcdStore;
-  const nodes: RotaProcess[] = [];
-  before(async () => {
-    etcd = await startEtcd();
-    store = new EtcdStore({ endpoints: etcd.endpoints });
-  });
-  after(async () => {
-    await Promise.all(nodes.map((n) => n.stop()));
-    await store?.close();
-    await etcd?.stop();
-  });
-
+  const fleet = useEtcdFleet();
+  const { nodes, owners: active, loads } = fleet;
   const startNode = async () => {
-    const n = await startRota(['node', '--etcd', etcd.endpoints.join(','), '--port', '0', '--ttl', String(TTL)]);
+    const n = await startRota(['node', '--etcd', fleet.etcd.endpoints.join(','), '--port', '0', '--ttl', String(TTL)]);
     nodes.push(n);
-    return n;
-  };
-  /** item id → worker id, from the claims in etcd. */
-  const active = async () => new Map((await store.range('/work/active/', { prefix: true })).kvs.map((kv) => [kv.key.slice(13), kv.value]));
-  const loads = async () => {
-    const n = new Map<string, number>();
-    for (const w of (await active()).values()) n.set(w, (n.get(w) ?? 0) + 1);
     return n;
   };
 
@@ -54,7 +35,7 @@ describe('the etcd allocator walkthrough on rota', { timeout: 120_000 }, () => {
     await waitFor(async () => [...(await loads()).values()].sort().join() === '1,1,2', 15_000, 'loads 2/1/1');
 
     // etcdctl shows the etcd allocator's picture: workers, registry, active.
-    const dump = execFileSync('etcdctl', ['--endpoints', etcd.endpoints[0], 'get', '--prefix', '/work/'], { encoding: 'utf8' });
+    const dump = execFileSync('etcdctl', ['--endpoints', fleet.etcd.endpoints[0], 'get', '--prefix', '/work/'], { encoding: 'utf8' });
     for (const id of ids) assert.ok(dump.includes(`/work/registry/${id}\ntesting=`) && dump.includes(`/work/active/${id}\n`), `etcdctl shows ${id}`);
     for (const n of nodes) assert.ok(dump.includes(`/work/workers/${n.id}\n`));
 
