@@ -64,6 +64,7 @@ export function workerSettings(opts: ServeOptions): WorkerSettings {
   const handler = opts.handler;
   return {
     processor: () => (exec ? execProcessor(exec) : handler ? handlerProcessor(handler) : logProcessor()),
+    taskExec: exec,
     capacity: Math.max(1, positiveInt(opts.capacity, '--capacity')),
     labels: opts.labels ? parseLabels(opts.labels) : {},
   };
@@ -81,8 +82,8 @@ export async function startApi(store: Store, keys: Keys, opts: ServeOptions, log
   return { app, url };
 }
 
-/** On SIGINT or SIGTERM: stop the node (releasing its items), the API and the store, then exit. */
-export function stopOnSignals(log: Logger, parts: { node: RotaNode; api?: { app: { close(): Promise<unknown> } }; store: Store }): void {
+/** On SIGINT or SIGTERM: stop the node (releasing its items), the API and the store, then exit. Returns that stop. */
+export function stopOnSignals(log: Logger, parts: { node: RotaNode; api?: { app: { close(): Promise<unknown> } }; store: Store }): (why: string) => Promise<void> {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
@@ -104,4 +105,5 @@ export function stopOnSignals(log: Logger, parts: { node: RotaNode; api?: { app:
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  return stop;
 }

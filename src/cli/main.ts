@@ -1,6 +1,7 @@
 // The `rota` command line.
 import { Command } from 'commander';
 import { ApiError } from '../client/http-client.js';
+import { registerJobs } from './job.js';
 import { registerNode } from './node.js';
 import { registerUp } from './up.js';
 import { registerWork } from './work.js';
@@ -11,6 +12,7 @@ const program = new Command('rota')
 registerUp(program);
 registerNode(program);
 registerWork(program);
+registerJobs(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

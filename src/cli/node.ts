@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { Keys } from '../engine/keys.js';
 import { checkId } from '../engine/model.js';
 import { RotaNode } from '../engine/node.js';
+import { waitUntilIdle } from '../engine/tasks/idle.js';
 import { EtcdStore } from '../store/index.js';
 import { addServeOptions, loggerFor, positiveInt, startApi, stopOnSignals, workerSettings, type ServeOptions } from './common.js';
 
@@ -18,6 +19,7 @@ interface NodeOptions extends ServeOptions {
   etcdKey?: string;
   etcdUser?: string;
   etcdPassword?: string;
+  untilIdle?: boolean;
 }
 
 /** Adds `rota node` to the program. */
@@ -33,7 +35,8 @@ export function registerNode(program: Command): void {
     .option('--etcd-cert <file>', 'client certificate for etcd TLS')
     .option('--etcd-key <file>', 'client key for etcd TLS')
     .option('--etcd-user <user>', 'etcd user (password in --etcd-password or $ROTA_ETCD_PASSWORD)')
-    .option('--etcd-password <password>', 'etcd password');
+    .option('--etcd-password <password>', 'etcd password')
+    .option('--until-idle', 'exit 0 once no task is left for this worker (the Kubernetes Job pattern)');
   addServeOptions(cmd, '0').action(async (opts: NodeOptions) => {
     const log = loggerFor(opts);
     const endpoints = (opts.etcd ?? process.env.ROTA_ETCD ?? 'http://127.0.0.1:2379').split(',').map((s) => s.trim()).filter(Boolean);
@@ -58,7 +61,13 @@ export function registerNode(program: Command): void {
       api: api?.url,
     });
     log.info(`rota node on etcd ${endpoints.join(',')}`, { node: id, prefix: opts.prefix });
-    stopOnSignals(log, { node, api, store });
+    const stop = stopOnSignals(log, { node, api, store });
     await node.start(opts.worker ? 1 : 0);
+    if (opts.untilIdle && opts.worker) {
+      const settings = workerSettings(opts);
+      await waitUntilIdle(store, keys, { busy: () => [...node.agents.values()].some((a) => a.items.length > 0), labels: settings.labels ?? {} });
+      log.info('no task is left for this worker: exiting');
+      await stop('idle');
+    }
   });
 }

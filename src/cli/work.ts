@@ -1,20 +1,11 @@
 // `rota work …`, `rota worker …` and `rota status`: talk to a node's API.
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { HttpClient } from '../client/http-client.js';
+import { clientFor, withApi, type ApiOptions } from './api-options.js';
 import type { WorkChange } from '../client/types.js';
 import { parseLabels } from '../engine/model.js';
 import { formatTable, oneLine } from './table.js';
 
-interface ApiOptions {
-  api?: string;
-  token?: string;
-  json?: boolean;
-}
-
-const clientFor = (opts: ApiOptions) => new HttpClient(opts.api ?? process.env.ROTA_API ?? 'http://127.0.0.1:3000', opts.token ?? process.env.ROTA_TOKEN);
-const withApi = (cmd: Command) =>
-  cmd.option('--api <url>', 'the API of any node (default: $ROTA_API or http://127.0.0.1:3000)').option('--token <token>', 'API token (default: $ROTA_TOKEN)');
 
 /** Content from the argument, --file, or stdin when the argument is "-". */
 function contentOf(arg: string | undefined, file: string | undefined): string | undefined {

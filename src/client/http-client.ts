@@ -1,6 +1,6 @@
 // The client operations over HTTP: what the CLI and remote users call.
 import type { WorkInput } from '../engine/model.js';
-import type { RotaClient, StatusView, WorkChange, WorkView, WorkerView } from './types.js';
+import type { JobStatus, JobTask, RotaClient, StatusView, WorkChange, WorkView, WorkerView } from './types.js';
 
 /** An error answer of the API, with its status and code. */
 export class ApiError extends Error {
@@ -45,15 +45,31 @@ export class HttpClient implements RotaClient {
   status(): Promise<StatusView> {
     return this.call('GET', '/status');
   }
+  submitJob(spec: string): Promise<JobStatus> {
+    return this.call('POST', '/jobs', spec, 'application/yaml');
+  }
+  listJobs(): Promise<JobStatus[]> {
+    return this.call('GET', '/jobs');
+  }
+  getJob(id: string): Promise<JobStatus> {
+    return this.call('GET', `/jobs/${encodeURIComponent(id)}`);
+  }
+  jobTasks(id: string): Promise<JobTask[]> {
+    return this.call('GET', `/jobs/${encodeURIComponent(id)}/tasks`);
+  }
+  cancelJob(id: string): Promise<JobStatus> {
+    return this.call('DELETE', `/jobs/${encodeURIComponent(id)}`);
+  }
 
-  /** Any call of the API; JSON in and out. */
-  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** Any call of the API; JSON out, and JSON in unless `type` says the body is text of that type. */
+  async call<T>(method: string, path: string, body?: unknown, type?: string): Promise<T> {
     const headers: Record<string, string> = {};
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (body !== undefined) headers['content-type'] = type ?? 'application/json';
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     let res: Response;
     try {
-      res = await fetch(new URL(path, this.baseUrl), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const payload = body === undefined ? undefined : type ? String(body) : JSON.stringify(body);
+      res = await fetch(new URL(path, this.baseUrl), { method, headers, body: payload });
     } catch (err) {
       throw new ApiError(0, 'unreachable', `cannot reach the rota API at ${this.baseUrl}: ${(err as Error).cause ?? (err as Error).message}`);
     }

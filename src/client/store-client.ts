@@ -6,7 +6,10 @@ import { Election } from '../recipes/election.js';
 import { updateRecord } from '../recipes/membership.js';
 import { listPrefix, type KeyValue, type Store, type TxnOp } from '../store/index.js';
 import { ConflictError, NotFoundError, TooLargeError } from './errors.js';
-import type { RotaClient, StatusView, WorkChange, WorkView, WorkerView } from './types.js';
+import { cancelJob, getJob, JobExistsError, jobTasks, listJobs, submitJob, summarize, type JobRecord } from '../engine/jobs/jobs.js';
+import { parseJobSpec } from '../engine/jobs/job-spec.js';
+import { decodeJson, type TaskResult } from '../engine/tasks/task-model.js';
+import type { JobStatus, JobTask, RotaClient, StatusView, WorkChange, WorkView, WorkerView } from './types.js';
 
 export interface StoreClientOptions {
   /** Largest content accepted, in bytes (default 1 MiB). */
@@ -78,26 +81,26 @@ export class StoreClient implements RotaClient {
   async getWork(id: string): Promise<WorkView> {
     checkId(id, 'work id');
     const r = await this.store.txn({
-      success: [this.keys.item(id), this.keys.spec(id), this.keys.assignment(id), this.keys.claim(id), this.keys.itemStatus(id)].map(
+      success: [this.keys.item(id), this.keys.spec(id), this.keys.assignment(id), this.keys.claim(id), this.keys.itemStatus(id), this.keys.result(id)].map(
         (key) => ({ type: 'range' as const, key }),
       ),
     });
-    const [item, spec, assign, claim, status] = r.results.map((x) => (x.type === 'range' ? x.kvs[0] : undefined));
+    const [item, spec, assign, claim, status, result] = r.results.map((x) => (x.type === 'range' ? x.kvs[0] : undefined));
     if (!item) throw new NotFoundError('work', id);
-    return this.view(id, item, spec, assign, claim, status);
+    return this.view(id, item, spec, assign, claim, status, result);
   }
 
   async listWork(): Promise<WorkView[]> {
     const { kvs: items, revision } = await listPrefix(this.store, this.keys.registry);
-    const [specs, assign, active, status] = await Promise.all(
-      [this.keys.specs, this.keys.assign, this.keys.active, this.keys.status].map(async (prefix) => {
+    const [specs, assign, active, status, results] = await Promise.all(
+      [this.keys.specs, this.keys.assign, this.keys.active, this.keys.status, this.keys.results].map(async (prefix) => {
         const { kvs } = await listPrefix(this.store, prefix, { revision });
         return new Map(kvs.map((kv) => [kv.key.slice(prefix.length), kv]));
       }),
     );
     return items.map((item) => {
       const id = item.key.slice(this.keys.registry.length);
-      return this.view(id, item, specs.get(id), assign.get(id), active.get(id), status.get(id));
+      return this.view(id, item, specs.get(id), assign.get(id), active.get(id), status.get(id), results.get(id));
     });
   }
 
@@ -118,6 +121,41 @@ export class StoreClient implements RotaClient {
     return workerView(workerId, r.record, await Election.leader(this.store, this.keys.leader));
   }
 
+  async submitJob(text: string): Promise<JobStatus> {
+    try {
+      const job = await submitJob(this.store, this.keys, parseJobSpec(text), Date.now());
+      return summarize(job, [], Date.now());
+    } catch (err) {
+      if (err instanceof JobExistsError) throw new ConflictError(err.message);
+      throw err;
+    }
+  }
+
+  async listJobs(): Promise<JobStatus[]> {
+    const jobs = await listJobs(this.store, this.keys);
+    return Promise.all(jobs.map(async (job) => summarize(job, await jobTasks(this.store, this.keys, job), Date.now())));
+  }
+
+  async getJob(id: string): Promise<JobStatus> {
+    const job = await this.job(id);
+    return summarize(job, await jobTasks(this.store, this.keys, job), Date.now());
+  }
+
+  async jobTasks(id: string): Promise<JobTask[]> {
+    return jobTasks(this.store, this.keys, await this.job(id));
+  }
+
+  async cancelJob(id: string): Promise<JobStatus> {
+    await cancelJob(this.store, this.keys, await this.job(id), Date.now());
+    return this.getJob(id);
+  }
+
+  private async job(id: string): Promise<JobRecord> {
+    const job = await getJob(this.store, this.keys, id);
+    if (!job) throw new NotFoundError('job', id);
+    return job;
+  }
+
   async status(): Promise<StatusView> {
     const [work, workers, leader] = await Promise.all([this.listWork(), this.listWorkers(), Election.leader(this.store, this.keys.leader)]);
     return {
@@ -134,7 +172,7 @@ export class StoreClient implements RotaClient {
     if (size > this.maxContent) throw new TooLargeError(size, this.maxContent);
   }
 
-  private view(id: string, item: KeyValue, spec?: KeyValue, assign?: KeyValue, claim?: KeyValue, status?: KeyValue): WorkView {
+  private view(id: string, item: KeyValue, spec?: KeyValue, assign?: KeyValue, claim?: KeyValue, status?: KeyValue, result?: KeyValue): WorkView {
     let restarts: number | undefined;
     try {
       const s = status ? (JSON.parse(status.value) as { restarts?: number; token?: number }) : undefined;
@@ -150,6 +188,7 @@ export class StoreClient implements RotaClient {
       claimedBy: claim?.value,
       fencingToken: claim?.createRevision,
       restarts,
+      result: decodeJson<TaskResult>(result?.value),
     };
   }
 }

@@ -1,6 +1,10 @@
 // The operations users call, one interface with two transports: on a store (the server, library
 // users in-process) and over HTTP (the CLI, remote users).
+import type { JobStatus, JobTask } from '../engine/jobs/jobs.js';
 import type { WorkInput } from '../engine/model.js';
+import type { TaskResult } from '../engine/tasks/task-model.js';
+
+export type { JobStatus, JobTask, TaskResult };
 
 /** An item with where it runs. */
 export interface WorkView {
@@ -17,6 +21,8 @@ export interface WorkView {
   fencingToken?: number;
   /** How often its process restarted on the current worker. */
   restarts?: number;
+  /** Tasks: the outcome, once done. */
+  result?: TaskResult;
 }
 
 /** A worker with its current load. */
@@ -59,4 +65,11 @@ export interface RotaClient {
   listWorkers(): Promise<WorkerView[]>;
   setDraining(workerId: string, draining: boolean): Promise<WorkerView>;
   status(): Promise<StatusView>;
+  /** Submits a job spec (JSON or YAML text). */
+  submitJob(spec: string): Promise<JobStatus>;
+  listJobs(): Promise<JobStatus[]>;
+  getJob(id: string): Promise<JobStatus>;
+  jobTasks(id: string): Promise<JobTask[]>;
+  /** Cancels what has not finished; running tasks are stopped. */
+  cancelJob(id: string): Promise<JobStatus>;
 }

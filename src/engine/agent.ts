@@ -14,6 +14,7 @@ import { Limiter } from './limit.js';
 import type { Logger } from './log.js';
 import { decodeSpec, type WorkItem, type WorkerRecord } from './model.js';
 import type { Processor, ProcessorContext, StopReason } from './processors/types.js';
+import { TaskRunner, type TaskHandle } from './tasks/task-runner.js';
 
 export interface AgentOptions {
   store: Store;
@@ -30,6 +31,10 @@ export interface AgentOptions {
   clock?: Clock;
   /** Safety-net reconcile of every item, in ms (events do the real work). */
   reconcileMs?: number;
+  /** The --exec command tasks without a command of their own run with. */
+  taskExec?: string;
+  /** Randomness for retry jitter (default Math.random). */
+  random?: () => number;
 }
 
 export interface AgentEvents {
@@ -48,6 +53,8 @@ interface Running {
   session: Session;
   abort: AbortController;
   ctx: ProcessorContext;
+  /** Set for tasks: the attempt being run. */
+  task?: TaskHandle;
 }
 
 /** One worker of the fleet. */
@@ -63,6 +70,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly limiter = new Limiter(64);
   private readonly claims: ClaimBatcher;
+  private readonly tasks: TaskRunner;
   private session?: Session;
   private record: WorkerRecord;
   private stopping = false;
@@ -79,6 +87,15 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.registry = new PrefixView(options.store, this.keys.registry, this.clock);
     this.active = new PrefixView(options.store, this.keys.active, this.clock);
     this.claims = new ClaimBatcher(options.store, this.keys, this.id);
+    this.tasks = new TaskRunner({
+      store: options.store,
+      keys: this.keys,
+      workerId: this.id,
+      log: this.log,
+      clock: this.clock,
+      random: options.random ?? Math.random,
+      workerExec: options.taskExec,
+    });
     this.record = {
       host: os.hostname(),
       pid: process.pid,
@@ -207,7 +224,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       if (!claim && this.active.revision > run.token) return this.halt(id, 'claim-lost', false);
       if (!registered) return this.halt(id, 'deleted', true);
       if (!assigned) return this.halt(id, 'moved', true);
-      if (registered.modRevision > run.contentRevision) return this.update(run, registered.value, registered.modRevision);
+      if (!run.task && registered.modRevision > run.contentRevision) return this.update(run, registered.value, registered.modRevision);
       return;
     }
     if (!session?.valid || !assigned || !registered || this.stopping) return;
@@ -238,12 +255,25 @@ export class Agent extends EventEmitter<AgentEvents> {
           .catch(() => undefined);
       },
     };
-    this.running.set(id, { item, token, contentRevision: token, session, abort, ctx });
+    const run: Running = { item, token, contentRevision: token, session, abort, ctx };
+    this.running.set(id, run);
     this.log.info(`Successfully grabbed work=${id}`, { token });
-    try {
-      await this.options.processor.start(item, ctx);
-    } catch (err) {
-      this.log.error('processor failed to start', { work: id, error: (err as Error).message });
+    if (item.spec.kind === 'task') {
+      run.task = this.tasks.start(item, token, ctx);
+      // A task ends by itself; its runner has released the claim by then.
+      void run.task.done.then(() => {
+        if (this.running.get(id) !== run) return;
+        this.running.delete(id);
+        this.emit('released', id, 'finished');
+        this.publishLoad();
+        this.reconcile(id);
+      });
+    } else {
+      try {
+        await this.options.processor.start(item, ctx);
+      } catch (err) {
+        this.log.error('processor failed to start', { work: id, error: (err as Error).message });
+      }
     }
     this.emit('grabbed', id, token);
     this.publishLoad();
@@ -261,12 +291,20 @@ export class Agent extends EventEmitter<AgentEvents> {
     const run = this.running.get(id);
     if (!run) return;
     this.running.delete(id);
-    run.abort.abort(new Error(reason));
     this.log.info(`Stopping our work=${id}`, { reason });
-    try {
-      await this.options.processor.stop(run.item, run.ctx, reason);
-    } catch (err) {
-      this.log.error('processor failed to stop cleanly', { work: id, error: (err as Error).message });
+    if (run.task) {
+      // The task runner records how the attempt ended and lets go of the claim itself.
+      run.task.stop(reason);
+      run.abort.abort(new Error(reason));
+      await run.task.done;
+      release = false;
+    } else {
+      run.abort.abort(new Error(reason));
+      try {
+        await this.options.processor.stop(run.item, run.ctx, reason);
+      } catch (err) {
+        this.log.error('processor failed to stop cleanly', { work: id, error: (err as Error).message });
+      }
     }
     if (release && run.session.valid) {
       await this.limiter.run(() => releaseItem(this.options.store, this.keys, id, run.token)).catch(() => false);

@@ -16,6 +16,7 @@ export async function claimItem(store: Store, keys: Keys, id: string, workerId: 
       { key: claimKey, target: 'create', op: '==', value: 0 },
       { key: keys.assignment(id), target: 'value', op: '==', value: workerId },
       { key: keys.item(id), target: 'create', op: '>', value: 0 },
+      { key: keys.result(id), target: 'create', op: '==', value: 0 },
     ],
     success: [
       { type: 'put', key: claimKey, value: workerId, lease },
@@ -51,8 +52,8 @@ export async function releaseItem(store: Store, keys: Keys, id: string, token: n
   return r.succeeded;
 }
 
-/** Claims that fit in one transaction: 3 compares and 3 operations each, under etcd's 128. */
-const PER_TXN = 40;
+/** Claims that fit in one transaction: 4 compares and 3 operations each, under etcd's 128. */
+const PER_TXN = 32;
 
 /**
  * Gathers the claims one worker makes in the same moment into one transaction (a burst of
@@ -105,6 +106,7 @@ export class ClaimBatcher {
           { key: this.keys.claim(b.id), target: 'create' as const, op: '==' as const, value: 0 },
           { key: this.keys.assignment(b.id), target: 'value' as const, op: '==' as const, value: this.workerId },
           { key: this.keys.item(b.id), target: 'create' as const, op: '>' as const, value: 0 },
+          { key: this.keys.result(b.id), target: 'create' as const, op: '==' as const, value: 0 },
         ]),
         success: batch.flatMap((b) => [
           { type: 'put' as const, key: this.keys.claim(b.id), value: this.workerId, lease: b.lease },

@@ -16,6 +16,12 @@ export class Keys {
   readonly status: string;
   /** leader/<leaseId>: election candidates, on their leases. */
   readonly leader: string;
+  /** results/<taskId>: a task's outcome, written once. */
+  readonly results: string;
+  /** attempts/<taskId>/<attemptId>: each attempt of a task, begun and (when it ends) its outcome. */
+  readonly attempts: string;
+  /** jobs/<jobId>: a job's spec and totals. */
+  readonly jobs: string;
 
   constructor(readonly prefix = '/work/') {
     if (!prefix.endsWith('/')) throw new Error(`prefix must end with "/": ${prefix}`);
@@ -26,6 +32,9 @@ export class Keys {
     this.active = `${prefix}active/`;
     this.status = `${prefix}status/`;
     this.leader = `${prefix}leader/`;
+    this.results = `${prefix}results/`;
+    this.attempts = `${prefix}attempts/`;
+    this.jobs = `${prefix}jobs/`;
   }
 
   worker(id: string): string {
@@ -45,6 +54,16 @@ export class Keys {
   }
   itemStatus(id: string): string {
     return this.status + id;
+  }
+  result(id: string): string {
+    return this.results + id;
+  }
+  /** The prefix of a task's attempts, or one attempt. */
+  attempt(taskId: string, attemptId = ''): string {
+    return `${this.attempts}${taskId}/${attemptId}`;
+  }
+  job(id: string): string {
+    return this.jobs + id;
   }
 
   /** The id at the end of `key` under `section` (one of the prefixes above). */

@@ -11,8 +11,8 @@ import { sleep, systemClock, type Clock, type Store, type TxnOp } from '../store
 import type { Keys } from './keys.js';
 import { Limiter } from './limit.js';
 import type { Logger } from './log.js';
-import { decodeSpec, decodeWorker, type WorkerRecord } from './model.js';
-import { planAssignments, type PlanItem, type PlanWorker } from './planner.js';
+import { decodeWorker, type WorkerRecord } from './model.js';
+import { planRound } from './plan-round.js';
 
 export interface LeaderOptions {
   store: Store;
@@ -25,15 +25,31 @@ export interface LeaderOptions {
   debounceMs?: number;
   /** Full re-read of the stored state and replan, every this many ms. */
   reconcileMs?: number;
+  /** Randomness for retry jitter (default Math.random). */
+  random?: () => number;
 }
 
 export interface PlanSummary {
   moved: number;
   placed: number;
   removed: number;
+  lost: number;
   unassignable: number;
-  items: number;
+  services: number;
+  tasks: number;
   workers: number;
+}
+
+/** What the leader follows while it leads. */
+interface Views {
+  workers: Membership<WorkerRecord>;
+  registry: PrefixView;
+  specs: PrefixView;
+  assign: PrefixView;
+  active: PrefixView;
+  results: PrefixView;
+  attempts: PrefixView;
+  jobs: PrefixView;
 }
 
 export interface LeaderEvents {
@@ -49,6 +65,7 @@ const BATCH = 127;
 export class Leader extends EventEmitter<LeaderEvents> {
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly random: () => number;
   private stopped = false;
   /** Revision of the leader's last assignment write. */
   private lastWrite = 0;
@@ -59,6 +76,7 @@ export class Leader extends EventEmitter<LeaderEvents> {
   constructor(private readonly options: LeaderOptions) {
     super();
     this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
     this.log = options.log.child({ node: options.nodeId });
   }
 
@@ -107,18 +125,31 @@ export class Leader extends EventEmitter<LeaderEvents> {
   private async lead(election: Election): Promise<void> {
     const { store, keys } = this.options;
     const workers = new Membership<WorkerRecord>(store, keys.workers, decodeWorker, this.clock);
-    const registry = new PrefixView(store, keys.registry, this.clock);
-    const specs = new PrefixView(store, keys.specs, this.clock);
-    const assign = new PrefixView(store, keys.assign, this.clock);
-    const views = [workers.view, registry, specs, assign];
+    const view = (prefix: string) => new PrefixView(store, prefix, this.clock);
+    const views: Views = {
+      workers,
+      registry: view(keys.registry),
+      specs: view(keys.specs),
+      assign: view(keys.assign),
+      active: view(keys.active),
+      results: view(keys.results),
+      attempts: view(keys.attempts),
+      jobs: view(keys.jobs),
+    };
+    const all = [workers.view, views.registry, views.specs, views.assign, views.active, views.results, views.attempts, views.jobs];
     let timer: NodeJS.Timeout | undefined;
+    let wake: NodeJS.Timeout | undefined;
     let firstChangeAt = 0;
     let planning = Promise.resolve();
     let lastFleet = '';
     const plan = () => {
-      planning = planning.then(() => this.planOnce(election, workers, registry, specs, assign)).catch((err: Error) => {
-        this.log.error('planning failed', { error: err.message });
-      });
+      planning = planning
+        .then(() => this.planOnce(election, views))
+        .then((wakeAt) => {
+          clearTimeout(wake);
+          if (wakeAt !== undefined) wake = setTimeout(schedule, Math.max(0, wakeAt - this.clock.now()));
+        })
+        .catch((err: Error) => this.log.error('planning failed', { error: err.message }));
     };
     const schedule = () => {
       const now = this.clock.now();
@@ -139,24 +170,27 @@ export class Leader extends EventEmitter<LeaderEvents> {
         schedule();
       }
     });
-    registry.on('change', (b) => b.events.some((e) => e.type === 'delete' || e.kv.version === 1) && schedule());
-    for (const v of [registry, specs, assign]) v.on('reset', schedule);
-    specs.on('change', schedule);
-    assign.on('change', schedule);
-    for (const v of views) v.on('failed', (err) => this.log.warn('watch failed, listing again', { prefix: v.prefix, error: err.message }));
+    views.registry.on('change', (b) => b.events.some((e) => e.type === 'delete' || e.kv.version === 1) && schedule());
+    views.active.on('change', (b) => b.events.some((e) => e.type === 'delete') && schedule());
+    for (const v of [views.specs, views.assign, views.results, views.attempts, views.jobs]) v.on('change', schedule);
+    for (const v of all) {
+      v.on('reset', schedule);
+      v.on('failed', (err) => this.log.warn('watch failed, listing again', { prefix: v.prefix, error: err.message }));
+    }
     const deposed = new Promise<void>((resolve) => election.once('deposed', () => resolve()));
     try {
-      await Promise.all([workers.start(), registry.start(), specs.start(), assign.start()]);
+      await Promise.all([workers.start(), ...all.slice(1).map((v) => v.start())]);
       plan();
       const reconcile = setInterval(() => {
-        void Promise.all(views.map((v) => v.resync())).then(plan);
+        void Promise.all(all.map((v) => v.resync())).then(plan);
       }, this.options.reconcileMs ?? 10_000);
       await deposed;
       clearInterval(reconcile);
     } finally {
       clearTimeout(timer);
+      clearTimeout(wake);
       await planning;
-      await Promise.all([workers.close(), registry.close(), specs.close(), assign.close()]);
+      await Promise.all([workers.close(), ...all.slice(1).map((v) => v.close())]);
     }
   }
 
@@ -180,44 +214,48 @@ export class Leader extends EventEmitter<LeaderEvents> {
     }
   }
 
-  private async planOnce(election: Election, workers: Membership<WorkerRecord>, registry: PrefixView, specs: PrefixView, assign: PrefixView): Promise<void> {
-    if (!election.isLeader) return;
+  /** Plans one round and writes it; returns when to plan again if nothing else changes. */
+  private async planOnce(election: Election, v: Views): Promise<number | undefined> {
+    if (!election.isLeader) return undefined;
     // Plan from a view that shows our own last writes, or we would place the same items twice.
-    if (assign.revision < this.lastWrite) await this.catchUp(assign);
+    if (v.assign.revision < this.lastWrite) await this.catchUp(v.assign);
     const { keys, store } = this.options;
-    const fleet: PlanWorker[] = workers.members().map((m) => ({ id: m.id, capacity: m.record.capacity, labels: m.record.labels, draining: m.record.draining }));
-    const items: PlanItem[] = [];
-    for (const key of registry.kvs.keys()) {
-      const id = key.slice(keys.registry.length);
-      const spec = decodeSpec(specs.kvs.get(keys.spec(id))?.value);
-      items.push({ id, weight: spec.weight, selector: spec.selector });
-    }
-    const current = new Map<string, string>();
-    for (const kv of assign.kvs.values()) current.set(kv.key.slice(keys.assign.length), kv.value);
-    const plan = planAssignments(fleet, items, current);
-    const ops: TxnOp[] = [];
-    for (const [id, worker] of plan.assignments) if (current.get(id) !== worker) ops.push({ type: 'put', key: keys.assignment(id), value: worker });
-    let removed = 0;
-    for (const id of current.keys()) {
-      if (plan.assignments.has(id)) continue;
-      ops.push({ type: 'delete', key: keys.assignment(id) });
-      removed++;
-    }
-    if (ops.length === 0) return;
+    const round = planRound(
+      {
+        now: this.clock.now(),
+        workers: v.workers.members(),
+        registry: v.registry.kvs,
+        specs: v.specs.kvs,
+        assign: v.assign.kvs,
+        active: v.active.kvs,
+        results: v.results.kvs,
+        attempts: v.attempts.kvs,
+        jobs: v.jobs.kvs,
+      },
+      keys,
+      this.random,
+    );
     const batches: TxnOp[][] = [];
-    for (let i = 0; i < ops.length; i += BATCH) batches.push(ops.slice(i, i + BATCH));
+    for (let i = 0; i < round.ops.length; i += BATCH) batches.push(round.ops.slice(i, i + BATCH));
     // Batches touch disjoint keys, so a few may be in flight at once.
     const limiter = new Limiter(8);
-    const results = await Promise.all(batches.map((success) => limiter.run(() => store.txn({ compare: [election.fence()], success }))));
+    const writes = [
+      ...batches.map((success) => limiter.run(() => store.txn({ compare: [election.fence()], success }))),
+      ...round.guarded.map((t) => limiter.run(() => store.txn({ compare: [election.fence(), ...(t.compare ?? [])], success: t.success }))),
+    ];
+    const results = await Promise.all(writes);
     this.lastWrite = Math.max(this.lastWrite, ...results.map((r) => r.revision));
-    if (results.some((r) => !r.succeeded)) {
+    if (results.slice(0, batches.length).some((r) => !r.succeeded)) {
       this.log.warn('a write was refused: no longer leader');
-      return;
+      return undefined;
     }
-    const summary = { moved: plan.moved.length, placed: plan.placed.length, removed, unassignable: plan.unassignable.length, items: items.length, workers: fleet.length };
-    this.log.info('Rebalanced', summary);
-    for (const id of plan.moved) this.log.info(`Moving work=${id}`, { from: current.get(id), to: plan.assignments.get(id) });
-    if (plan.placed.length <= 100) for (const id of plan.placed) this.log.info(`Assigning work=${id}`, { to: plan.assignments.get(id) });
-    this.emit('planned', summary);
+    if (round.ops.length + round.guarded.length > 0) {
+      const summary = { moved: round.moved.length, placed: round.placed.length, removed: round.removed, lost: round.guarded.length, unassignable: round.unassignable, services: round.services, tasks: round.tasks, workers: v.workers.members().length };
+      this.log.info('Rebalanced', summary);
+      for (const m of round.moved) this.log.info(`Moving work=${m.id}`, { from: m.from, to: m.to });
+      if (round.placed.length <= 100) for (const p of round.placed) this.log.info(`Assigning work=${p.id}`, { to: p.to });
+      this.emit('planned', summary);
+    }
+    return round.wakeAt;
   }
 }

@@ -18,6 +18,19 @@ export interface WorkSpec {
   /** Relative load of the item (default 1). */
   weight: number;
   selector: Selector;
+  /** Tasks: argv to run (no shell); absent = the worker's --exec with the content, or nothing. */
+  command?: string[];
+  /** Tasks: extra environment. */
+  env?: Record<string, string>;
+  /** Tasks: an attempt running longer is killed and counts as failed. */
+  timeoutMs?: number;
+  /** Tasks: attempts before the task fails for good (default 3). */
+  maxAttempts?: number;
+  /** Tasks: delay before the first retry; doubles per attempt, with jitter (default 1 s). */
+  backoffMs?: number;
+  /** Tasks of a job: the job's id and this task's matrix values. */
+  job?: string;
+  values?: Record<string, string>;
 }
 
 export const DEFAULT_SPEC: WorkSpec = { kind: 'service', weight: 1, selector: {} };
@@ -54,6 +67,7 @@ export function checkId(id: string, what = 'id'): string {
   return id;
 }
 
+const stringRecord = z.record(z.string(), z.string());
 const labelsSchema = z.record(z.string().regex(LABEL_KEY_RE, 'label keys are letters, digits, ".", "_", "/" or "-"'), z.string().max(256));
 
 /** A work spec as a user writes it (JSON body of POST /work). */
@@ -64,13 +78,18 @@ export const workInputSchema = z
     kind: z.enum(['service', 'task']).optional(),
     weight: z.number().int().min(1).max(1_000_000).optional(),
     selector: labelsSchema.optional(),
+    command: z.array(z.string()).min(1).optional(),
+    env: stringRecord.optional(),
+    timeoutMs: z.number().int().positive().optional(),
+    maxAttempts: z.number().int().min(1).max(100).optional(),
+    backoffMs: z.number().int().min(0).optional(),
   })
   .strict();
 
 export type WorkInput = z.infer<typeof workInputSchema>;
 
 /** A change of an item as a user writes it (JSON body of PUT /work/:id). */
-export const workChangeSchema = workInputSchema.omit({ id: true, kind: true }).partial();
+export const workChangeSchema = workInputSchema.pick({ content: true, weight: true, selector: true }).partial();
 
 export type WorkChangeInput = z.infer<typeof workChangeSchema>;
 
@@ -89,13 +108,20 @@ export function parseWorkInput(body: unknown): WorkInput {
   return r.data;
 }
 
-/** The spec part of an input, filled with defaults. */
-export function specOf(input: Partial<Pick<WorkInput, 'kind' | 'weight' | 'selector'>>, base: WorkSpec = DEFAULT_SPEC): WorkSpec {
-  return {
+/** The spec part of an input, filled with defaults (task fields only for tasks). */
+export function specOf(input: Partial<Omit<WorkSpec, 'kind'>> & { kind?: WorkSpec['kind'] }, base: WorkSpec = DEFAULT_SPEC): WorkSpec {
+  const spec: WorkSpec = {
+    ...base,
     kind: input.kind ?? base.kind,
     weight: input.weight ?? base.weight,
     selector: input.selector ?? base.selector,
   };
+  if (spec.kind === 'task') {
+    for (const k of ['command', 'env', 'timeoutMs', 'maxAttempts', 'backoffMs', 'job', 'values'] as const) {
+      if (input[k] !== undefined) (spec as unknown as Record<string, unknown>)[k] = input[k];
+    }
+  }
+  return spec;
 }
 
 /** The stored form of a spec, or undefined when it is all defaults (no specs/ key then). */

@@ -12,6 +12,8 @@ export interface WorkerSettings {
   processor: () => Promise<Processor> | Processor;
   capacity?: number;
   labels?: Record<string, string>;
+  /** The --exec command tasks without a command of their own run with. */
+  taskExec?: string;
 }
 
 export interface RotaNodeOptions {
@@ -60,6 +62,7 @@ export class RotaNode {
       labels: settings.labels,
       ttl: this.options.ttl,
       api: this.options.api,
+      taskExec: settings.taskExec,
     });
     this.agents.set(id, agent);
     await agent.start();

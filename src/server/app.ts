@@ -3,6 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { RotaClient } from '../client/types.js';
 import { sendError } from './errors.js';
+import { registerJobRoutes } from './routes/jobs.js';
 import { registerWorkRoutes } from './routes/work.js';
 import { registerWorkerRoutes } from './routes/workers.js';
 
@@ -46,6 +47,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/status', async () => options.client.status());
   registerWorkRoutes(app, options.client);
+  await registerJobRoutes(app, options.client);
   registerWorkerRoutes(app, options.client, options.local);
   return app;
 }

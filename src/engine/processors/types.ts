@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import type { WorkItem } from '../model.js';
 
 /** Why an item stops on this worker. */
-export type StopReason = 'moved' | 'deleted' | 'shutdown' | 'fenced' | 'claim-lost';
+export type StopReason = 'moved' | 'deleted' | 'shutdown' | 'fenced' | 'claim-lost' | 'finished';
 
 /** What a processor knows about the worker's right to run one item. */
 export interface ProcessorContext {

@@ -1,0 +1,16 @@
+// The options of every command that talks to a node's API.
+import type { Command } from 'commander';
+import { HttpClient } from '../client/http-client.js';
+
+export interface ApiOptions {
+  api?: string;
+  token?: string;
+  json?: boolean;
+}
+
+/** The API client the options name. */
+export const clientFor = (opts: ApiOptions) => new HttpClient(opts.api ?? process.env.ROTA_API ?? 'http://127.0.0.1:3000', opts.token ?? process.env.ROTA_TOKEN);
+
+/** Adds --api and --token to a command. */
+export const withApi = (cmd: Command) =>
+  cmd.option('--api <url>', 'the API of any node (default: $ROTA_API or http://127.0.0.1:3000)').option('--token <token>', 'API token (default: $ROTA_TOKEN)');

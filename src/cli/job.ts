@@ -1,0 +1,113 @@
+// `rota job …` and `rota task add`: submit matrix jobs, follow them with a progress bar, read results.
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import type { JobStatus, RotaClient } from '../client/types.js';
+import { parseLabels } from '../engine/model.js';
+import { ProgressView, formatDuration } from './progress.js';
+import { formatTable } from './table.js';
+import { clientFor, withApi, type ApiOptions } from './api-options.js';
+
+/** Follows a job until it is done or cancelled; returns its last status. */
+export async function watchJob(client: RotaClient, id: string, view = new ProgressView()): Promise<JobStatus> {
+  for (;;) {
+    const job = await client.getJob(id);
+    view.show(job);
+    if (job.finishedAt !== undefined || job.state === 'cancelled' || job.done === job.total) {
+      view.end();
+      return job;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Prints a job's results; returns how many tasks failed. */
+async function printResults(client: RotaClient, id: string, json: boolean): Promise<number> {
+  const tasks = await client.jobTasks(id);
+  if (json) console.log(JSON.stringify(tasks, null, 2));
+  else {
+    const axes = [...new Set(tasks.flatMap((t) => Object.keys(t.values)))];
+    console.log(
+      formatTable(
+        ['TASK', 'STATUS', 'DURATION', 'ATTEMPTS', ...axes.map((a) => a.toUpperCase())],
+        tasks.map((t) => [t.id, t.status, t.result?.durationMs !== undefined ? formatDuration(t.result.durationMs) : undefined, t.attempts, ...axes.map((a) => t.values[a])]),
+      ),
+    );
+  }
+  return tasks.filter((t) => t.status === 'failed').length;
+}
+
+/** Adds the job and task commands. */
+export function registerJobs(program: Command): void {
+  const job = program.command('job').description('submit and follow matrix jobs');
+  withApi(job.command('submit <file>'))
+    .description('submit a job spec (JSON or YAML; "-" reads stdin); prints the job id')
+    .option('--wait', 'follow it to the end; exit 1 if a task failed')
+    .action(async (file: string, opts: ApiOptions & { wait?: boolean }) => {
+      const client = clientFor(opts);
+      const submitted = await client.submitJob(fs.readFileSync(file === '-' ? 0 : file, 'utf8'));
+      console.log(submitted.id);
+      if (!opts.wait) return;
+      const done = await watchJob(client, submitted.id);
+      if (done.counts.failed > 0) process.exitCode = 1;
+    });
+  withApi(job.command('watch <id>'))
+    .description('follow a job: a progress bar on a terminal, plain lines when piped')
+    .action(async (id: string, opts: ApiOptions) => {
+      const done = await watchJob(clientFor(opts), id);
+      if (done.counts.failed > 0) process.exitCode = 1;
+    });
+  withApi(job.command('results <id>'))
+    .description('a table of the tasks: status, duration, attempts, matrix values; exit 1 if any failed')
+    .option('--json', 'print JSON (with output tails)')
+    .action(async (id: string, opts: ApiOptions) => {
+      if ((await printResults(clientFor(opts), id, Boolean(opts.json))) > 0) process.exitCode = 1;
+    });
+  withApi(job.command('ls'))
+    .description('list jobs with their progress')
+    .option('--json', 'print JSON')
+    .action(async (opts: ApiOptions) => {
+      const jobs = await clientFor(opts).listJobs();
+      if (opts.json) return console.log(JSON.stringify(jobs, null, 2));
+      console.log(formatTable(['JOB', 'STATE', 'DONE', 'OK', 'FAILED', 'RUNNING'], jobs.map((j) => [j.id, j.finishedAt ? 'done' : j.state, `${j.done}/${j.total}`, j.counts.succeeded, j.counts.failed, j.counts.running])));
+    });
+  withApi(job.command('cancel <id>'))
+    .description('cancel what has not finished; running tasks are stopped')
+    .action(async (id: string, opts: ApiOptions) => {
+      const j = await clientFor(opts).cancelJob(id);
+      console.log(`cancelled ${j.id}: ${j.counts.cancelled} tasks`);
+    });
+
+  const task = program.command('task').description('single tasks');
+  withApi(task.command('add'))
+    .description('run one command to its end as a task; prints its id')
+    .requiredOption('--exec <command>', 'the command (run with sh -c)')
+    .option('--id <id>', 'choose the id')
+    .option('--timeout <ms>', 'kill it after this long', (v) => Number(v))
+    .option('--attempts <n>', 'attempts before it fails for good (default 3)', (v) => Number(v))
+    .option('--selector <k=v,...>', 'only workers with these labels may run it')
+    .option('--wait', 'wait for the result, print its output, exit with its status')
+    .action(async (opts: ApiOptions & { exec: string; id?: string; timeout?: number; attempts?: number; selector?: string; wait?: boolean }) => {
+      const client = clientFor(opts);
+      const view = await client.addWork({
+        content: opts.exec,
+        id: opts.id,
+        kind: 'task',
+        command: ['/bin/sh', '-c', opts.exec],
+        timeoutMs: opts.timeout,
+        maxAttempts: opts.attempts,
+        selector: opts.selector ? parseLabels(opts.selector) : undefined,
+      });
+      console.log(view.id);
+      if (!opts.wait) return;
+      for (;;) {
+        const w = await client.getWork(view.id);
+        if (w.result) {
+          process.stdout.write(w.result.output.endsWith('\n') || !w.result.output ? w.result.output : `${w.result.output}\n`);
+          console.error(`${w.id} ${w.result.status} (${w.result.reason}${w.result.exitCode !== null ? ` ${w.result.exitCode}` : ''}) after ${w.result.attempts} attempt(s)`);
+          if (w.result.status !== 'succeeded') process.exitCode = 1;
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    });
+}

@@ -1,0 +1,168 @@
+// Jobs: a named batch of tasks expanded from a matrix. Submitting writes the job first as
+// 'submitting' (the leader runs none of its tasks yet), then its tasks in batches, then flips it to
+// 'ready' — so a submission cut off halfway never runs half a job. Cancelling writes a 'cancelled'
+// result for every unfinished task; workers running one are told by the loss of its assignment.
+import { randomBytes } from 'node:crypto';
+import { listPrefix, type Store, type TxnOp } from '../../store/index.js';
+import type { Keys } from '../keys.js';
+import { encodeSpec, specOf } from '../model.js';
+import { decodeJson, type TaskResult } from '../tasks/task-model.js';
+import { expandJob, type JobSpec } from './job-spec.js';
+
+export type JobState = 'submitting' | 'ready' | 'cancelled';
+
+/** jobs/<id>. */
+export interface JobRecord {
+  id: string;
+  name: string;
+  state: JobState;
+  total: number;
+  createdAt: number;
+  spec: JobSpec;
+}
+
+/** A job's progress, derived from its tasks' results and claims. */
+export interface JobStatus extends Omit<JobRecord, 'spec'> {
+  counts: { pending: number; running: number; succeeded: number; failed: number; cancelled: number };
+  done: number;
+  /** done / total, 0..1. */
+  progress: number;
+  /** Tasks finished per second since the first one started. */
+  rate: number;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+/** One task of a job with its matrix values and, once done, its result. */
+export interface JobTask {
+  id: string;
+  index: number;
+  values: Record<string, string>;
+  command: string[];
+  status: 'pending' | 'running' | TaskResult['status'];
+  attempts: number;
+  result?: TaskResult;
+}
+
+/** Raised when a job id is taken. */
+export class JobExistsError extends Error {
+  constructor(id: string) {
+    super(`job ${id} already exists; choose another id or name`);
+    this.name = 'JobExistsError';
+  }
+}
+
+/** Tasks per transaction (two puts each, under etcd's 128 operations). */
+const PER_TXN = 60;
+
+export const taskId = (job: string, index: number) => `${job}.${index}`;
+
+/** Writes a job and its tasks; returns the job record (state 'ready'). */
+export async function submitJob(store: Store, keys: Keys, spec: JobSpec, now: number): Promise<JobRecord> {
+  const tasks = expandJob(spec);
+  const id = spec.id ?? `${spec.name}-${now.toString(36)}${randomBytes(2).toString('hex')}`;
+  const record: JobRecord = { id, name: spec.name, state: 'submitting', total: tasks.length, createdAt: now, spec };
+  const created = await store.txn({
+    compare: [{ key: keys.job(id), target: 'create', op: '==', value: 0 }],
+    success: [{ type: 'put', key: keys.job(id), value: JSON.stringify(record) }],
+  });
+  if (!created.succeeded) throw new JobExistsError(id);
+  for (let i = 0; i < tasks.length; i += PER_TXN) {
+    const ops: TxnOp[] = [];
+    for (const t of tasks.slice(i, i + PER_TXN)) {
+      const spec_ = specOf({ kind: 'task', selector: t.selector, command: t.command, env: t.env, timeoutMs: spec.timeoutMs, maxAttempts: spec.maxAttempts, backoffMs: spec.backoffMs, job: id, values: t.values });
+      ops.push({ type: 'put', key: keys.item(taskId(id, t.index)), value: JSON.stringify(t.values) });
+      ops.push({ type: 'put', key: keys.spec(taskId(id, t.index)), value: encodeSpec(spec_)! });
+    }
+    await store.txn({ success: ops });
+  }
+  const ready = { ...record, state: 'ready' as const };
+  await store.put(keys.job(id), JSON.stringify(ready));
+  return ready;
+}
+
+/** Reads a job record, or undefined. */
+export async function getJob(store: Store, keys: Keys, id: string): Promise<JobRecord | undefined> {
+  return decodeJson<JobRecord>((await store.get(keys.job(id)))?.value);
+}
+
+/** Every job record, oldest first. */
+export async function listJobs(store: Store, keys: Keys): Promise<JobRecord[]> {
+  const { kvs } = await listPrefix(store, keys.jobs);
+  return kvs.flatMap((kv) => decodeJson<JobRecord>(kv.value) ?? []).sort((a, b) => a.createdAt - b.createdAt);
+}
+
+/** A job's tasks with their results, in index order. */
+export async function jobTasks(store: Store, keys: Keys, job: JobRecord): Promise<JobTask[]> {
+  const prefix = `${job.id}.`;
+  const [items, specs, results, active, attempts] = await Promise.all(
+    [keys.registry, keys.specs, keys.results, keys.active, keys.attempts].map(async (p) => {
+      const { kvs } = await listPrefix(store, p + prefix);
+      return kvs;
+    }),
+  );
+  const byTask = (kvs: typeof items, p: string) => new Map(kvs.map((kv) => [kv.key.slice(p.length), kv.value]));
+  const specOfTask = byTask(specs, keys.specs);
+  const resultOf = byTask(results, keys.results);
+  const running = new Set(active.map((kv) => kv.key.slice(keys.active.length)));
+  const attemptCount = new Map<string, number>();
+  for (const kv of attempts) {
+    const id = kv.key.slice(keys.attempts.length).split('/')[0];
+    attemptCount.set(id, (attemptCount.get(id) ?? 0) + 1);
+  }
+  return items
+    .map((kv) => {
+      const id = kv.key.slice(keys.registry.length);
+      const spec = decodeJson<{ command?: string[]; values?: Record<string, string> }>(specOfTask.get(id));
+      const result = decodeJson<TaskResult>(resultOf.get(id));
+      return {
+        id,
+        index: Number(id.slice(prefix.length)),
+        values: spec?.values ?? {},
+        command: spec?.command ?? [],
+        status: result?.status ?? (running.has(id) ? 'running' : 'pending'),
+        attempts: result?.attempts ?? attemptCount.get(id) ?? 0,
+        result,
+      } satisfies JobTask;
+    })
+    .sort((a, b) => a.index - b.index);
+}
+
+/** Counts, progress and rate of a job. */
+export function summarize(job: JobRecord, tasks: JobTask[], now: number): JobStatus {
+  const counts = { pending: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
+  for (const t of tasks) counts[t.status]++;
+  counts.pending += Math.max(0, job.total - tasks.length); // not written yet
+  const done = counts.succeeded + counts.failed + counts.cancelled;
+  const starts = tasks.flatMap((t) => (t.result?.startedAt ? [t.result.startedAt] : []));
+  const startedAt = starts.length ? Math.min(...starts) : undefined;
+  const finishedAt = done === job.total && done > 0 ? Math.max(...tasks.map((t) => t.result?.finishedAt ?? 0)) : undefined;
+  const elapsed = startedAt ? ((finishedAt ?? now) - startedAt) / 1000 : 0;
+  const { spec: _spec, ...rest } = job;
+  return { ...rest, counts, done, progress: job.total ? done / job.total : 1, rate: elapsed > 0 ? done / elapsed : 0, startedAt, finishedAt };
+}
+
+/** Cancels a job: no more of its tasks start, running ones are stopped, unfinished ones get a 'cancelled' result. */
+export async function cancelJob(store: Store, keys: Keys, job: JobRecord, now: number): Promise<number> {
+  await store.put(keys.job(job.id), JSON.stringify({ ...job, state: 'cancelled' }));
+  const open = (await jobTasks(store, keys, job)).filter((t) => !t.result);
+  const write = async (batch: JobTask[]) =>
+    store.txn({
+      compare: batch.map((t) => ({ key: keys.result(t.id), target: 'create' as const, op: '==' as const, value: 0 })),
+      success: batch.map((t) => {
+        const result: TaskResult = { status: 'cancelled', reason: 'cancelled', exitCode: null, signal: null, attempts: t.attempts, finishedAt: now, output: '' };
+        return { type: 'put' as const, key: keys.result(t.id), value: JSON.stringify(result) };
+      }),
+    });
+  let cancelled = 0;
+  for (let i = 0; i < open.length; i += 100) {
+    const batch = open.slice(i, i + 100);
+    if ((await write(batch)).succeeded) {
+      cancelled += batch.length;
+      continue;
+    }
+    // Some finished meanwhile: one by one, so their results stay.
+    for (const t of batch) if ((await write([t])).succeeded) cancelled++;
+  }
+  return cancelled;
+}

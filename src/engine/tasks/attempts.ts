@@ -1,0 +1,82 @@
+// The task protocol (DESIGN "Tasks"): every attempt is recorded under the claim that runs it, and its
+// end, the result and the release of the claim are one transaction that checks the claim — so a
+// worker that lost its claim cannot write anything, and a result is written exactly once. A claim
+// that vanishes with an attempt still open was lost with its worker: the leader records that.
+import type { Compare, KeyValue, Store, TxnOp } from '../../store/index.js';
+import type { Keys } from '../keys.js';
+import { decodeJson, type AttemptRecord, type TaskResult } from './task-model.js';
+
+/** Attempt ids are fencing tokens: one claim, one attempt. Zero-padded so they sort. */
+export const attemptId = (token: number) => String(token).padStart(16, '0');
+
+/** Records that the claim holder begins an attempt. Undefined if the claim is gone or the task is done. */
+export async function beginAttempt(store: Store, keys: Keys, id: string, token: number, worker: string, now: number): Promise<{ attempt: number; record: AttemptRecord } | undefined> {
+  const prior = await store.range(keys.attempt(id), { prefix: true, countOnly: true });
+  const record: AttemptRecord = { worker, token, attempt: prior.count + 1, startedAt: now };
+  const r = await store.txn({
+    compare: [
+      { key: keys.claim(id), target: 'create', op: '==', value: token },
+      { key: keys.result(id), target: 'create', op: '==', value: 0 },
+    ],
+    success: [{ type: 'put', key: keys.attempt(id, attemptId(token)), value: JSON.stringify(record) }],
+  });
+  return r.succeeded ? { attempt: record.attempt, record } : undefined;
+}
+
+/** How endAttempt went: written, or refused because the claim is no longer ours. */
+export type EndOutcome = 'recorded' | 'refused';
+
+/**
+ * Ends an attempt: its record, the result when there is one, the release of the claim and of the
+ * assignment, in one transaction guarded by the claim. If a result already exists (the task was
+ * cancelled meanwhile), the attempt is still closed, without a result.
+ */
+export async function endAttempt(store: Store, keys: Keys, id: string, record: AttemptRecord, result?: TaskResult): Promise<EndOutcome> {
+  const claim: Compare = { key: keys.claim(id), target: 'create', op: '==', value: record.token };
+  const release: TxnOp[] = [
+    { type: 'put', key: keys.attempt(id, attemptId(record.token)), value: JSON.stringify(record) },
+    { type: 'delete', key: keys.claim(id) },
+    { type: 'delete', key: keys.assignment(id) },
+  ];
+  if (result) {
+    const r = await store.txn({
+      compare: [claim, { key: keys.result(id), target: 'create', op: '==', value: 0 }],
+      success: [...release, { type: 'put', key: keys.result(id), value: JSON.stringify(result) }],
+    });
+    if (r.succeeded) return 'recorded';
+  }
+  const r = await store.txn({ compare: [claim], success: release });
+  return r.succeeded ? 'recorded' : 'refused';
+}
+
+/** A task's attempts, oldest first, with their keys. */
+export function attemptsOf(kvs: Iterable<KeyValue>): Array<{ kv: KeyValue; record: AttemptRecord }> {
+  const out: Array<{ kv: KeyValue; record: AttemptRecord }> = [];
+  for (const kv of kvs) {
+    const record = decodeJson<AttemptRecord>(kv.value);
+    if (record) out.push({ kv, record });
+  }
+  return out.sort((a, b) => a.record.token - b.record.token);
+}
+
+/** Leader-side writes that record an attempt lost with its worker (and the failure, if it was the last). */
+export function lostAttemptTxn(
+  keys: Keys,
+  id: string,
+  open: { kv: KeyValue; record: AttemptRecord },
+  end: NonNullable<AttemptRecord['end']>,
+  result: TaskResult | undefined,
+): { compare: Compare[]; success: TxnOp[] } {
+  return {
+    compare: [
+      { key: open.kv.key, target: 'mod', op: '==', value: open.kv.modRevision },
+      { key: keys.claim(id), target: 'create', op: '==', value: 0 },
+      { key: keys.result(id), target: 'create', op: '==', value: 0 },
+    ],
+    success: [
+      { type: 'put', key: open.kv.key, value: JSON.stringify({ ...open.record, end }) },
+      { type: 'delete', key: keys.assignment(id) },
+      ...(result ? [{ type: 'put' as const, key: keys.result(id), value: JSON.stringify(result) }] : []),
+    ],
+  };
+}
