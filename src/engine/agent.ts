@@ -8,13 +8,14 @@ import { Session } from '../recipes/session.js';
 import { updateRecord } from '../recipes/membership.js';
 import { PrefixView } from '../recipes/prefix-view.js';
 import { sleep, systemClock, type Clock, type Store } from '../store/index.js';
-import { ClaimBatcher, releaseItem } from './claims.js';
+import { claimItem, releaseItem } from './claims.js';
 import { Keys } from './keys.js';
 import { Limiter } from './limit.js';
 import type { Logger } from './log.js';
 import { decodeSpec, type WorkItem, type WorkerRecord } from './model.js';
 import type { Processor, ProcessorContext, StopReason } from './processors/types.js';
 import { TaskRunner, type TaskHandle } from './tasks/task-runner.js';
+import { TxnBatcher } from './txn-batcher.js';
 
 export interface AgentOptions {
   store: Store;
@@ -69,7 +70,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly running = new Map<string, Running>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly limiter = new Limiter(64);
-  private readonly claims: ClaimBatcher;
+  private readonly batcher: TxnBatcher;
   private readonly tasks: TaskRunner;
   private session?: Session;
   private record: WorkerRecord;
@@ -86,7 +87,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.assign = new PrefixView(options.store, this.keys.assign, this.clock);
     this.registry = new PrefixView(options.store, this.keys.registry, this.clock);
     this.active = new PrefixView(options.store, this.keys.active, this.clock);
-    this.claims = new ClaimBatcher(options.store, this.keys, this.id);
+    this.batcher = new TxnBatcher(options.store);
     this.tasks = new TaskRunner({
       store: options.store,
       keys: this.keys,
@@ -95,6 +96,8 @@ export class Agent extends EventEmitter<AgentEvents> {
       clock: this.clock,
       random: options.random ?? Math.random,
       workerExec: options.taskExec,
+      slots: Math.max(1, options.capacity ?? 1),
+      batcher: this.batcher,
     });
     this.record = {
       host: os.hostname(),
@@ -230,7 +233,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (!session?.valid || !assigned || !registered || this.stopping) return;
     // Held by another worker: its deletion (release or lease expiry) brings us back here.
     if (claim && claim.lease !== session.lease) return;
-    const outcome = await this.claims.claim(id, session.lease);
+    const outcome = await claimItem(this.options.store, this.keys, id, this.id, session.lease, this.batcher);
     if (!outcome.claimed) return;
     if (this.session !== session || !session.valid || this.stopping) return; // its lease takes the claim away
     await this.begin(id, outcome.token, outcome.content, outcome.spec, session);

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { Election } from '../recipes/election.js';
 import { Membership } from '../recipes/membership.js';
-import { PrefixView } from '../recipes/prefix-view.js';
+import { PrefixGroups, PrefixView } from '../recipes/prefix-view.js';
 import { Session } from '../recipes/session.js';
 import { sleep, systemClock, type Clock, type Store, type TxnOp } from '../store/index.js';
 import type { Keys } from './keys.js';
@@ -49,6 +49,8 @@ interface Views {
   active: PrefixView;
   results: PrefixView;
   attempts: PrefixView;
+  /** Attempts by task id. */
+  attemptGroups: PrefixGroups;
   jobs: PrefixView;
 }
 
@@ -126,6 +128,7 @@ export class Leader extends EventEmitter<LeaderEvents> {
     const { store, keys } = this.options;
     const workers = new Membership<WorkerRecord>(store, keys.workers, decodeWorker, this.clock);
     const view = (prefix: string) => new PrefixView(store, prefix, this.clock);
+    const attempts = view(keys.attempts);
     const views: Views = {
       workers,
       registry: view(keys.registry),
@@ -133,7 +136,8 @@ export class Leader extends EventEmitter<LeaderEvents> {
       assign: view(keys.assign),
       active: view(keys.active),
       results: view(keys.results),
-      attempts: view(keys.attempts),
+      attempts,
+      attemptGroups: new PrefixGroups(attempts),
       jobs: view(keys.jobs),
     };
     const all = [workers.view, views.registry, views.specs, views.assign, views.active, views.results, views.attempts, views.jobs];
@@ -142,9 +146,15 @@ export class Leader extends EventEmitter<LeaderEvents> {
     let firstChangeAt = 0;
     let planning = Promise.resolve();
     let lastFleet = '';
+    let lastCost = 0;
     const plan = () => {
       planning = planning
-        .then(() => this.planOnce(election, views))
+        .then(async () => {
+          const t = this.clock.now();
+          const wakeAt = await this.planOnce(election, views);
+          lastCost = this.clock.now() - t;
+          return wakeAt;
+        })
         .then((wakeAt) => {
           clearTimeout(wake);
           if (wakeAt !== undefined) wake = setTimeout(schedule, Math.max(0, wakeAt - this.clock.now()));
@@ -155,8 +165,10 @@ export class Leader extends EventEmitter<LeaderEvents> {
       const now = this.clock.now();
       if (!timer) firstChangeAt = now;
       clearTimeout(timer);
-      // Debounced, but never postponed past a second under a steady stream of changes.
-      const wait = Math.max(0, Math.min(this.options.debounceMs ?? 100, firstChangeAt + 1000 - now));
+      // Debounced (and spaced by at least twice what the last round cost, so planning a large
+      // fleet never takes most of the CPU), but never postponed past a second under steady changes.
+      const quiet = Math.max(this.options.debounceMs ?? 25, 2 * lastCost);
+      const wait = Math.max(0, Math.min(quiet, firstChangeAt + 1000 - now));
       timer = setTimeout(() => {
         timer = undefined;
         plan();
@@ -229,7 +241,7 @@ export class Leader extends EventEmitter<LeaderEvents> {
         assign: v.assign.kvs,
         active: v.active.kvs,
         results: v.results.kvs,
-        attempts: v.attempts.kvs,
+        attempts: (id) => v.attemptGroups.get(id),
         jobs: v.jobs.kvs,
       },
       keys,

@@ -4,9 +4,11 @@ import type { KeyValue, TxnOp, TxnRequest } from '../store/index.js';
 import type { Keys } from './keys.js';
 import { decodeSpec, type WorkerRecord, type WorkSpec } from './model.js';
 import { planAssignments, type PlanItem } from './planner.js';
-import { attemptsOf } from './tasks/attempts.js';
 import { planTaskChanges } from './tasks/task-changes.js';
-import { decodeJson } from './tasks/task-model.js';
+import { decodeJson, type AttemptRecord } from './tasks/task-model.js';
+
+/** Tasks assigned to a worker per slot: one running, one queued on the worker. */
+export const TASK_QUEUE_FACTOR = 2;
 
 /** Everything the leader follows, as key → key-value maps. */
 export interface Snapshot {
@@ -17,7 +19,8 @@ export interface Snapshot {
   assign: ReadonlyMap<string, KeyValue>;
   active: ReadonlyMap<string, KeyValue>;
   results: ReadonlyMap<string, KeyValue>;
-  attempts: ReadonlyMap<string, KeyValue>;
+  /** A task's attempt key-values. */
+  attempts: (taskId: string) => Iterable<KeyValue>;
   jobs: ReadonlyMap<string, KeyValue>;
 }
 
@@ -36,17 +39,28 @@ export interface Round {
   wakeAt?: number;
 }
 
+// Decoded values, by the key-value object they came from (views replace the object on a change).
+const specCache = new WeakMap<KeyValue, WorkSpec>();
+const attemptCache = new WeakMap<KeyValue, AttemptRecord | null>();
+
+function cachedSpec(kv: KeyValue | undefined): WorkSpec {
+  if (!kv) return decodeSpec(undefined);
+  let spec = specCache.get(kv);
+  if (!spec) specCache.set(kv, (spec = decodeSpec(kv.value)));
+  return spec;
+}
+
 /** Plans one round. */
 export function planRound(s: Snapshot, keys: Keys, random: () => number): Round {
   const idIn = (prefix: string, key: string) => key.slice(prefix.length);
-  const byId = (m: ReadonlyMap<string, KeyValue>, prefix: string) => new Map([...m.values()].map((kv) => [idIn(prefix, kv.key), kv]));
-  const specs = byId(s.specs, keys.specs);
-  const assign = new Map([...s.assign.values()].map((kv) => [idIn(keys.assign, kv.key), kv.value]));
+  const assign = new Map<string, string>();
+  for (const kv of s.assign.values()) assign.set(idIn(keys.assign, kv.key), kv.value);
   const services: PlanItem[] = [];
   const tasks: Array<{ id: string; spec: WorkSpec; order: number }> = [];
   for (const kv of s.registry.values()) {
     const id = idIn(keys.registry, kv.key);
-    const spec = decodeSpec(specs.get(id)?.value);
+    if (!assign.has(id) && s.results.has(keys.result(id))) continue; // a finished task: nothing to do
+    const spec = cachedSpec(s.specs.get(keys.spec(id)));
     if (spec.kind === 'task') tasks.push({ id, spec, order: kv.createRevision });
     else services.push({ id, weight: spec.weight, selector: spec.selector });
   }
@@ -55,22 +69,27 @@ export function planRound(s: Snapshot, keys: Keys, random: () => number): Round 
   const current = new Map([...assign].filter(([id]) => serviceIds.has(id)));
   const plan = planAssignments(fleet, services, current);
 
-  const attempts = new Map<string, KeyValue[]>();
-  for (const kv of s.attempts.values()) {
-    const id = idIn(keys.attempts, kv.key).split('/')[0];
-    attempts.set(id, [...(attempts.get(id) ?? []), kv]);
-  }
-  const jobs = byId(s.jobs, keys.jobs);
+  const attemptsOf = (id: string) => {
+    const list: Array<{ kv: KeyValue; record: AttemptRecord }> = [];
+    for (const kv of s.attempts(id)) {
+      let record = attemptCache.get(kv);
+      if (record === undefined) attemptCache.set(kv, (record = decodeJson<AttemptRecord>(kv.value) ?? null));
+      if (record) list.push({ kv, record });
+    }
+    return list.sort((x, y) => x.record.token - y.record.token);
+  };
+  // A worker holds twice its slots in tasks: the second half waits on it, ready to start at once.
+  const taskFleet = fleet.map((w) => ({ ...w, capacity: w.capacity * TASK_QUEUE_FACTOR }));
   const taskChanges = planTaskChanges(
     {
       now: s.now,
-      workers: fleet,
+      workers: taskFleet,
       tasks,
       assign,
-      claims: byId(s.active, keys.active),
-      results: new Set([...s.results.values()].map((kv) => idIn(keys.results, kv.key))),
-      attempts: new Map([...attempts].map(([id, kvs]) => [id, attemptsOf(kvs)])),
-      jobReady: (job) => decodeJson<{ state?: string }>(jobs.get(job)?.value)?.state === 'ready',
+      claimOf: (id) => s.active.get(keys.claim(id)),
+      hasResult: (id) => s.results.has(keys.result(id)),
+      attemptsOf,
+      jobReady: (job) => decodeJson<{ state?: string }>(s.jobs.get(keys.job(job))?.value)?.state === 'ready',
     },
     keys,
     random,

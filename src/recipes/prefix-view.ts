@@ -91,3 +91,42 @@ export class PrefixView extends EventEmitter<PrefixViewEvents> {
     });
   }
 }
+
+/** The keys of a view grouped by their first path segment after the prefix, kept up to date. */
+export class PrefixGroups {
+  private readonly groups = new Map<string, Map<string, KeyValue>>();
+
+  constructor(private readonly view: PrefixView) {
+    view.on('reset', () => this.rebuild());
+    view.on('change', (batch) => {
+      for (const ev of batch.events) {
+        if (ev.type === 'put') this.add(ev.kv);
+        else this.groups.get(this.groupOf(ev.kv.key))?.delete(ev.kv.key);
+      }
+    });
+    this.rebuild();
+  }
+
+  /** The key-values of one group (empty if none). */
+  get(group: string): Iterable<KeyValue> {
+    return this.groups.get(group)?.values() ?? [];
+  }
+
+  private groupOf(key: string): string {
+    const rest = key.slice(this.view.prefix.length);
+    const slash = rest.indexOf('/');
+    return slash < 0 ? rest : rest.slice(0, slash);
+  }
+
+  private add(kv: KeyValue): void {
+    const g = this.groupOf(kv.key);
+    let m = this.groups.get(g);
+    if (!m) this.groups.set(g, (m = new Map()));
+    m.set(kv.key, kv);
+  }
+
+  private rebuild(): void {
+    this.groups.clear();
+    for (const kv of this.view.kvs.values()) this.add(kv);
+  }
+}

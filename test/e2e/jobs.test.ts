@@ -87,6 +87,8 @@ describe('tasks and jobs on etcd', { timeout: 240_000 }, () => {
     await waitFor(async () => (await tasksOf(job)).filter((t) => t.status === 'succeeded').length >= 6, 30_000, 'a quarter done');
     const leaderId = (await api(fleet.nodes[0].api!, 'GET', '/status')).body.leader;
     const leader = fleet.nodes.find((n) => n.id === leaderId)!;
+    // Kill it while it runs some of the job's tasks itself.
+    await waitFor(async () => [...(await fleet.owners())].some(([id, w]) => id.startsWith(job) && w === leaderId), 10_000, 'the leader to run a task');
     await kill(leader);
     await startNode(); // a replacement, so two workers finish the job
     const done = await waitDone(job);
@@ -95,6 +97,7 @@ describe('tasks and jobs on etcd', { timeout: 240_000 }, () => {
     assert.ok(runs >= 24, `runs recorded: ${runs}`);
     const lost = (await fleet.store.range(`/work/attempts/${job}.`, { prefix: true })).kvs.filter((kv) => JSON.parse(kv.value).end?.reason === 'lost').length;
     console.log(`# leader killed mid-job: ${runs} runs for 24 tasks, ${lost} attempts lost with it and retried`);
+    assert.ok(lost >= 1 && runs > 24, 'the tasks the leader ran were lost with it and run again');
   });
 
   it('a worker SIGKILLed mid-task: the task completes on the other worker with attempts = 2', async () => {

@@ -59,8 +59,10 @@ describe('guarded children', { timeout: 60_000 }, () => {
     assert.equal((await fed.child.exited).reason, 'fenced', 'once feeding stops, it is stopped too');
   });
 
-  it('a node killed with SIGKILL leaves no child running (within a second)', async () => {
-    const node = spawnTracked(process.execPath, ['--import', 'tsx', 'test/fixtures/guarded-parent.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  it('a node killed with SIGKILL leaves no child running (within a second), stopped in order with SIGTERM', async () => {
+    const tmp = tempDir('orphan');
+    const marker = path.join(tmp.dir, 'marker');
+    const node = spawnTracked(process.execPath, ['--import', 'tsx', 'test/fixtures/guarded-parent.ts'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, GUARD_MARKER: marker } });
     const pids: Record<string, number> = {};
     readline.createInterface({ input: node.stdout! }).on('line', (l) => {
       const [k, v] = l.split(' ');
@@ -72,8 +74,10 @@ describe('guarded children', { timeout: 60_000 }, () => {
       const t = Date.now();
       await waitFor(() => !alive(pids.child) && !alive(pids.grandchild), 3000, 'the orphans to stop');
       assert.ok(Date.now() - t < 1000, `children stopped ${Date.now() - t} ms after the node died`);
+      assert.equal(fs.readFileSync(marker, 'utf8').trim(), 'term', 'the child ran its SIGTERM handler');
     } finally {
       await stopChild(node);
+      tmp.remove();
     }
   });
 

@@ -28,7 +28,16 @@ const send = (msg: object) => {
   if (control.writable) control.write(`${JSON.stringify(msg)}\n`);
 };
 
-const child = spawn(config.command[0], config.command.slice(1), { stdio: 'inherit', detached: true });
+// The child's output passes through the guard: if the node dies, the guard keeps reading it, so
+// the child is not killed by SIGPIPE on its next write but stopped in order (SIGTERM first).
+const child = spawn(config.command[0], config.command.slice(1), { stdio: ['inherit', 'pipe', 'pipe'], detached: true });
+let nodeGone = false;
+for (const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]] as const) {
+  to.on('error', () => (nodeGone = true));
+  from?.on('data', (chunk: Buffer) => {
+    if (!nodeGone) to.write(chunk);
+  });
+}
 
 function signalGroup(signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
@@ -81,7 +90,10 @@ control.on('data', (chunk: string) => {
     }
   }
 });
-const orphaned = () => stop('orphaned', config.orphanGraceMs);
+const orphaned = () => {
+  nodeGone = true;
+  stop('orphaned', config.orphanGraceMs);
+};
 control.on('end', orphaned);
 control.on('close', orphaned);
 control.on('error', orphaned);

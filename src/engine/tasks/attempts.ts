@@ -2,25 +2,32 @@
 // end, the result and the release of the claim are one transaction that checks the claim — so a
 // worker that lost its claim cannot write anything, and a result is written exactly once. A claim
 // that vanishes with an attempt still open was lost with its worker: the leader records that.
-import type { Compare, KeyValue, Store, TxnOp } from '../../store/index.js';
+import type { Compare, KeyValue, TxnOp } from '../../store/index.js';
+import type { TxnRunner } from '../claims.js';
 import type { Keys } from '../keys.js';
-import { decodeJson, type AttemptRecord, type TaskResult } from './task-model.js';
+import type { AttemptRecord, TaskResult } from './task-model.js';
 
 /** Attempt ids are fencing tokens: one claim, one attempt. Zero-padded so they sort. */
 export const attemptId = (token: number) => String(token).padStart(16, '0');
 
-/** Records that the claim holder begins an attempt. Undefined if the claim is gone or the task is done. */
-export async function beginAttempt(store: Store, keys: Keys, id: string, token: number, worker: string, now: number): Promise<{ attempt: number; record: AttemptRecord } | undefined> {
-  const prior = await store.range(keys.attempt(id), { prefix: true, countOnly: true });
-  const record: AttemptRecord = { worker, token, attempt: prior.count + 1, startedAt: now };
-  const r = await store.txn({
+/**
+ * Records that the claim holder begins an attempt, and learns its number (the count of attempt
+ * records, read in the same transaction). Undefined if the claim is gone or the task is done.
+ */
+export async function beginAttempt(runner: TxnRunner, keys: Keys, id: string, token: number, worker: string, now: number): Promise<{ attempt: number; record: AttemptRecord } | undefined> {
+  const record: AttemptRecord = { worker, token, startedAt: now };
+  const r = await runner.run({
     compare: [
       { key: keys.claim(id), target: 'create', op: '==', value: token },
       { key: keys.result(id), target: 'create', op: '==', value: 0 },
     ],
-    success: [{ type: 'put', key: keys.attempt(id, attemptId(token)), value: JSON.stringify(record) }],
+    success: [
+      { type: 'put', key: keys.attempt(id, attemptId(token)), value: JSON.stringify(record) },
+      { type: 'range', key: keys.attempt(id), prefix: true, countOnly: true },
+    ],
   });
-  return r.succeeded ? { attempt: record.attempt, record } : undefined;
+  const count = r.results[1];
+  return r.succeeded && count?.type === 'range' ? { attempt: count.count, record } : undefined;
 }
 
 /** How endAttempt went: written, or refused because the claim is no longer ours. */
@@ -31,7 +38,7 @@ export type EndOutcome = 'recorded' | 'refused';
  * assignment, in one transaction guarded by the claim. If a result already exists (the task was
  * cancelled meanwhile), the attempt is still closed, without a result.
  */
-export async function endAttempt(store: Store, keys: Keys, id: string, record: AttemptRecord, result?: TaskResult): Promise<EndOutcome> {
+export async function endAttempt(runner: TxnRunner, keys: Keys, id: string, record: AttemptRecord, result?: TaskResult): Promise<EndOutcome> {
   const claim: Compare = { key: keys.claim(id), target: 'create', op: '==', value: record.token };
   const release: TxnOp[] = [
     { type: 'put', key: keys.attempt(id, attemptId(record.token)), value: JSON.stringify(record) },
@@ -39,24 +46,14 @@ export async function endAttempt(store: Store, keys: Keys, id: string, record: A
     { type: 'delete', key: keys.assignment(id) },
   ];
   if (result) {
-    const r = await store.txn({
+    const r = await runner.run({
       compare: [claim, { key: keys.result(id), target: 'create', op: '==', value: 0 }],
       success: [...release, { type: 'put', key: keys.result(id), value: JSON.stringify(result) }],
     });
     if (r.succeeded) return 'recorded';
   }
-  const r = await store.txn({ compare: [claim], success: release });
+  const r = await runner.run({ compare: [claim], success: release });
   return r.succeeded ? 'recorded' : 'refused';
-}
-
-/** A task's attempts, oldest first, with their keys. */
-export function attemptsOf(kvs: Iterable<KeyValue>): Array<{ kv: KeyValue; record: AttemptRecord }> {
-  const out: Array<{ kv: KeyValue; record: AttemptRecord }> = [];
-  for (const kv of kvs) {
-    const record = decodeJson<AttemptRecord>(kv.value);
-    if (record) out.push({ kv, record });
-  }
-  return out.sort((a, b) => a.record.token - b.record.token);
 }
 
 /** Leader-side writes that record an attempt lost with its worker (and the failure, if it was the last). */

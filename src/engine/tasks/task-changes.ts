@@ -12,9 +12,10 @@ export interface TaskSnapshot {
   workers: SlotWorker[];
   tasks: Array<{ id: string; spec: WorkSpec; order: number }>;
   assign: ReadonlyMap<string, string>;
-  claims: ReadonlyMap<string, KeyValue>;
-  results: ReadonlySet<string>;
-  attempts: ReadonlyMap<string, Array<{ kv: KeyValue; record: AttemptRecord }>>;
+  claimOf(id: string): KeyValue | undefined;
+  hasResult(id: string): boolean;
+  /** A task's attempts, oldest first. */
+  attemptsOf(id: string): Array<{ kv: KeyValue; record: AttemptRecord }>;
   /** Whether a job's tasks may run (the job is fully submitted and not cancelled). */
   jobReady: (jobId: string) => boolean;
 }
@@ -37,8 +38,8 @@ export function planTaskChanges(s: TaskSnapshot, keys: Keys, random: () => numbe
   const hold = (w: string) => busy.set(w, (busy.get(w) ?? 0) + 1);
   for (const { id, spec, order } of s.tasks) {
     const assigned = s.assign.get(id);
-    const claim = s.claims.get(id);
-    if (s.results.has(id) || (spec.job && !s.jobReady(spec.job))) {
+    const claim = s.claimOf(id);
+    if (s.hasResult(id) || (spec.job && !s.jobReady(spec.job))) {
       // Done, cancelled, or its job not (or no longer) open: a worker still running it stops.
       if (assigned) out.unassign.push(id);
       if (claim) hold(claim.value);
@@ -48,7 +49,7 @@ export function planTaskChanges(s: TaskSnapshot, keys: Keys, random: () => numbe
       hold(claim.value);
       continue;
     }
-    const attempts = s.attempts.get(id) ?? [];
+    const attempts = s.attemptsOf(id);
     const open = attempts.filter((a) => !a.record.end);
     if (open.length > 0) {
       // Begun, never ended, and nobody holds the claim: the worker died with it.
@@ -56,7 +57,7 @@ export function planTaskChanges(s: TaskSnapshot, keys: Keys, random: () => numbe
       for (const a of open) {
         const final = attempts.length >= max && a === open[open.length - 1];
         const end: NonNullable<AttemptRecord['end']> = { ok: false, reason: 'lost', exitCode: null, signal: null, finishedAt: s.now };
-        if (!final) end.retryAt = s.now + retryDelay(a.record.attempt, spec.backoffMs ?? DEFAULT_BACKOFF_MS, random);
+        if (!final) end.retryAt = s.now + retryDelay(attempts.indexOf(a) + 1, spec.backoffMs ?? DEFAULT_BACKOFF_MS, random);
         const result: TaskResult | undefined = final
           ? { status: 'failed', reason: 'lost', exitCode: null, signal: null, attempts: attempts.length, worker: a.record.worker, startedAt: a.record.startedAt, finishedAt: s.now, output: '' }
           : undefined;

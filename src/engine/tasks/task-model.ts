@@ -8,10 +8,8 @@ export type EndReason = 'exit' | 'timeout' | 'lost' | 'cancelled';
 /** attempts/<taskId>/<attemptId>: written when the attempt begins, completed when it ends. */
 export interface AttemptRecord {
   worker: string;
-  /** The claim's fencing token. */
+  /** The claim's fencing token (attempts are numbered by it: oldest first). */
   token: number;
-  /** 1 for the first attempt. */
-  attempt: number;
   startedAt: number;
   end?: {
     ok: boolean;

@@ -24,6 +24,7 @@ export function planTasks(workers: SlotWorker[], queued: QueuedTask[], busy: Rea
   const used = ws.map((w) => busy.get(w.id) ?? 0);
   let free = ws.reduce((n, w, i) => n + Math.max(0, w.capacity - used[i]), 0);
   const out = new Map<string, string>();
+  if (free === 0 || queued.length === 0) return out;
   const eligibleBySelector = new Map<string, number[]>();
   const order = [...queued].sort((a, b) => a.order - b.order || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (const task of order) {

@@ -1,7 +1,8 @@
 // A worker's side of one claimed task: record the attempt, run it, and record how it ended under
 // the claim (with the result when it is done for good, and when a retry may start otherwise).
 import type { Clock, Store } from '../../store/index.js';
-import { releaseItem } from '../claims.js';
+import { releaseItem, type TxnRunner } from '../claims.js';
+import { Limiter } from '../limit.js';
 import type { Keys } from '../keys.js';
 import type { Logger } from '../log.js';
 import type { WorkItem } from '../model.js';
@@ -19,6 +20,10 @@ export interface TaskRunnerOptions {
   random: () => number;
   /** The worker's --exec command, for tasks without their own. */
   workerExec?: string;
+  /** Task slots: how many attempts run at once; claimed tasks beyond wait here for a slot. */
+  slots: number;
+  /** Batches the attempt writes of many tasks into few transactions. */
+  batcher: TxnRunner;
 }
 
 /** A task being run; `done` settles once its end is recorded (or refused). */
@@ -27,17 +32,30 @@ export interface TaskHandle {
   stop(reason: StopReason): void;
 }
 
-/** Runs claimed tasks for one worker. */
+/** Runs claimed tasks for one worker, at most `slots` at once. */
 export class TaskRunner {
-  constructor(private readonly o: TaskRunnerOptions) {}
+  private readonly slots: Limiter;
 
-  /** Runs one attempt of `item`, claimed with `token`. */
+  constructor(private readonly o: TaskRunnerOptions) {
+    this.slots = new Limiter(o.slots);
+  }
+
+  /**
+   * Runs one attempt of `item`, claimed with `token`, as soon as a slot is free. The leader assigns
+   * a worker more tasks than it has slots (a queue as deep as its slots), so the next one starts the
+   * moment one ends, without waiting for a planning round.
+   */
   start(item: WorkItem, token: number, ctx: ProcessorContext): TaskHandle {
     let running: RunningAttempt | undefined;
     let stoppedFor: StopReason | undefined;
-    const done = (async () => {
+    const done = this.slots.run(async () => {
       const { store, keys, workerId, log, clock } = this.o;
-      const begun = await beginAttempt(store, keys, item.id, token, workerId, clock.now());
+      if (stoppedFor) {
+        // Taken away while it waited for a slot: it never began, so no attempt counts.
+        await releaseItem(store, keys, item.id, token).catch(() => false);
+        return;
+      }
+      const begun = await beginAttempt(this.o.batcher, keys, item.id, token, workerId, clock.now());
       if (!begun) {
         // Done or cancelled before it began: just let go of the claim.
         await releaseItem(store, keys, item.id, token).catch(() => false);
@@ -67,10 +85,10 @@ export class TaskRunner {
             output: out.output,
           }
         : undefined;
-      const recorded = await endAttempt(store, keys, item.id, { ...begun.record, end }, result);
+      const recorded = await endAttempt(this.o.batcher, keys, item.id, { ...begun.record, end }, result);
       if (recorded === 'refused') log.warn(`Result of task=${item.id} refused: the claim is no longer ours`, { token });
       else log.info(result ? `Finished task=${item.id}` : `Attempt of task=${item.id} failed`, { status: result?.status, reason: out.reason, exitCode: out.exitCode ?? undefined, attempt: begun.attempt, retryAt: end.retryAt });
-    })();
+    });
     return {
       done,
       stop: (reason) => {
