@@ -1,106 +1,117 @@
-// The guard: a tiny process between a node and one child it runs. The child must never outlive
+// The guard: a small process between a node and the children it runs. A child must never outlive
 // its node's right to run it, and the node may die (SIGKILL, OOM) or freeze (SIGSTOP, partition)
 // without a chance to clean up. So the guard, not the node, enforces it:
-//   - the node feeds it a deadline ("until") on fd 3; when it passes, the child's process group is
-//     stopped (SIGTERM, then SIGKILL), so a frozen or cut-off node's children end before its
-//     lease can expire;
-//   - when fd 3 closes (the node died), the child's group is stopped at once;
-//   - on {"stop": graceMs} it stops the child and reports its exit.
-// Run as: node guard.js '{"command":[...],"until":ms,"killAfterMs":ms,"orphanGraceMs":ms}'
-// Only Node builtins: it starts once per child and must start fast.
-import { spawn } from 'node:child_process';
+//   - the node feeds each child's deadline ("until"); when it passes, the child's process group is
+//     stopped (SIGTERM, then SIGKILL), so a frozen or cut-off node's children end before its lease
+//     can expire;
+//   - when the control channel (fd 3) closes — the node died — every child is stopped at once;
+//   - children's output passes through the guard, which keeps reading it after the node is gone,
+//     so a child is stopped in order (SIGTERM first) and never killed by SIGPIPE.
+// One guard serves all the children of a node: a child costs a fork, not another Node process.
+// Protocol: JSON lines. In: spawn, feed, stop. Out: started, out, exit.
+// Only Node builtins: it must start fast.
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import readline from 'node:readline';
 
-interface GuardConfig {
+interface SpawnMsg {
+  op: 'spawn';
+  id: number;
   command: string[];
+  env: NodeJS.ProcessEnv;
+  cwd?: string;
+  input: string;
   until: number;
   killAfterMs: number;
-  orphanGraceMs: number;
+}
+type InMsg = SpawnMsg | { op: 'feed'; id: number; until: number } | { op: 'stop'; id: number; graceMs: number };
+
+interface Child {
+  proc: ChildProcess;
+  until: number;
+  killAfterMs: number;
+  reason?: string;
 }
 
-const config = JSON.parse(process.argv[2] ?? '{}') as GuardConfig;
-let until = config.until;
-let stopping = false;
-let reason = 'exited';
+const ORPHAN_GRACE_MS = Number(process.argv[2] ?? 300);
+const children = new Map<number, Child>();
+let nodeGone = false;
 
 const control = new net.Socket({ fd: 3, readable: true, writable: true });
+control.on('error', () => undefined);
 const send = (msg: object) => {
-  if (control.writable) control.write(`${JSON.stringify(msg)}\n`);
+  if (!nodeGone && control.writable) control.write(`${JSON.stringify(msg)}\n`);
 };
 
-// The child's output passes through the guard: if the node dies, the guard keeps reading it, so
-// the child is not killed by SIGPIPE on its next write but stopped in order (SIGTERM first).
-const child = spawn(config.command[0], config.command.slice(1), { stdio: ['inherit', 'pipe', 'pipe'], detached: true });
-let nodeGone = false;
-for (const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]] as const) {
-  to.on('error', () => (nodeGone = true));
-  from?.on('data', (chunk: Buffer) => {
-    if (!nodeGone) to.write(chunk);
-  });
-}
-
-function signalGroup(signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
+function signalGroup(proc: ChildProcess, signal: NodeJS.Signals): void {
+  if (proc.pid === undefined) return;
   try {
-    process.kill(-child.pid, signal);
+    process.kill(-proc.pid, signal);
   } catch {
     // already gone
   }
 }
 
-function stop(why: string, graceMs: number): void {
-  if (stopping) return;
-  stopping = true;
-  reason = why;
-  signalGroup('SIGTERM');
-  setTimeout(() => signalGroup('SIGKILL'), graceMs).unref();
+function stop(c: Child, why: string, graceMs: number): void {
+  if (c.reason) return;
+  c.reason = why;
+  signalGroup(c.proc, 'SIGTERM');
+  setTimeout(() => signalGroup(c.proc, 'SIGKILL'), graceMs).unref();
 }
 
-/** Reports the exit and ends the guard. */
-function finish(msg: object): void {
-  clearInterval(deadline);
-  send(msg);
-  control.end(() => process.exit(0));
-  setTimeout(() => process.exit(0), 200).unref();
-}
-
-child.on('error', (err) => finish({ exit: { code: 127, signal: null }, reason: 'spawn-failed', error: err.message }));
-
-child.on('exit', (code, signal) => {
-  signalGroup('SIGKILL'); // nothing the child started may stay behind
-  finish({ exit: { code, signal }, reason });
-});
-
-if (child.pid !== undefined) send({ pid: child.pid });
-
-let buffered = '';
-control.setEncoding('utf8');
-control.on('data', (chunk: string) => {
-  buffered += chunk;
-  let nl: number;
-  while ((nl = buffered.indexOf('\n')) >= 0) {
-    const line = buffered.slice(0, nl);
-    buffered = buffered.slice(nl + 1);
-    try {
-      const msg = JSON.parse(line) as { until?: number; stop?: number };
-      if (typeof msg.until === 'number') until = msg.until;
-      if (typeof msg.stop === 'number') stop('stopped', msg.stop);
-    } catch {
-      // not ours
-    }
+function start(m: SpawnMsg): void {
+  const proc = spawn(m.command[0], m.command.slice(1), { env: m.env, cwd: m.cwd, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const c: Child = { proc, until: m.until, killAfterMs: m.killAfterMs };
+  children.set(m.id, c);
+  proc.stdin!.on('error', () => undefined); // it may exit without reading its input
+  proc.stdin!.end(m.input);
+  for (const stream of ['stdout', 'stderr'] as const) {
+    readline.createInterface({ input: proc[stream]!, crlfDelay: Infinity }).on('line', (line) => send({ op: 'out', id: m.id, stream, line }));
   }
+  proc.on('error', (err) => {
+    children.delete(m.id);
+    send({ op: 'exit', id: m.id, code: 127, signal: null, reason: 'spawn-failed', error: err.message });
+  });
+  // Nothing the child started may stay behind (and hold its output open).
+  proc.on('exit', () => signalGroup(proc, 'SIGKILL'));
+  proc.on('close', (code, signal) => {
+    children.delete(m.id);
+    send({ op: 'exit', id: m.id, code, signal, reason: c.reason ?? 'exited' });
+    if (nodeGone && children.size === 0) process.exit(0);
+  });
+  if (proc.pid !== undefined) send({ op: 'started', id: m.id, pid: proc.pid });
+}
+
+readline.createInterface({ input: control, crlfDelay: Infinity }).on('line', (line) => {
+  let msg: InMsg;
+  try {
+    msg = JSON.parse(line) as InMsg;
+  } catch {
+    return;
+  }
+  if (msg.op === 'spawn') return start(msg);
+  const c = children.get(msg.id);
+  if (!c) return;
+  if (msg.op === 'feed') c.until = msg.until;
+  else if (msg.op === 'stop') stop(c, 'stopped', msg.graceMs);
 });
+
 const orphaned = () => {
+  if (nodeGone) return;
   nodeGone = true;
-  stop('orphaned', config.orphanGraceMs);
+  for (const c of children.values()) stop(c, 'orphaned', ORPHAN_GRACE_MS);
+  if (children.size === 0) process.exit(0);
+  setTimeout(() => process.exit(0), ORPHAN_GRACE_MS + 1000).unref();
 };
 control.on('end', orphaned);
 control.on('close', orphaned);
-control.on('error', orphaned);
 
-const deadline = setInterval(() => {
-  if (Date.now() >= until) stop('fenced', config.killAfterMs);
+setInterval(() => {
+  const now = Date.now();
+  for (const c of children.values()) if (now >= c.until) stop(c, 'fenced', c.killAfterMs);
 }, 20);
 
 process.on('SIGINT', () => undefined); // Ctrl-C reaches the whole group; the node decides
-process.on('SIGTERM', () => stop('terminated', config.killAfterMs));
+process.on('SIGTERM', () => {
+  for (const c of children.values()) stop(c, 'terminated', 300);
+});

@@ -1,5 +1,5 @@
-// The node's side of a guarded child: spawns the guard, feeds it deadlines, reads the child's
-// output, and stops it. See guard.ts for why a guard exists at all.
+// The node's side of guarded children: one guard process per node (see guard.ts), started on
+// first use; each GuardedChild is one child it runs, fed deadlines, read and stopped through it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 export interface ChildExit {
   code: number | null;
   signal: string | null;
-  /** exited (on its own), stopped (asked), fenced (deadline passed), orphaned, spawn-failed, lost. */
+  /** exited (on its own), stopped (asked), fenced (deadline passed), orphaned, spawn-failed, lost (the guard died). */
   reason: string;
 }
 
@@ -25,8 +25,6 @@ export interface GuardedChildOptions {
   until: number;
   /** Grace between SIGTERM and SIGKILL when the deadline passes. */
   killAfterMs: number;
-  /** Grace between SIGTERM and SIGKILL when the node is gone. */
-  orphanGraceMs?: number;
   onLine?: (stream: 'stdout' | 'stderr', line: string) => void;
 }
 
@@ -35,95 +33,128 @@ export interface GuardedChildEvents {
 }
 
 const here = fileURLToPath(import.meta.url);
-// Built code runs guard.js; tests running the sources run guard.ts through tsx.
-const guardPath = here.replace(/guarded-child\.(ts|js)$/, (_, ext: string) => `guard.${ext}`);
+// Built code runs guard.js. The sources (tests, benchmarks through tsx) run the built guard when
+// there is one — it starts in a tenth of the time — and guard.ts through tsx otherwise.
+const builtGuard = here.endsWith('.ts') ? here.replace(/src([/\\]engine[/\\]processors[/\\])guarded-child\.ts$/, 'dist$1guard.js') : here.replace(/guarded-child\.js$/, 'guard.js');
+const guardPath = fs.existsSync(builtGuard) ? builtGuard : here.replace(/guarded-child\.ts$/, 'guard.ts');
 const guardArgs = guardPath.endsWith('.ts') ? ['--import', 'tsx', guardPath] : [guardPath];
 
-/** One child process run through a guard. */
-export class GuardedChild extends EventEmitter<GuardedChildEvents> {
-  /** The child's pid once it runs (the guard's is `guard.pid`). */
-  pid?: number;
-  readonly guard: ChildProcess;
-  readonly exited: Promise<ChildExit>;
-  private readonly control: Duplex;
-  private exit?: ChildExit;
+/** Grace between SIGTERM and SIGKILL for children whose node died. */
+const ORPHAN_GRACE_MS = 300;
 
-  constructor(options: GuardedChildOptions) {
-    super();
-    const config = { command: options.command, until: options.until, killAfterMs: options.killAfterMs, orphanGraceMs: options.orphanGraceMs ?? 300 };
-    this.guard = spawn(process.execPath, [...guardArgs, JSON.stringify(config)], {
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-      env: options.env,
-      cwd: options.cwd,
-    });
-    this.control = this.guard.stdio[3] as Duplex;
-    this.exited = new Promise((resolve) => this.once('exit', resolve));
-    this.guard.stdin!.on('error', () => undefined); // the child may exit without reading its input
-    this.guard.stdin!.end(options.input);
-    // The exit is reported once the output is read to its end, so no line comes after it.
-    const outputRead = Promise.all(
-      (['stdout', 'stderr'] as const).map((stream) => {
-        const lines = readline.createInterface({ input: this.guard[stream]!, crlfDelay: Infinity });
-        lines.on('line', (line) => options.onLine?.(stream, line));
-        return new Promise((resolve) => lines.once('close', resolve));
-      }),
-    );
-    let buffered = '';
-    this.control.setEncoding('utf8');
-    this.control.on('error', () => undefined);
-    this.control.on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const msg = JSON.parse(buffered.slice(0, nl)) as { pid?: number; exit?: { code: number | null; signal: string | null }; reason?: string };
-        buffered = buffered.slice(nl + 1);
-        if (msg.pid) this.pid = msg.pid;
-        if (msg.exit) {
-          const exit = { ...msg.exit, reason: msg.reason ?? 'exited' };
-          void outputRead.then(() => this.finish(exit));
-        }
+/** The guard process of this node and the children it runs for it. */
+class GuardPool {
+  private proc?: ChildProcess;
+  private control?: Duplex;
+  private nextId = 1;
+  private readonly children = new Map<number, GuardedChild>();
+
+  /** Starts `child` under the guard (starting the guard if need be); returns its id. */
+  spawn(child: GuardedChild, options: GuardedChildOptions): number {
+    const id = this.nextId++;
+    this.children.set(id, child);
+    this.hold();
+    this.send({ op: 'spawn', id, command: options.command, env: options.env, cwd: options.cwd, input: options.input, until: options.until, killAfterMs: options.killAfterMs });
+    return id;
+  }
+
+  send(msg: object): void {
+    if (!this.control?.writable) this.start();
+    this.control!.write(`${JSON.stringify(msg)}\n`);
+  }
+
+  /** The guard keeps the node alive only while it runs children for it. */
+  private hold(): void {
+    const busy = this.children.size > 0;
+    for (const h of [this.proc, this.control] as Array<{ ref?: () => void; unref?: () => void } | undefined>) {
+      if (busy) h?.ref?.();
+      else h?.unref?.();
+    }
+  }
+
+  private start(): void {
+    const proc = spawn(process.execPath, [...guardArgs, String(ORPHAN_GRACE_MS)], { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
+    const control = proc.stdio[3] as Duplex;
+    this.proc = proc;
+    this.control = control;
+    control.on('error', () => undefined);
+    readline.createInterface({ input: control, crlfDelay: Infinity }).on('line', (line) => {
+      const msg = JSON.parse(line) as { op: string; id: number; pid?: number; stream?: 'stdout' | 'stderr'; line?: string; code?: number | null; signal?: string | null; reason?: string };
+      const child = this.children.get(msg.id);
+      if (!child) return;
+      if (msg.op === 'started') child.pid = msg.pid;
+      else if (msg.op === 'out') child.line(msg.stream!, msg.line!);
+      else if (msg.op === 'exit') {
+        this.children.delete(msg.id);
+        this.hold();
+        child.finish({ code: msg.code ?? null, signal: msg.signal ?? null, reason: msg.reason ?? 'exited' });
       }
     });
-    // 'close' comes after all output and control messages, so a real exit report wins.
-    this.guard.on('close', (code, signal) => setImmediate(() => this.finish({ code, signal, reason: 'lost' })));
+    this.hold();
+    proc.on('exit', () => {
+      if (this.proc !== proc) return;
+      this.proc = this.control = undefined;
+      // Whatever it ran is on its own now: stop it here, and report it lost.
+      for (const [id, child] of this.children) {
+        this.children.delete(id);
+        child.kill();
+        child.finish({ code: null, signal: null, reason: 'lost' });
+      }
+    });
+  }
+}
+
+const pool = new GuardPool();
+
+/** One child process run through the node's guard. */
+export class GuardedChild extends EventEmitter<GuardedChildEvents> {
+  /** The child's pid once it runs. */
+  pid?: number;
+  readonly exited: Promise<ChildExit>;
+  private readonly id: number;
+  private exit?: ChildExit;
+
+  constructor(private readonly options: GuardedChildOptions) {
+    super();
+    this.exited = new Promise((resolve) => this.once('exit', resolve));
+    this.id = pool.spawn(this, options);
   }
 
   /** Moves the deadline. */
   feed(until: number): void {
-    if (!this.exit && this.control.writable) this.control.write(`${JSON.stringify({ until })}\n`);
+    if (!this.exit) pool.send({ op: 'feed', id: this.id, until });
   }
 
   /** Asks the guard to stop the child (SIGTERM, SIGKILL after `graceMs`) and waits for the exit. */
   async stop(graceMs: number): Promise<ChildExit> {
     if (this.exit) return this.exit;
-    if (this.control.writable) this.control.write(`${JSON.stringify({ stop: graceMs })}\n`);
-    // If the guard itself does not answer, end both by force.
+    pool.send({ op: 'stop', id: this.id, graceMs });
+    // If the guard does not answer, end it by force.
     const force = setTimeout(() => this.kill(), graceMs + 2000);
     const exit = await this.exited;
     clearTimeout(force);
     return exit;
   }
 
-  /** Kills the child's process group and the guard at once. */
+  /** Kills the child's process group at once (used when the guard cannot). */
   kill(): void {
-    if (this.pid) {
-      try {
-        process.kill(-this.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
+    if (!this.pid) return;
+    try {
+      process.kill(-this.pid, 'SIGKILL');
+    } catch {
+      // gone
     }
-    this.guard.kill('SIGKILL');
   }
 
-  private finish(exit: ChildExit): void {
+  /** @internal A line the child wrote. */
+  line(stream: 'stdout' | 'stderr', text: string): void {
+    this.options.onLine?.(stream, text);
+  }
+
+  /** @internal The child ended. */
+  finish(exit: ChildExit): void {
     if (this.exit) return;
     this.exit = exit;
     this.emit('exit', exit);
   }
-}
-
-/** Whether the built guard exists (false only in a broken install). */
-export function guardAvailable(): boolean {
-  return fs.existsSync(guardPath);
 }
