@@ -2,6 +2,7 @@
 // the embedded store, on etcd, and on BullMQ with Redis (same count and concurrency, one run);
 // then a makespan test: 400 tasks sleeping 50–250 ms on 4 workers × 4 slots, against the ideal.
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import { Queue, QueueEvents } from 'bullmq';
@@ -137,15 +138,15 @@ async function bullmq(workers: number, concurrency: number, mode: 'noop' | 'slee
   const redis = spawnTracked('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', tmp.dir], { stdio: 'ignore' });
   const connection = { host: '127.0.0.1', port };
   const queueName = `bench-${mode}`;
-  await waitFor(async () => {
-    const q = new Queue(queueName, { connection });
-    try {
-      await q.waitUntilReady();
-      return true;
-    } finally {
-      await q.close();
-    }
-  }, 10_000, 'redis');
+  await waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const s = net.connect(port, '127.0.0.1', () => resolve(s.end() && true));
+        s.on('error', () => resolve(false));
+      }),
+    10_000,
+    'redis to listen',
+  );
   const queue = new Queue(queueName, { connection });
   const events = new QueueEvents(queueName, { connection });
   await events.waitUntilReady();

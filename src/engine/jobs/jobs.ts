@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { listPrefix, type Store, type TxnOp } from '../../store/index.js';
 import type { Keys } from '../keys.js';
 import { encodeSpec, specOf } from '../model.js';
-import { decodeJson, type TaskResult } from '../tasks/task-model.js';
+import { decodeJson, type AttemptRecord, type TaskResult } from '../tasks/task-model.js';
 import { expandJob, type JobSpec } from './job-spec.js';
 
 export type JobState = 'submitting' | 'ready' | 'cancelled';
@@ -104,11 +104,14 @@ export async function jobTasks(store: Store, keys: Keys, job: JobRecord): Promis
   const byTask = (kvs: typeof items, p: string) => new Map(kvs.map((kv) => [kv.key.slice(p.length), kv.value]));
   const specOfTask = byTask(specs, keys.specs);
   const resultOf = byTask(results, keys.results);
-  const running = new Set(active.map((kv) => kv.key.slice(keys.active.length)));
+  // Running: claimed and its attempt begun (a claimed task may still wait for a slot on its worker).
+  const claimed = new Set(active.map((kv) => kv.key.slice(keys.active.length)));
+  const running = new Set<string>();
   const attemptCount = new Map<string, number>();
   for (const kv of attempts) {
     const id = kv.key.slice(keys.attempts.length).split('/')[0];
     attemptCount.set(id, (attemptCount.get(id) ?? 0) + 1);
+    if (claimed.has(id) && !decodeJson<AttemptRecord>(kv.value)?.end) running.add(id);
   }
   return items
     .map((kv) => {
