@@ -3,19 +3,19 @@
 // first, then delete the claim only if it still holds it. When the session is lost it stops every
 // processor before the lease can expire and claims nothing until it has a new session.
 import { EventEmitter } from 'node:events';
-import os from 'node:os';
 import { Session } from '../recipes/session.js';
-import { updateRecord } from '../recipes/membership.js';
 import { PrefixView } from '../recipes/prefix-view.js';
 import { sleep, systemClock, type Clock, type Store } from '../store/index.js';
 import { claimItem, releaseItem } from './claims.js';
+import { itemContext } from './item-context.js';
 import { Keys } from './keys.js';
 import { Limiter } from './limit.js';
 import type { Logger } from './log.js';
-import { decodeSpec, type WorkItem, type WorkerRecord } from './model.js';
+import { decodeSpec, type WorkItem } from './model.js';
 import type { Processor, ProcessorContext, StopReason } from './processors/types.js';
 import { TaskRunner, type TaskHandle } from './tasks/task-runner.js';
 import { TxnBatcher } from './txn-batcher.js';
+import { WorkerRecordPublisher } from './worker-record.js';
 
 export interface AgentOptions {
   store: Store;
@@ -73,10 +73,9 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly batcher: TxnBatcher;
   private readonly tasks: TaskRunner;
   private session?: Session;
-  private record: WorkerRecord;
+  private readonly publisher: WorkerRecordPublisher;
   private stopping = false;
   private reconcileTimer?: NodeJS.Timeout;
-  private publishTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: AgentOptions) {
     super();
@@ -99,16 +98,12 @@ export class Agent extends EventEmitter<AgentEvents> {
       slots: Math.max(1, options.capacity ?? 1),
       batcher: this.batcher,
     });
-    this.record = {
-      host: os.hostname(),
-      pid: process.pid,
+    this.publisher = new WorkerRecordPublisher(options.store, this.keys.worker(this.id), {
       capacity: options.capacity ?? 1,
       labels: options.labels ?? {},
-      load: 0,
-      draining: false,
-      startedAt: new Date(this.clock.now()).toISOString(),
       api: options.api,
-    };
+      startedAt: this.clock.now(),
+    });
   }
 
   /** Ids of the items this worker runs now. */
@@ -159,7 +154,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   private clearTimers(): void {
     clearInterval(this.reconcileTimer);
-    clearTimeout(this.publishTimer);
+    this.publisher.cancel();
   }
 
   private async openSession(): Promise<void> {
@@ -167,8 +162,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       try {
         const session = await Session.open(this.options.store, { ttl: this.options.ttl ?? 5, clock: this.clock });
         session.setMaxListeners(0);
-        // A plain put: the record must move to the new lease even if the old one has not expired yet.
-        await this.options.store.put(this.keys.worker(this.id), JSON.stringify({ ...this.record, load: this.running.size }), { lease: session.lease });
+        await this.publisher.register(session, this.running.size);
         if (this.stopping) return void (await session.close());
         this.session = session;
         session.once('lost', (err) => void this.onSessionLost(session, err));
@@ -242,22 +236,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private async begin(id: string, token: number, content: string, spec: string | undefined, session: Session): Promise<void> {
     const abort = new AbortController();
     const item: WorkItem = { id, content, spec: decodeSpec(spec) };
-    const ctx: ProcessorContext = {
-      workerId: this.id,
-      fencingToken: token,
-      signal: abort.signal,
-      log: this.log,
-      fenceAt: () => session.fenceAt,
-      onRenewed: (fn) => {
-        session.on('renewed', fn);
-        return () => session.off('renewed', fn);
-      },
-      report: (status) => {
-        void this.options.store
-          .put(this.keys.itemStatus(id), JSON.stringify({ worker: this.id, token, ...status }), { lease: session.lease })
-          .catch(() => undefined);
-      },
-    };
+    const ctx = itemContext({ store: this.options.store, keys: this.keys, id, workerId: this.id, token, session, signal: abort.signal, log: this.log });
     const run: Running = { item, token, contentRevision: token, session, abort, ctx };
     this.running.set(id, run);
     this.log.info(`Successfully grabbed work=${id}`, { token });
@@ -317,18 +296,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.publishLoad();
   }
 
-  /** Writes the load into the worker record, at most every 200 ms. */
   private publishLoad(): void {
-    if (this.publishTimer || this.stopping) return;
-    this.publishTimer = setTimeout(() => {
-      this.publishTimer = undefined;
-      const session = this.session;
-      if (!session?.valid || this.stopping) return;
-      const load = this.running.size;
-      void updateRecord<WorkerRecord>(this.options.store, this.keys.worker(this.id), (r) => {
-        this.record = { ...(r ?? this.record), load };
-        return this.record;
-      }).catch(() => undefined);
-    }, 200);
+    if (!this.stopping) this.publisher.publish(() => this.running.size, () => this.session);
   }
 }

@@ -1,0 +1,27 @@
+// What a processor is told about the right to run one item: the fencing token, a signal that
+// aborts when the right is lost, the session's deadline (for guards) and where to report.
+import type { Session } from '../recipes/session.js';
+import type { Store } from '../store/index.js';
+import type { Keys } from './keys.js';
+import type { Logger } from './log.js';
+import type { ProcessorContext } from './processors/types.js';
+
+/** The context of item `id`, claimed by `workerId` with `token` under `session`. */
+export function itemContext(o: { store: Store; keys: Keys; id: string; workerId: string; token: number; session: Session; signal: AbortSignal; log: Logger }): ProcessorContext {
+  const { session } = o;
+  return {
+    workerId: o.workerId,
+    fencingToken: o.token,
+    signal: o.signal,
+    log: o.log,
+    fenceAt: () => session.fenceAt,
+    onRenewed: (fn) => {
+      session.on('renewed', fn);
+      return () => session.off('renewed', fn);
+    },
+    report: (status) => {
+      // On the worker's lease: a status outlives neither the worker nor its claim.
+      void o.store.put(o.keys.itemStatus(o.id), JSON.stringify({ worker: o.workerId, token: o.token, ...status }), { lease: session.lease }).catch(() => undefined);
+    },
+  };
+}
