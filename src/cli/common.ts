@@ -73,7 +73,7 @@ export function workerSettings(opts: ServeOptions): WorkerSettings {
 /** Starts the API (unless --no-api); returns its URL. */
 export async function startApi(store: Store, keys: Keys, opts: ServeOptions, log: Logger, local?: LocalWorkers) {
   if (!opts.api) return undefined;
-  const app = await buildServer({ client: new StoreClient(store, keys), token: opts.token ?? process.env.ROTA_TOKEN, local });
+  const app = await buildServer({ client: new StoreClient(store, keys), token: opts.token ?? process.env.ROTA_TOKEN, local, events: { store, keys } });
   await app.listen({ port: positiveInt(opts.port, '--port'), host: opts.host });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;

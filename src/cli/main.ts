@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ApiError } from '../client/http-client.js';
 import { registerJobs } from './job.js';
 import { registerNode } from './node.js';
+import { registerRuns } from './run.js';
 import { registerUp } from './up.js';
 import { registerWork } from './work.js';
 
@@ -13,6 +14,7 @@ registerUp(program);
 registerNode(program);
 registerWork(program);
 registerJobs(program);
+registerRuns(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

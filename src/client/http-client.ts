@@ -1,6 +1,6 @@
 // The client operations over HTTP: what the CLI and remote users call.
 import type { WorkInput } from '../engine/model.js';
-import type { JobStatus, JobTask, RotaClient, StatusView, WorkChange, WorkView, WorkerView } from './types.js';
+import type { Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunView, StatusView, WorkChange, WorkView, WorkerView } from './types.js';
 
 /** An error answer of the API, with its status and code. */
 export class ApiError extends Error {
@@ -59,6 +59,27 @@ export class HttpClient implements RotaClient {
   }
   cancelJob(id: string): Promise<JobStatus> {
     return this.call('DELETE', `/jobs/${encodeURIComponent(id)}`);
+  }
+  createRun(input: CreateRun): Promise<RunView> {
+    return this.call('POST', '/runs', input);
+  }
+  listRuns(): Promise<RunRecord[]> {
+    return this.call('GET', '/runs');
+  }
+  getRun(id: string): Promise<RunView> {
+    return this.call('GET', `/runs/${encodeURIComponent(id)}`);
+  }
+  completeRun(id: string, report: { node: string; index: number; state: string }): Promise<Completion> {
+    return this.call('POST', `/runs/${encodeURIComponent(id)}/complete`, report);
+  }
+  async setRunParam(id: string, node: string, index: number, name: string, value: string): Promise<void> {
+    await this.call('PUT', `/runs/${encodeURIComponent(id)}/params/${encodeURIComponent(node)}/${index}/${encodeURIComponent(name)}`, value, 'text/plain');
+  }
+  async getRunParam(id: string, node: string, index: number, name: string): Promise<string> {
+    return (await this.call<{ value: string }>('GET', `/runs/${encodeURIComponent(id)}/params/${encodeURIComponent(node)}/${index}/${encodeURIComponent(name)}`)).value;
+  }
+  async deleteRun(id: string): Promise<void> {
+    await this.call('DELETE', `/runs/${encodeURIComponent(id)}`);
   }
 
   /** Any call of the API; JSON out, and JSON in unless `type` says the body is text of that type. */

@@ -9,7 +9,8 @@ import { ConflictError, NotFoundError, TooLargeError } from './errors.js';
 import { cancelJob, getJob, JobExistsError, jobTasks, listJobs, submitJob, summarize, type JobRecord } from '../engine/jobs/jobs.js';
 import { parseJobSpec } from '../engine/jobs/job-spec.js';
 import { decodeJson, type TaskResult } from '../engine/tasks/task-model.js';
-import type { JobStatus, JobTask, RotaClient, StatusView, WorkChange, WorkView, WorkerView } from './types.js';
+import { StoreRuns } from './store-runs.js';
+import type { Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunView, StatusView, WorkChange, WorkView, WorkerView } from './types.js';
 
 export interface StoreClientOptions {
   /** Largest content accepted, in bytes (default 1 MiB). */
@@ -19,6 +20,7 @@ export interface StoreClientOptions {
 /** RotaClient on a store. */
 export class StoreClient implements RotaClient {
   private readonly maxContent: number;
+  private readonly runs: StoreRuns;
 
   constructor(
     private readonly store: Store,
@@ -26,6 +28,29 @@ export class StoreClient implements RotaClient {
     options: StoreClientOptions = {},
   ) {
     this.maxContent = options.maxContentBytes ?? 1024 * 1024;
+    this.runs = new StoreRuns(store, keys);
+  }
+
+  createRun(input: CreateRun): Promise<RunView> {
+    return this.runs.createRun(input);
+  }
+  listRuns(): Promise<RunRecord[]> {
+    return this.runs.listRuns();
+  }
+  getRun(id: string): Promise<RunView> {
+    return this.runs.getRun(id);
+  }
+  completeRun(id: string, report: { node: string; index: number; state: string }): Promise<Completion> {
+    return this.runs.completeRun(id, report);
+  }
+  setRunParam(id: string, node: string, index: number, name: string, value: string): Promise<void> {
+    return this.runs.setRunParam(id, node, index, name, value);
+  }
+  getRunParam(id: string, node: string, index: number, name: string): Promise<string> {
+    return this.runs.getRunParam(id, node, index, name);
+  }
+  deleteRun(id: string): Promise<void> {
+    return this.runs.deleteRun(id);
   }
 
   async addWork(input: WorkInput): Promise<WorkView> {

@@ -22,6 +22,8 @@ export class Keys {
   readonly attempts: string;
   /** jobs/<jobId>: a job's spec and totals. */
   readonly jobs: string;
+  /** runs/<runId>/…: a run's record, pending participants and parameters. */
+  readonly runs: string;
 
   constructor(readonly prefix = '/work/') {
     if (!prefix.endsWith('/')) throw new Error(`prefix must end with "/": ${prefix}`);
@@ -35,6 +37,7 @@ export class Keys {
     this.results = `${prefix}results/`;
     this.attempts = `${prefix}attempts/`;
     this.jobs = `${prefix}jobs/`;
+    this.runs = `${prefix}runs/`;
   }
 
   worker(id: string): string {

@@ -1,9 +1,14 @@
 // The HTTP API (fastify): it only translates between HTTP and the client operations.
 import { timingSafeEqual } from 'node:crypto';
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { RotaClient } from '../client/types.js';
 import { sendError } from './errors.js';
+import type { Keys } from '../engine/keys.js';
+import type { Store } from '../store/index.js';
+import { registerEventRoutes } from './routes/events.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerRunRoutes } from './routes/runs.js';
 import { registerWorkRoutes } from './routes/work.js';
 import { registerWorkerRoutes } from './routes/workers.js';
 
@@ -16,6 +21,8 @@ export interface LocalWorkers {
 
 export interface ServerOptions {
   client: RotaClient;
+  /** The store and keys the event streams follow (no event routes without them). */
+  events?: { store: Store; keys: Keys };
   /** Require `Authorization: Bearer <token>` on every call but /healthz. */
   token?: string;
   /** Largest content in bytes (default 1 MiB). */
@@ -34,11 +41,15 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   // The etcd allocator's README posts work with `curl -d`, i.e. form encoding: keep any non-JSON body raw.
   app.removeContentTypeParser(['text/plain']);
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  await app.register(websocket);
   if (options.token) {
     const expected = Buffer.from(`Bearer ${options.token}`);
     app.addHook('onRequest', async (req, reply) => {
       if (req.url === '/healthz') return;
-      const got = Buffer.from(req.headers.authorization ?? '');
+      // Browsers cannot set headers on EventSource and WebSocket: they may pass ?access_token=.
+      const query = (req.query ?? {}) as { access_token?: string };
+      const header = req.headers.authorization ?? (query.access_token ? `Bearer ${query.access_token}` : '');
+      const got = Buffer.from(header);
       if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
         return reply.status(401).send({ error: 'unauthorized', message: 'send Authorization: Bearer <token> (the --token or ROTA_TOKEN of the node)' });
       }
@@ -49,6 +60,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   registerWorkRoutes(app, options.client);
   await registerJobRoutes(app, options.client);
   registerWorkerRoutes(app, options.client, options.local);
+  registerRunRoutes(app, options.client);
+  if (options.events) registerEventRoutes(app, options.events.store, options.events.keys, options.client);
   return app;
 }
 

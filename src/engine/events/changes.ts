@@ -1,0 +1,81 @@
+// Live changes of rota's keys for clients (SSE, WebSocket, watchRun): one store watch, filtered by
+// prefix, item, job or run, every batch carrying its revision so a client can resume from it.
+import { EventEmitter } from 'node:events';
+import type { Store, Watch } from '../../store/index.js';
+import type { Keys } from '../keys.js';
+
+/** What a client follows; all given filters must match. */
+export interface ChangeFilter {
+  /** Keys under this prefix, relative to rota's (e.g. "registry/"). */
+  prefix?: string;
+  /** Everything about one item (registry, spec, assignment, claim, result, attempts…). */
+  item?: string;
+  /** Everything about one job and its tasks. */
+  job?: string;
+  /** Everything about one run. */
+  run?: string;
+}
+
+/** One change, with its key relative to rota's prefix. */
+export interface Change {
+  type: 'put' | 'delete';
+  key: string;
+  value?: string;
+  modRevision: number;
+}
+
+export interface ChangeBatch {
+  revision: number;
+  changes: Change[];
+}
+
+export interface ChangeStreamEvents {
+  batch: [batch: ChangeBatch];
+  /** The stream ended: CompactedError when `from` is older than the kept history. */
+  end: [error?: Error];
+}
+
+/** The sections whose keys end in an item id, or an item id then more. */
+const ITEM_SECTIONS = ['registry/', 'specs/', 'assign/', 'active/', 'status/', 'results/', 'attempts/'];
+
+/** Whether `key` (relative) passes `filter`. */
+export function matches(filter: ChangeFilter, key: string): boolean {
+  if (filter.prefix !== undefined && !key.startsWith(filter.prefix)) return false;
+  const idOf = () => {
+    const section = ITEM_SECTIONS.find((s) => key.startsWith(s));
+    return section ? key.slice(section.length).split('/')[0] : undefined;
+  };
+  if (filter.item !== undefined && idOf() !== filter.item) return false;
+  if (filter.job !== undefined && key !== `jobs/${filter.job}` && !(idOf() ?? '').startsWith(`${filter.job}.`)) return false;
+  if (filter.run !== undefined && !key.startsWith(`runs/${filter.run}/`)) return false;
+  return true;
+}
+
+/** A filtered, resumable stream of changes. */
+export class ChangeStream extends EventEmitter<ChangeStreamEvents> {
+  private readonly watch: Watch;
+  readonly ready: Promise<void>;
+
+  /** Changes from revision `from` (default: from now). */
+  constructor(store: Store, keys: Keys, filter: ChangeFilter, from?: number) {
+    super();
+    // Narrow the store watch when the filter allows it; filter the rest here.
+    const base = filter.run !== undefined ? `${keys.runs}${filter.run}/` : keys.prefix + (filter.prefix ?? '');
+    this.watch = store.watch(base, { prefix: true, fromRevision: from });
+    this.ready = this.watch.ready;
+    this.watch.on('events', (b) => {
+      const changes: Change[] = [];
+      for (const ev of b.events) {
+        const key = ev.kv.key.slice(keys.prefix.length);
+        if (!matches(filter, key)) continue;
+        changes.push(ev.type === 'put' ? { type: 'put', key, value: ev.kv.value, modRevision: ev.kv.modRevision } : { type: 'delete', key, modRevision: ev.kv.modRevision });
+      }
+      if (changes.length) this.emit('batch', { revision: b.revision, changes });
+    });
+    this.watch.on('error', (err) => this.emit('end', err));
+  }
+
+  async close(): Promise<void> {
+    await this.watch.close();
+  }
+}
