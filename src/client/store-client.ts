@@ -182,14 +182,16 @@ export class StoreClient implements RotaClient {
   }
 
   async status(): Promise<StatusView> {
-    const [work, workers, leader] = await Promise.all([this.listWork(), this.listWorkers(), Election.leader(this.store, this.keys.leader)]);
-    return {
-      leader,
-      workers: workers.length,
-      items: work.length,
-      assigned: work.filter((w) => w.assignedTo).length,
-      running: work.filter((w) => w.claimedBy).length,
-    };
+    // Counts only: the status line is asked for often, and a fleet may hold many items.
+    const count = async (prefix: string) => (await this.store.range(prefix, { prefix: true, countOnly: true })).count;
+    const [items, assigned, running, workers, leader] = await Promise.all([
+      count(this.keys.registry),
+      count(this.keys.assign),
+      count(this.keys.active),
+      count(this.keys.workers),
+      Election.leader(this.store, this.keys.leader),
+    ]);
+    return { leader, workers, items, assigned, running };
   }
 
   private checkSize(content: string): void {

@@ -6,6 +6,7 @@ import type { RotaClient } from '../client/types.js';
 import { sendError } from './errors.js';
 import type { Keys } from '../engine/keys.js';
 import type { Store } from '../store/index.js';
+import { dashboardPaths, registerDashboard } from './routes/dashboard.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerRunRoutes } from './routes/runs.js';
@@ -45,7 +46,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   if (options.token) {
     const expected = Buffer.from(`Bearer ${options.token}`);
     app.addHook('onRequest', async (req, reply) => {
-      if (req.url === '/healthz') return;
+      if (req.url === '/healthz' || dashboardPaths.has(req.url)) return;
       // Browsers cannot set headers on EventSource and WebSocket: they may pass ?access_token=.
       const query = (req.query ?? {}) as { access_token?: string };
       const header = req.headers.authorization ?? (query.access_token ? `Bearer ${query.access_token}` : '');
@@ -56,7 +57,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     });
   }
   app.get('/healthz', async () => ({ ok: true }));
-  app.get('/status', async () => options.client.status());
+  app.get('/status', async () => ({ ...(await options.client.status()), local: Boolean(options.local) }));
+  registerDashboard(app);
   registerWorkRoutes(app, options.client);
   await registerJobRoutes(app, options.client);
   registerWorkerRoutes(app, options.client, options.local);

@@ -1,0 +1,31 @@
+// npm run docs:screenshot — pictures of the dashboard for the README (docs/*.png), taken from a
+// real `rota up` with some work, a finished matrix job and a run.
+import fs from 'node:fs';
+import path from 'node:path';
+import { launchBrowser } from '../test/helpers/browser.js';
+import { api, root, startRota } from '../test/helpers/rota-process.js';
+
+const up = await startRota(['up', '--memory', '--port', '0', '--workers', '3']);
+const browser = await launchBrowser();
+try {
+  const base = up.api!;
+  for (const c of ['testing=one', 'testing=two', 'testing=three', 'testing=four']) await api(base, 'POST', '/work', c, 'application/x-www-form-urlencoded');
+  const job = (await api(base, 'POST', '/jobs', fs.readFileSync(path.join(root, 'examples/e2e.yaml'), 'utf8'), 'application/yaml')).body.id;
+  await api(base, 'POST', '/runs', JSON.stringify({ id: 'run-1235', participants: { node1: [1, 2, 4], node2: [2] } }), 'application/json');
+  await api(base, 'POST', '/runs/run-1235/complete', JSON.stringify({ node: 'node1', index: 1, state: 'init' }), 'application/json');
+  for (;;) {
+    const j = (await api(base, 'GET', `/jobs/${job}`)).body;
+    if (j.done === j.total) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const page = await browser.newPage({ viewport: { width: 1200, height: 620 } });
+  for (const [view, file] of [[`jobs/${job}`, 'dashboard.png'], ['fleet', 'dashboard-fleet.png'], ['work', 'dashboard-work.png']]) {
+    await page.goto(`${base}/#${view}`);
+    await page.waitForTimeout(1500);
+    await page.screenshot({ path: path.join(root, 'docs', file) });
+    console.log(`docs/${file}`);
+  }
+} finally {
+  await browser.close();
+  await up.stop();
+}

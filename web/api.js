@@ -1,0 +1,33 @@
+// Talking to the node's API: fetch with the token when the node wants one, and the live event
+// stream that tells views to refresh.
+
+let token = localStorage.getItem('rota-token') ?? '';
+
+/** Calls the API; asks for the token once if the node requires one. */
+export async function api(method, path, body, type = 'application/json') {
+  for (let tries = 0; ; tries++) {
+    const headers = {};
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = type;
+    const res = await fetch(path, { method, headers, body: body === undefined ? undefined : type === 'application/json' ? JSON.stringify(body) : body });
+    if (res.status === 401 && tries === 0) {
+      token = prompt('This rota node needs its API token:') ?? '';
+      localStorage.setItem('rota-token', token);
+      continue;
+    }
+    const text = await res.text();
+    const data = text ? JSON.parse(text) : undefined;
+    if (!res.ok) throw new Error(data?.message ?? `${res.status} ${res.statusText}`);
+    return data;
+  }
+}
+
+/** Follows every change in the store; calls onChange per batch and onState with 'live'/'off'. */
+export function follow(onChange, onState) {
+  const url = `/events${token ? `?access_token=${encodeURIComponent(token)}` : ''}`;
+  const source = new EventSource(url);
+  source.addEventListener('open', () => onState('live'));
+  source.addEventListener('change', () => onChange());
+  source.addEventListener('error', () => onState('off')); // EventSource reconnects with Last-Event-ID
+  return () => source.close();
+}
