@@ -111,11 +111,6 @@ export class Agent extends EventEmitter<AgentEvents> {
     return [...this.running.keys()].sort();
   }
 
-  /** The current session's lease (undefined between sessions). */
-  get lease(): string | undefined {
-    return this.session?.lease;
-  }
-
   async start(): Promise<void> {
     for (const view of [this.assign, this.registry, this.active]) {
       view.on('change', (batch) => batch.events.forEach((ev) => this.touch(ev.kv.key, view)));
