@@ -2,7 +2,7 @@
 // Installs what a command needs on a fresh clone, then gets out of the way:
 //   npm packages (npm ci when node_modules is missing or older than the lock file),
 //   the build (--build), Debian packages for the servers tests and benchmarks use
-//   (--etcd, --redis, --chromium), via apt-get when the binary is missing.
+//   (--etcd, --redis, --chromium, --openssl), via apt-get when the binary is missing.
 // Plain Node with no dependencies, because it runs before anything is installed.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -81,6 +81,7 @@ try {
   if (args.has('--etcd')) ensureDebian('etcd', ['etcd-server', 'etcd-client']);
   if (args.has('--redis')) ensureDebian('redis-server', ['redis-server']);
   if (args.has('--chromium')) ensureDebian('chromium', ['chromium']);
+  if (args.has('--openssl')) ensureDebian('openssl', ['openssl']);
 } catch (err) {
   say(err.message);
   process.exit(1);

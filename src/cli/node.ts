@@ -1,24 +1,17 @@
 // `rota node`: join a fleet whose state lives in etcd.
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
 import type { Command } from 'commander';
 import { Keys } from '../engine/keys.js';
 import { checkId } from '../engine/model.js';
 import { RotaNode } from '../engine/node.js';
 import { waitUntilIdle } from '../engine/tasks/idle.js';
-import { EtcdStore } from '../store/index.js';
 import { addServeOptions, loggerFor, positiveInt, startApi, stopOnSignals, workerSettings, type ServeOptions } from './common.js';
+import { connectEtcd, type EtcdFlags } from './etcd-connect.js';
 
-interface NodeOptions extends ServeOptions {
-  etcd: string;
+interface NodeOptions extends ServeOptions, EtcdFlags {
   id?: string;
   worker: boolean;
   lead: boolean;
-  etcdCa?: string;
-  etcdCert?: string;
-  etcdKey?: string;
-  etcdUser?: string;
-  etcdPassword?: string;
   untilIdle?: boolean;
 }
 
@@ -39,32 +32,26 @@ export function registerNode(program: Command): void {
     .option('--until-idle', 'exit 0 once no task is left for this worker (the Kubernetes Job pattern)');
   addServeOptions(cmd, '0').action(async (opts: NodeOptions) => {
     const log = loggerFor(opts);
-    const endpoints = (opts.etcd ?? process.env.ROTA_ETCD ?? 'http://127.0.0.1:2379').split(',').map((s) => s.trim()).filter(Boolean);
-    const read = (file?: string) => (file ? fs.readFileSync(file) : undefined);
-    const password = opts.etcdPassword ?? process.env.ROTA_ETCD_PASSWORD;
-    const store = new EtcdStore({
-      endpoints,
-      tls: opts.etcdCa || opts.etcdCert ? { ca: read(opts.etcdCa), cert: read(opts.etcdCert), key: read(opts.etcdKey) } : undefined,
-      auth: opts.etcdUser ? { username: opts.etcdUser, password: password ?? '' } : undefined,
-    });
-    const keys = new Keys(opts.prefix);
+    const settings = opts.worker ? workerSettings(opts) : undefined;
     const id = checkId(opts.id ?? randomUUID(), 'worker id');
+    const ttl = positiveInt(opts.ttl, '--ttl');
+    const { store, endpoints } = await connectEtcd(opts, log);
+    const keys = new Keys(opts.prefix);
     const api = await startApi(store, keys, opts, log);
     const node = new RotaNode({
       store,
       keys,
       log,
       nodeId: id,
-      ttl: positiveInt(opts.ttl, '--ttl'),
+      ttl,
       lead: opts.lead,
-      worker: opts.worker ? workerSettings(opts) : undefined,
+      worker: settings,
       api: api?.url,
     });
     log.info(`rota node on etcd ${endpoints.join(',')}`, { node: id, prefix: opts.prefix });
     const stop = stopOnSignals(log, { node, api, store });
     await node.start(opts.worker ? 1 : 0);
-    if (opts.untilIdle && opts.worker) {
-      const settings = workerSettings(opts);
+    if (opts.untilIdle && settings) {
       await waitUntilIdle(store, keys, { busy: () => [...node.agents.values()].some((a) => a.items.length > 0), labels: settings.labels ?? {} });
       log.info('no task is left for this worker: exiting');
       await stop('idle');

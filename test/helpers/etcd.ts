@@ -1,7 +1,9 @@
 // Real etcd servers for tests: free loopback ports, a temporary data dir, stopped by PID.
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import path from 'node:path';
+import type { TlsFiles } from './certs.js';
 import { freePort, spawnTracked, stopChild, tempDir, waitFor } from './processes.js';
 
 export interface EtcdMember {
@@ -28,6 +30,8 @@ export interface EtcdTimers {
   fast?: boolean;
   /** fsync every commit, as production etcd does (tests skip it for speed). */
   fsync?: boolean;
+  /** Serve clients over TLS with these files and require a client certificate signed by the CA. */
+  tls?: TlsFiles;
 }
 
 /** Starts a one-member etcd. */
@@ -45,7 +49,7 @@ export async function startEtcdCluster(size: number, options: EtcdTimers = {}): 
   const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peer}`).join(',');
   const members: EtcdMember[] = specs.map((s) => {
     const dataDir = path.join(tmp.dir, s.name);
-    const clientUrl = `http://127.0.0.1:${s.client}`;
+    const clientUrl = `${options.tls ? 'https' : 'http'}://127.0.0.1:${s.client}`;
     const peerUrl = `http://127.0.0.1:${s.peer}`;
     const log = fs.openSync(path.join(tmp.dir, `${s.name}.log`), 'a');
     const args = [
@@ -61,6 +65,9 @@ export async function startEtcdCluster(size: number, options: EtcdTimers = {}): 
       '--logger', 'zap',
       '--log-level', 'warn',
       ...(options.fast ? ['--heartbeat-interval', '10', '--election-timeout', '100'] : []),
+      ...(options.tls
+        ? ['--cert-file', options.tls.cert, '--key-file', options.tls.key, '--trusted-ca-file', options.tls.ca, '--client-cert-auth']
+        : []),
     ];
     const child = spawnTracked('etcd', args, { stdio: ['ignore', log, log] });
     fs.closeSync(log);
@@ -88,7 +95,7 @@ export async function startEtcdCluster(size: number, options: EtcdTimers = {}): 
     },
   };
   try {
-    await Promise.all(members.map((m) => waitFor(() => healthy(m), 20_000, `etcd ${m.name} healthy`)));
+    await Promise.all(members.map((m) => waitFor(() => healthy(m, options.tls), 20_000, `etcd ${m.name} healthy`)));
   } catch (err) {
     const logs = specs.map((s) => fs.readFileSync(path.join(tmp.dir, `${s.name}.log`), 'utf8').slice(-2000)).join('\n');
     await cluster.stop();
@@ -97,11 +104,22 @@ export async function startEtcdCluster(size: number, options: EtcdTimers = {}): 
   return cluster;
 }
 
-async function healthy(m: EtcdMember): Promise<boolean> {
+async function healthy(m: EtcdMember, tls?: TlsFiles): Promise<boolean> {
   if (m.child.exitCode !== null) throw new Error(`etcd ${m.name} exited with ${m.child.exitCode}`);
-  const res = await fetch(`${m.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
-  const body = (await res.json()) as { health: string };
-  return body.health === 'true';
+  const body = tls ? await getTls(`${m.clientUrl}/health`, tls) : await (await fetch(`${m.clientUrl}/health`, { signal: AbortSignal.timeout(1000) })).text();
+  return (JSON.parse(body) as { health: string }).health === 'true';
+}
+
+/** GET over TLS with a client certificate (fetch takes no certificates). */
+function getTls(url: string, tls: TlsFiles): Promise<string> {
+  const [ca, cert, key] = [tls.ca, tls.cert, tls.key].map((f) => fs.readFileSync(f));
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ca, cert, key, timeout: 1000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(body)).on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out'))).on('error', reject);
+  });
 }
 
 async function status(m: EtcdMember): Promise<{ header: { member_id: string }; leader: string }> {

@@ -131,7 +131,12 @@ export function toStoreError(err: unknown, context?: { revision?: number; lease?
     return new LeaseNotFoundError(context?.lease ?? '?');
   }
   if (err instanceof etcd3.ClientClosedError) return new StoreClosedError();
-  if (err instanceof etcd3.EtcdPermissionDeniedError || err instanceof etcd3.EtcdAuthenticationFailedError || err instanceof etcd3.GRPCUnauthenticatedError) {
+  if (
+    err instanceof etcd3.EtcdPermissionDeniedError ||
+    err instanceof etcd3.EtcdAuthenticationFailedError ||
+    err instanceof etcd3.GRPCUnauthenticatedError ||
+    /user name is empty|authentication failed|permission denied|invalid auth token/.test(message)
+  ) {
     return new PermissionDeniedError(`etcd refused the request: ${message}`);
   }
   if (err instanceof etcd3.GRPCResourceExhastedError || message.includes('request is too large') || message.includes('larger than max')) {

@@ -1,0 +1,68 @@
+// The etcd connection of `rota node`: TLS and credentials from the flags, and a first call that
+// tells a refusal waiting cannot fix (credentials, certificates) from an etcd that is not up yet.
+import fs from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from '../engine/log.js';
+import { EtcdStore, PermissionDeniedError, UnavailableError } from '../store/index.js';
+
+/** The etcd flags of `rota node`. */
+export interface EtcdFlags {
+  etcd?: string;
+  etcdCa?: string;
+  etcdCert?: string;
+  etcdKey?: string;
+  etcdUser?: string;
+  etcdPassword?: string;
+}
+
+// TLS failures come back as "unavailable"; these say the configuration is wrong, not the network.
+const TLS_REFUSAL = /certificate|SSL routines|handshake|wrong version number/i;
+
+/** Opens the etcd store the flags describe and waits until etcd answers; throws if it refuses us. */
+export async function connectEtcd(flags: EtcdFlags, log: Logger): Promise<{ store: EtcdStore; endpoints: string[] }> {
+  const endpoints = (flags.etcd ?? process.env.ROTA_ETCD ?? 'http://127.0.0.1:2379').split(',').map((s) => s.trim()).filter(Boolean);
+  const read = (file: string | undefined, flag: string) => {
+    if (!file) return undefined;
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      throw new Error(`${flag} ${file}: ${(err as Error).message}`);
+    }
+  };
+  if (Boolean(flags.etcdCert) !== Boolean(flags.etcdKey)) throw new Error('give --etcd-cert and --etcd-key together');
+  const tls = flags.etcdCa || flags.etcdCert
+    ? { ca: read(flags.etcdCa, '--etcd-ca'), cert: read(flags.etcdCert, '--etcd-cert'), key: read(flags.etcdKey, '--etcd-key') }
+    : undefined;
+  if (tls && !tls.ca) throw new Error('--etcd-cert needs --etcd-ca (the CA that signed the etcd server certificate)');
+  const password = flags.etcdPassword ?? process.env.ROTA_ETCD_PASSWORD;
+  const store = new EtcdStore({ endpoints, tls, auth: flags.etcdUser ? { username: flags.etcdUser, password: password ?? '' } : undefined });
+  try {
+    await firstAnswer(store, endpoints, log);
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+  return { store, endpoints };
+}
+
+async function firstAnswer(store: EtcdStore, endpoints: string[], log: Logger): Promise<void> {
+  const where = endpoints.join(',');
+  for (;;) {
+    try {
+      await store.get('\0rota-connect-probe');
+      return;
+    } catch (err) {
+      const message = (err as Error).message;
+      if (err instanceof PermissionDeniedError) {
+        throw new Error(`etcd at ${where} refused our credentials: ${message} (check --etcd-user and --etcd-password or $ROTA_ETCD_PASSWORD)`);
+      }
+      if (err instanceof UnavailableError && TLS_REFUSAL.test(message)) {
+        const reason = message.match(/SSL routines:[^:]*:([^:\n]+)/)?.[1] ?? message.replace(/\s+/g, ' ');
+        throw new Error(`TLS with etcd at ${where} failed: ${reason} (check --etcd-ca, --etcd-cert and --etcd-key)`);
+      }
+      if (!(err instanceof UnavailableError)) throw err;
+      log.warn(`waiting for etcd at ${where}`, { error: message });
+      await delay(1000);
+    }
+  }
+}
