@@ -182,14 +182,17 @@ export class EtcdStore implements Store {
   ): Promise<T> {
     const started = this.clock.now();
     let delay = 25;
+    let cause: UnavailableError | undefined; // the last failure that says more than "breaker open"
     for (;;) {
       if (this.closed) throw new StoreClosedError();
       try {
         return await attempt({ deadline: new Date(Date.now() + this.attemptMs) });
       } catch (raw) {
         const err = toStoreError(raw, context);
+        if (err instanceof UnavailableError && !err.message.includes('circuit breaker is open')) cause = err;
         const late = this.clock.now() - started + delay >= this.callMs;
-        if (!(err instanceof UnavailableError) || late || this.closed) throw err;
+        if (!(err instanceof UnavailableError) || this.closed) throw err;
+        if (late) throw cause ?? err;
         await sleep(this.clock, delay);
         delay = Math.min(delay * 2, 250);
       }
