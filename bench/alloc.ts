@@ -1,7 +1,10 @@
 // npm run bench:alloc — the allocation engine with 10,000 items and 10 workers: first full
-// assignment, an 11th worker joining (moves vs the minimum), and a worker killed (failover vs TTL).
-// On etcd with 10 `rota node` processes, and beside it the embedded store with 10 in-process workers.
+// assignment, an 11th worker joining (moves vs the minimum), and failover vs TTL — of a node process
+// SIGKILLed (its guard survives it and releases its lease), and of a lost host (node and guard
+// killed: the lease must expire). On etcd with 10 `rota node` processes, and beside it the embedded
+// store with 10 in-process workers (a crashed worker there is a lost host: nothing releases it).
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import { Keys } from '../src/engine/keys.js';
 import { silentLogger } from '../src/engine/log.js';
 import { RotaNode } from '../src/engine/node.js';
@@ -24,7 +27,9 @@ interface Fleet {
   name: string;
   store: Store;
   addWorker(): Promise<string>;
-  killWorker(id: string): Promise<void>;
+  /** Kills a worker's process (undefined: this fleet has no such failure), or its whole host. */
+  killProcess?: (id: string) => Promise<void>;
+  killHost(id: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,9 +40,15 @@ interface Result {
   joinMoves: number;
   joinMinimumMoves: number;
   joinSettledSec: number;
-  killedItems: number;
-  /** From SIGKILL until the store expired the worker's lease. */
-  leaseExpiredSec: number;
+  processKilled?: Failover;
+  hostLost: Failover;
+}
+
+interface Failover {
+  items: number;
+  /** From the kill until the worker's lease was gone (released or expired). */
+  leaseGoneSec: number;
+  /** From the kill until every item it held ran elsewhere. */
   failoverSec: number;
   failoverTtlRatio: number;
 }
@@ -75,22 +86,28 @@ async function scenario(fleet: Fleet): Promise<Result> {
   // The minimum: every item the joiner holds had to move; nothing else did.
   const minimum = [...after.values()].filter((w) => w === joiner).length;
 
-  // One worker (not the leader) is killed.
+  // A worker that is not the leader fails: its node process alone, then (another one) its whole host.
   const leader = await Election.leader(fleet.store, keys.leader);
-  const victim = workers.find((w) => w !== leader)!;
-  const orphans = [...after].filter(([, w]) => w === victim).map(([id]) => id);
-  let leaseGone = 0;
-  const members = fleet.store.watch(keys.worker(victim));
-  members.on('events', (b) => b.events.some((e) => e.type === 'delete') && (leaseGone ||= performance.now()));
-  await members.ready;
-  const t2 = performance.now();
-  await fleet.killWorker(victim);
-  await waitFor(() => {
-    const now = owners();
-    return orphans.every((id) => now.has(id) && now.get(id) !== victim);
-  }, 120_000, 'the orphans to run elsewhere', 20);
-  const failover = performance.now();
-  await members.close();
+  const victims = workers.filter((w) => w !== leader);
+  const failover = async (victim: string, kill: (id: string) => Promise<void>): Promise<Failover> => {
+    const orphans = [...owners()].filter(([, w]) => w === victim).map(([id]) => id);
+    let leaseGone = 0;
+    const members = fleet.store.watch(keys.worker(victim));
+    members.on('events', (b) => b.events.some((e) => e.type === 'delete') && (leaseGone ||= performance.now()));
+    await members.ready;
+    const t = performance.now();
+    await kill(victim);
+    await waitFor(() => {
+      const now = owners();
+      return orphans.every((id) => now.has(id) && now.get(id) !== victim);
+    }, 120_000, 'the orphans to run elsewhere', 20);
+    const done = performance.now();
+    await waitFor(() => leaseGone > 0, 30_000, 'the lease to go');
+    await members.close();
+    return { items: orphans.length, leaseGoneSec: round((leaseGone - t) / 1000), failoverSec: round((done - t) / 1000), failoverTtlRatio: round((done - t) / 1000 / TTL) };
+  };
+  const processKilled = fleet.killProcess ? await failover(victims[0], fleet.killProcess) : undefined;
+  const hostLost = await failover(victims[1], (id) => fleet.killHost(id));
   await claims.close();
   return {
     fleet: fleet.name,
@@ -99,10 +116,8 @@ async function scenario(fleet: Fleet): Promise<Result> {
     joinMoves: moves,
     joinMinimumMoves: minimum,
     joinSettledSec: round((joinSettled - t1) / 1000),
-    killedItems: orphans.length,
-    leaseExpiredSec: round((leaseGone - t2) / 1000),
-    failoverSec: round((failover - t2) / 1000),
-    failoverTtlRatio: round((failover - t2) / 1000 / TTL),
+    processKilled,
+    hostLost,
   };
 }
 
@@ -121,8 +136,15 @@ async function etcdFleet(): Promise<Fleet> {
       procs.set(id, p);
       return id;
     },
-    killWorker: async (id) => {
+    killProcess: async (id) => {
       await procs.get(id)!.kill();
+      procs.delete(id);
+    },
+    killHost: async (id) => {
+      // The node's children (its guard) die with it, as on a host that lost power.
+      const node = procs.get(id)!;
+      for (const pid of childrenOf(node.child.pid!)) process.kill(pid, 'SIGKILL');
+      await node.kill();
       procs.delete(id);
     },
     close: async () => {
@@ -133,6 +155,17 @@ async function etcdFleet(): Promise<Fleet> {
   };
 }
 
+/** Pids whose parent is `pid` (from /proc). */
+function childrenOf(pid: number): number[] {
+  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try {
+      return Number(fs.readFileSync(`/proc/${d}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]) === pid;
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
 async function embeddedFleet(): Promise<Fleet> {
   const store = await EmbeddedStore.open({});
   const node = new RotaNode({ store, keys, log: silentLogger, ttl: TTL, worker: { processor: () => logProcessor() } });
@@ -141,7 +174,7 @@ async function embeddedFleet(): Promise<Fleet> {
     name: `embedded, ${WORKERS} in-process workers`,
     store,
     addWorker: async () => (await node.add()).id,
-    killWorker: async (id) => void (await node.remove(id, true)),
+    killHost: async (id) => void (await node.remove(id, true)),
     close: async () => {
       await node.stop();
       await store.close();
@@ -161,8 +194,16 @@ for (const make of [etcdFleet, embeddedFleet]) {
 }
 console.log(`\nallocation benchmark: ${ITEMS} items, ${WORKERS} workers, TTL ${TTL} s\n`);
 printTable(
-  ['fleet', 'insert s', 'first full assignment s', '11th joins: moves / minimum', 'moved items running s', 'killed worker items', 'lease expired s', 'all running elsewhere s', 'failover ÷ TTL'],
-  results.map((r) => [r.fleet, r.insertSec, r.firstFullAssignmentSec, `${r.joinMoves} / ${r.joinMinimumMoves}`, r.joinSettledSec, r.killedItems, r.leaseExpiredSec, r.failoverSec, r.failoverTtlRatio]),
+  ['fleet', 'insert s', 'first full assignment s', '11th joins: moves / minimum', 'moved items running s'],
+  results.map((r) => [r.fleet, r.insertSec, r.firstFullAssignmentSec, `${r.joinMoves} / ${r.joinMinimumMoves}`, r.joinSettledSec]),
+);
+console.log('');
+printTable(
+  ['fleet', 'failure', 'items', 'lease gone s', 'all running elsewhere s', 'failover ÷ TTL'],
+  results.flatMap((r) => [
+    ...(r.processKilled ? [[r.fleet, 'node process SIGKILLed (guard releases)', r.processKilled.items, r.processKilled.leaseGoneSec, r.processKilled.failoverSec, r.processKilled.failoverTtlRatio]] : []),
+    [r.fleet, 'host lost: the lease must expire', r.hostLost.items, r.hostLost.leaseGoneSec, r.hostLost.failoverSec, r.hostLost.failoverTtlRatio],
+  ]),
 );
 const file = writeResults('alloc', { items: ITEMS, workers: WORKERS, ttl: TTL, results });
 console.log(`\nwritten to ${file}`);

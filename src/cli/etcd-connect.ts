@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../engine/log.js';
+import type { EtcdGateway } from '../engine/processors/guard-release.js';
 import { EtcdStore, PermissionDeniedError, UnavailableError } from '../store/index.js';
 
 /** The etcd flags of `rota node`. */
@@ -18,8 +19,11 @@ export interface EtcdFlags {
 // TLS failures come back as "unavailable"; these say the configuration is wrong, not the network.
 const TLS_REFUSAL = /certificate|SSL routines|handshake|wrong version number/i;
 
-/** Opens the etcd store the flags describe and waits until etcd answers; throws if it refuses us. */
-export async function connectEtcd(flags: EtcdFlags, log: Logger): Promise<{ store: EtcdStore; endpoints: string[] }> {
+/**
+ * Opens the etcd store the flags describe and waits until etcd answers; throws if it refuses us.
+ * Also returns how the node's guard can reach etcd on its own (to revoke leases if the node dies).
+ */
+export async function connectEtcd(flags: EtcdFlags, log: Logger): Promise<{ store: EtcdStore; endpoints: string[]; gateway: EtcdGateway }> {
   const endpoints = (flags.etcd ?? process.env.ROTA_ETCD ?? 'http://127.0.0.1:2379').split(',').map((s) => s.trim()).filter(Boolean);
   const read = (file: string | undefined, flag: string) => {
     if (!file) return undefined;
@@ -42,7 +46,9 @@ export async function connectEtcd(flags: EtcdFlags, log: Logger): Promise<{ stor
     await store.close().catch(() => undefined);
     throw err;
   }
-  return { store, endpoints };
+  const pem = (b?: Buffer) => b?.toString('utf8');
+  const gateway: EtcdGateway = { endpoints, ca: pem(tls?.ca), cert: pem(tls?.cert), key: pem(tls?.key), username: flags.etcdUser, password };
+  return { store, endpoints, gateway };
 }
 
 async function firstAnswer(store: EtcdStore, endpoints: string[], log: Logger): Promise<void> {

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { Keys } from '../engine/keys.js';
 import { checkId } from '../engine/model.js';
 import { RotaNode } from '../engine/node.js';
+import { releaseOnDeath } from '../engine/processors/guarded-child.js';
 import { waitUntilIdle } from '../engine/tasks/idle.js';
 import { addServeOptions, loggerFor, positiveInt, startApi, stopOnSignals, workerSettings, type ServeOptions } from './common.js';
 import { connectEtcd, type EtcdFlags } from './etcd-connect.js';
@@ -35,7 +36,7 @@ export function registerNode(program: Command): void {
     const settings = opts.worker ? workerSettings(opts) : undefined;
     const id = checkId(opts.id ?? randomUUID(), 'worker id');
     const ttl = positiveInt(opts.ttl, '--ttl');
-    const { store, endpoints } = await connectEtcd(opts, log);
+    const { store, endpoints, gateway } = await connectEtcd(opts, log);
     const keys = new Keys(opts.prefix);
     const api = await startApi(store, keys, opts, log);
     const node = new RotaNode({
@@ -47,6 +48,7 @@ export function registerNode(program: Command): void {
       lead: opts.lead,
       worker: settings,
       api: api?.url,
+      releaseOnDeath: (lease) => releaseOnDeath(lease, gateway),
     });
     log.info(`rota node on etcd ${endpoints.join(',')}`, { node: id, prefix: opts.prefix });
     const stop = stopOnSignals(log, { node, api, store });

@@ -36,6 +36,8 @@ export interface AgentOptions {
   taskExec?: string;
   /** Randomness for retry jitter (default Math.random). */
   random?: () => number;
+  /** Arranges for a session's lease to be revoked if this process dies; returns the cancel. */
+  releaseOnDeath?: (lease: string) => () => void;
 }
 
 export interface AgentEvents {
@@ -160,6 +162,8 @@ export class Agent extends EventEmitter<AgentEvents> {
         await this.publisher.register(session, this.running.size);
         if (this.stopping) return void (await session.close());
         this.session = session;
+        const forget = this.options.releaseOnDeath?.(session.lease);
+        if (forget) session.once('lost', forget);
         session.once('lost', (err) => void this.onSessionLost(session, err));
         session.on('renewed', (fenceAt) => this.log.debug('lease renewed', { lease: session.lease, fenceAt, expiresBy: session.expiresBy }));
         this.options.log.info(`We are worker=${this.id}`, { lease: session.lease, ttl: session.ttl, expiresBy: session.expiresBy });

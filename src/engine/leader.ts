@@ -27,6 +27,8 @@ export interface LeaderOptions {
   reconcileMs?: number;
   /** Randomness for retry jitter (default Math.random). */
   random?: () => number;
+  /** Arranges for the election lease to be revoked if this process dies; returns the cancel. */
+  releaseOnDeath?: (lease: string) => () => void;
 }
 
 export interface PlanSummary {
@@ -102,6 +104,8 @@ export class Leader extends EventEmitter<LeaderEvents> {
       try {
         const session = await Session.open(this.options.store, { ttl: this.options.ttl ?? 5, clock: this.clock });
         this.session = session;
+        const forget = this.options.releaseOnDeath?.(session.lease);
+        if (forget) session.once('lost', forget);
         if (this.stopped) break;
         const election = new Election(this.options.store, session, this.options.keys.leader, this.options.nodeId);
         this.election = election;

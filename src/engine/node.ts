@@ -29,6 +29,8 @@ export interface RotaNodeOptions {
   worker?: WorkerSettings;
   /** This node's API URL, recorded in its workers' records. */
   api?: string;
+  /** Arranges for a session's lease to be revoked if this process dies; returns the cancel. */
+  releaseOnDeath?: (lease: string) => () => void;
 }
 
 /** A leader candidate plus local workers, started and stopped together. */
@@ -39,7 +41,9 @@ export class RotaNode {
 
   constructor(private readonly options: RotaNodeOptions) {
     this.id = options.nodeId ?? randomUUID();
-    if (options.lead !== false) this.leader = new Leader({ store: options.store, keys: options.keys, nodeId: this.id, log: options.log, ttl: options.ttl });
+    if (options.lead !== false) {
+      this.leader = new Leader({ store: options.store, keys: options.keys, nodeId: this.id, log: options.log, ttl: options.ttl, releaseOnDeath: options.releaseOnDeath });
+    }
   }
 
   /** Starts the leader candidate and `workers` local workers (the first takes the node's id). */
@@ -63,6 +67,7 @@ export class RotaNode {
       ttl: this.options.ttl,
       api: this.options.api,
       taskExec: settings.taskExec,
+      releaseOnDeath: this.options.releaseOnDeath,
     });
     this.agents.set(id, agent);
     await agent.start();

@@ -93,7 +93,8 @@ export class Session extends EventEmitter<SessionEvents> {
     this.disarm();
     if (this.over) return;
     this.timer = this.clock.setTimeout(() => {
-      if (this.clock.now() >= this.fenceAt) this.end(new SessionFencedError(this.keeper.id));
+      // Not revoked: what ran under it may still be stopping; the lease expires within the margin.
+      if (this.clock.now() >= this.fenceAt) this.end(new SessionFencedError(this.keeper.id), false);
       else this.arm();
     }, Math.max(0, this.fenceAt - this.clock.now()));
   }
@@ -107,7 +108,7 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.over) return;
     this.over = true;
     this.disarm();
-    // The lease may still be alive on the store; revoking lets others take over sooner.
+    // The store reported the lease gone or unconfirmed: revoke in case it is still alive there.
     if (revoke) void this.keeper.revoke().catch(() => undefined);
     else this.keeper.stop();
     this.emit('lost', err);

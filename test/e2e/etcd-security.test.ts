@@ -30,6 +30,16 @@ async function claimsWorkAndStops(node: RotaProcess): Promise<void> {
   assert.equal(node.child.exitCode, 0, node.lines.slice(-10).join('\n'));
 }
 
+/** SIGKILLs the node and waits until its worker record is gone: its guard revoked the lease (TTL 10 s). */
+async function releasedOnKill(node: RotaProcess, etcdctl: (...args: string[]) => string): Promise<void> {
+  const key = `/work/workers/${node.id}`;
+  assert.match(etcdctl('get', key), new RegExp(node.id));
+  const killedAt = Date.now();
+  await node.kill();
+  await waitFor(() => etcdctl('get', key).trim() === '', 4000, 'the killed node\'s lease to be revoked', 100);
+  console.log(`# lease revoked ${Date.now() - killedAt} ms after SIGKILL (TTL 10 s)`);
+}
+
 async function claimsWork(node: RotaProcess): Promise<void> {
   const added = await api(node.api!, 'POST', '/work', 'secured=yes');
   assert.equal(added.status, 201);
@@ -57,6 +67,13 @@ describe('rota node on a secured etcd', { timeout: 120_000 }, () => {
       const node = await startRota(['node', '--etcd', etcd.endpoints[0], '--etcd-ca', tls.ca, '--etcd-cert', tls.cert, '--etcd-key', tls.key, '--port', '0', '--ttl', '2']);
       assert.match(etcd.endpoints[0], /^https:/);
       await claimsWorkAndStops(node);
+    });
+
+    it("a node SIGKILLed has its lease revoked by its guard, over TLS", async () => {
+      const node = await startRota(['node', '--etcd', etcd.endpoints[0], '--etcd-ca', tls.ca, '--etcd-cert', tls.cert, '--etcd-key', tls.key, '--port', '0', '--ttl', '10']);
+      const etcdctl = (...args: string[]) =>
+        execFileSync('etcdctl', ['--endpoints', etcd.endpoints[0], '--cacert', tls.ca, '--cert', tls.cert, '--key', tls.key, ...args], { encoding: 'utf8' });
+      await releasedOnKill(node, etcdctl);
     });
 
     it('without a client certificate it exits 1 and names the TLS flags', () => {
@@ -88,6 +105,12 @@ describe('rota node on a secured etcd', { timeout: 120_000 }, () => {
     it('joins with --etcd-user and $ROTA_ETCD_PASSWORD and claims work', async () => {
       const node = await startRota(['node', '--etcd', etcd.endpoints[0], '--etcd-user', 'root', '--port', '0', '--ttl', '2'], { env: { ROTA_ETCD_PASSWORD: 's3cret' } });
       await claimsWorkAndStops(node);
+    });
+
+    it('a node SIGKILLed has its lease revoked by its guard, with the credentials', async () => {
+      const node = await startRota(['node', '--etcd', etcd.endpoints[0], '--etcd-user', 'root', '--port', '0', '--ttl', '10'], { env: { ROTA_ETCD_PASSWORD: 's3cret' } });
+      const etcdctl = (...args: string[]) => execFileSync('etcdctl', ['--endpoints', etcd.endpoints[0], '--user', 'root:s3cret', ...args], { encoding: 'utf8' });
+      await releasedOnKill(node, etcdctl);
     });
 
     it('a wrong password, or none, exits 1 saying the credentials were refused', () => {

@@ -5,18 +5,11 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { useEtcdFleet } from '../helpers/fleet.js';
-import { assertNoOverlap, readRecords } from '../helpers/intervals.js';
+import { assertNoOverlap, readRecords, RECORDER } from '../helpers/intervals.js';
 import { isRunning, tempDir, waitFor } from '../helpers/processes.js';
 import { api, startRota } from '../helpers/rota-process.js';
 
 const TTL = 3;
-// Each child notes its start, and its stop when asked to (SIGTERM); ids come from the environment.
-const RECORDER = [
-  'rec() { printf \'{"op":"%s","id":"%s","worker":"%s","token":%s,"pid":%s,"at":%s}\\n\' "$1" "$ROTA_WORK_ID" "$ROTA_WORKER_ID" "$ROTA_FENCING_TOKEN" $$ $(($(date +%s%N)/1000000)) >> "$ROTA_RECORD_FILE"; }',
-  "trap 'rec stop; exit 0' TERM",
-  'rec start',
-  'while :; do sleep 0.05; done',
-].join('\n');
 
 describe('partition: a node frozen for longer than its TTL', { timeout: 120_000 }, () => {
   const fleet = useEtcdFleet();

@@ -12,6 +12,17 @@ export interface RunRecord {
   pid?: number;
 }
 
+/**
+ * An `--exec` command whose children note their start, and their stop when asked (SIGTERM), in
+ * $ROTA_RECORD_FILE; ids come from the environment rota gives them.
+ */
+export const RECORDER = [
+  'rec() { printf \'{"op":"%s","id":"%s","worker":"%s","token":%s,"pid":%s,"at":%s}\\n\' "$1" "$ROTA_WORK_ID" "$ROTA_WORKER_ID" "$ROTA_FENCING_TOKEN" $$ $(($(date +%s%N)/1000000)) >> "$ROTA_RECORD_FILE"; }',
+  "trap 'rec stop; exit 0' TERM",
+  'rec start',
+  'while :; do sleep 0.05; done',
+].join('\n');
+
 /** Reads JSON-lines records. */
 export function readRecords(file: string): RunRecord[] {
   if (!fs.existsSync(file)) return [];

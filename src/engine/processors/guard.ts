@@ -7,12 +7,15 @@
 //   - when the control channel (fd 3) closes — the node died — every child is stopped at once;
 //   - children's output passes through the guard, which keeps reading it after the node is gone,
 //     so a child is stopped in order (SIGTERM first) and never killed by SIGPIPE.
+//   - when the node died and every child has exited, it revokes the node's leases (guard-release.ts),
+//     so its work moves at once rather than after a TTL.
 // One guard serves all the children of a node: a child costs a fork, not another Node process.
-// Protocol: JSON lines. In: spawn, feed, stop. Out: started, out, exit.
+// Protocol: JSON lines. In: spawn, feed, stop, release, forget. Out: started, out, exit.
 // Only Node builtins: it must start fast.
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import readline from 'node:readline';
+import { revokeLeases, type EtcdGateway } from './guard-release.js';
 
 interface SpawnMsg {
   op: 'spawn';
@@ -24,7 +27,12 @@ interface SpawnMsg {
   until: number;
   killAfterMs: number;
 }
-type InMsg = SpawnMsg | { op: 'feed'; id: number; until: number } | { op: 'stop'; id: number; graceMs: number };
+type InMsg =
+  | SpawnMsg
+  | { op: 'feed'; id: number; until: number }
+  | { op: 'stop'; id: number; graceMs: number }
+  | { op: 'release'; lease: string; gateway: EtcdGateway }
+  | { op: 'forget'; lease: string };
 
 interface Child {
   proc: ChildProcess;
@@ -35,6 +43,8 @@ interface Child {
 
 const ORPHAN_GRACE_MS = Number(process.argv[2] ?? 300);
 const children = new Map<number, Child>();
+/** Leases to revoke if the node dies: its workers' and its election session's. */
+const leases = new Map<string, EtcdGateway>();
 let nodeGone = false;
 
 const control = new net.Socket({ fd: 3, readable: true, writable: true });
@@ -77,7 +87,7 @@ function start(m: SpawnMsg): void {
   proc.on('close', (code, signal) => {
     children.delete(m.id);
     send({ op: 'exit', id: m.id, code, signal, reason: c.reason ?? 'exited' });
-    if (nodeGone && children.size === 0) process.exit(0);
+    if (nodeGone && children.size === 0) void releaseAndExit();
   });
   if (proc.pid !== undefined) send({ op: 'started', id: m.id, pid: proc.pid });
 }
@@ -90,18 +100,30 @@ readline.createInterface({ input: control, crlfDelay: Infinity }).on('line', (li
     return;
   }
   if (msg.op === 'spawn') return start(msg);
+  if (msg.op === 'release') return void leases.set(msg.lease, msg.gateway);
+  if (msg.op === 'forget') return void leases.delete(msg.lease);
   const c = children.get(msg.id);
   if (!c) return;
   if (msg.op === 'feed') c.until = msg.until;
   else if (msg.op === 'stop') stop(c, 'stopped', msg.graceMs);
 });
 
+// Called only once no child is left: revoking earlier could start an item elsewhere while it runs here.
+let releasing = false;
+async function releaseAndExit(): Promise<void> {
+  if (releasing) return;
+  releasing = true;
+  await revokeLeases(leases);
+  process.exit(0);
+}
+
 const orphaned = () => {
   if (nodeGone) return;
   nodeGone = true;
   for (const c of children.values()) stop(c, 'orphaned', ORPHAN_GRACE_MS);
-  if (children.size === 0) process.exit(0);
-  setTimeout(() => process.exit(0), ORPHAN_GRACE_MS + 1000).unref();
+  if (children.size === 0) return void releaseAndExit();
+  // A child that will not go away even after SIGKILL: leave the leases to expire.
+  setTimeout(() => children.size > 0 && process.exit(0), ORPHAN_GRACE_MS + 1000).unref();
 };
 control.on('end', orphaned);
 control.on('close', orphaned);

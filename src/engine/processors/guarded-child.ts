@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import type { EtcdGateway } from './guard-release.js';
 
 export interface ChildExit {
   code: number | null;
@@ -48,6 +49,7 @@ class GuardPool {
   private control?: Duplex;
   private nextId = 1;
   private readonly children = new Map<number, GuardedChild>();
+  private readonly releases = new Map<string, EtcdGateway>();
 
   /** Starts `child` under the guard (starting the guard if need be); returns its id. */
   spawn(child: GuardedChild, options: GuardedChildOptions): number {
@@ -61,6 +63,16 @@ class GuardPool {
   send(msg: object): void {
     if (!this.control?.writable) this.start();
     this.control!.write(`${JSON.stringify(msg)}\n`);
+  }
+
+  /** Has the guard revoke `lease` if this process dies (after its children have exited). */
+  release(lease: string, gateway: EtcdGateway): void {
+    this.releases.set(lease, gateway);
+    this.send({ op: 'release', lease, gateway });
+  }
+
+  forget(lease: string): void {
+    if (this.releases.delete(lease) && this.control?.writable) this.send({ op: 'forget', lease });
   }
 
   /** The guard keeps the node alive only while it runs children for it. */
@@ -78,6 +90,7 @@ class GuardPool {
     this.proc = proc;
     this.control = control;
     control.on('error', () => undefined);
+    for (const [lease, gateway] of this.releases) control.write(`${JSON.stringify({ op: 'release', lease, gateway })}\n`);
     readline.createInterface({ input: control, crlfDelay: Infinity }).on('line', (line) => {
       const msg = JSON.parse(line) as { op: string; id: number; pid?: number; stream?: 'stdout' | 'stderr'; line?: string; code?: number | null; signal?: string | null; reason?: string };
       const child = this.children.get(msg.id);
@@ -105,6 +118,15 @@ class GuardPool {
 }
 
 const pool = new GuardPool();
+
+/**
+ * If this process dies, its guard revokes `lease` through etcd's gateway once every child it ran
+ * has exited, so the fleet takes over at once. Returns the function that cancels it.
+ */
+export function releaseOnDeath(lease: string, gateway: EtcdGateway): () => void {
+  pool.release(lease, gateway);
+  return () => pool.forget(lease);
+}
 
 /** One child process run through the node's guard. */
 export class GuardedChild extends EventEmitter<GuardedChildEvents> {
