@@ -82,12 +82,17 @@ export async function startApi(store: Store, keys: Keys, opts: ServeOptions, log
   return { app, url };
 }
 
-/** On SIGINT or SIGTERM: stop the node (releasing its items), the API and the store, then exit. Returns that stop. */
+/**
+ * On SIGINT or SIGTERM: stop the node (releasing its items), the API and the store, then exit.
+ * A second signal exits at once: the guard, in a session of its own, sees this process go and
+ * stops every child (SIGTERM, SIGKILL 300 ms later, a stop under way included), and only once their
+ * process groups are gone revokes the leases. Returns the stop.
+ */
 export function stopOnSignals(log: Logger, parts: { node: RotaNode; api?: { app: { close(): Promise<unknown> } }; store: Store }): (why: string) => Promise<void> {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
-      log.warn(`${signal} again: exiting at once`);
+      log.warn(`${signal} again: exiting at once; the guard stops the children (SIGKILL within 300 ms) before releasing the leases`);
       process.exit(1);
     }
     stopping = true;

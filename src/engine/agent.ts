@@ -235,7 +235,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private async begin(id: string, token: number, content: string, spec: string | undefined, session: Session): Promise<void> {
     const abort = new AbortController();
     const item: WorkItem = { id, content, spec: decodeSpec(spec) };
-    const ctx = itemContext({ store: this.options.store, keys: this.keys, id, workerId: this.id, token, session, signal: abort.signal, log: this.log });
+    // clock: the session's, so ctx.remainingMs() is measured where the fencing deadline is kept (guard hook).
+    const ctx = itemContext({ store: this.options.store, keys: this.keys, id, workerId: this.id, token, session, signal: abort.signal, log: this.log, clock: this.clock });
     const run: Running = { item, token, contentRevision: token, session, abort, ctx };
     this.running.set(id, run);
     this.log.info(`Successfully grabbed work=${id}`, { token });

@@ -1,6 +1,9 @@
 // `--exec CMD`: one guarded child process per item. The item reaches it as data only: its id,
 // content and fencing token in the environment, its content on stdin; never in a shell string.
-// Services that exit on their own are restarted with backoff; an update restarts the child.
+// Services that exit on their own are restarted with backoff (also when the guard was lost: the
+// claim is still valid and the old child's group is gone by then); an update restarts the child.
+// A stop under way is shortened by any stricter one: a stop for a fence or a lost claim, close(),
+// or the session ending while the stop's grace runs.
 import type { WorkItem } from '../model.js';
 import { GuardedChild, type ChildExit } from './guarded-child.js';
 import type { Processor, ProcessorContext } from './types.js';
@@ -19,11 +22,14 @@ export interface ExecOptions {
 const MAX_ENV_CONTENT = 64 * 1024;
 
 interface Running {
+  ctx: ProcessorContext;
   child?: GuardedChild;
   restarts: number;
+  /** A stop (for an update or for good) is under way: no restart. */
   stopping: boolean;
+  /** Stopped for good: an update under way must not start it again. */
+  ended: boolean;
   timer?: NodeJS.Timeout;
-  unfeed?: () => void;
 }
 
 /** A processor that runs `command` (through /bin/sh, as the operator wrote it) per item. */
@@ -32,6 +38,7 @@ export function execProcessor(command: string, options: ExecOptions = {}): Proce
   const fencedGraceMs = options.fencedGraceMs ?? 300;
   const backoff = options.backoffMs ?? 1000;
   const maxBackoff = options.maxBackoffMs ?? 30_000;
+  // Items stay here until their stop is over, so a stricter stop can still reach them.
   const running = new Map<string, Running>();
 
   const launch = (item: WorkItem, ctx: ProcessorContext, run: Running) => {
@@ -48,19 +55,20 @@ export function execProcessor(command: string, options: ExecOptions = {}): Proce
       command: ['/bin/sh', '-c', command],
       env,
       input: item.content,
-      until: ctx.fenceAt(),
+      remainingMs: ctx.remainingMs(),
       killAfterMs: fencedGraceMs,
       onLine: (stream, line) => log.info(line, { stream }),
     });
+    run.ctx = ctx;
     run.child = child;
-    run.unfeed = ctx.onRenewed((until) => child.feed(until));
+    const unfeed = ctx.onRenewed(() => child.feed(ctx.remainingMs()));
     const startedAt = Date.now();
     child.once('exit', (exit: ChildExit) => {
-      run.unfeed?.();
+      unfeed();
       if (run.stopping || run.child !== child) return;
       // Ran a while: it was healthy, start again soon; crashing at once: back off.
       const delay = Date.now() - startedAt > maxBackoff ? backoff : Math.min(maxBackoff, backoff * 2 ** Math.min(run.restarts, 10));
-      log.warn('process exited, restarting', { code: exit.code ?? undefined, signal: exit.signal ?? undefined, reason: exit.reason, restarts: run.restarts, inMs: delay });
+      log.warn('process exited, restarting', { code: exit.code ?? undefined, signal: exit.signal ?? undefined, reason: exit.reason, error: exit.error, restarts: run.restarts, inMs: delay });
       run.timer = setTimeout(() => {
         if (run.stopping || ctx.signal.aborted) return;
         run.restarts++;
@@ -70,36 +78,42 @@ export function execProcessor(command: string, options: ExecOptions = {}): Proce
     });
   };
 
+  /** Stops the child, SIGKILL after `grace`; called again with less, it shortens the stop under way. */
   const halt = async (run: Running, grace: number) => {
     run.stopping = true;
     clearTimeout(run.timer);
     const child = run.child;
-    run.child = undefined;
-    if (child) await child.stop(grace);
-    run.unfeed?.();
+    if (!child) return;
+    // The session may end during the grace (it was a move or an update): then the fence's grace applies.
+    const offLost = run.ctx.onLost(() => void child.stop(fencedGraceMs));
+    await child.stop(grace);
+    offLost();
+    if (run.child === child) run.child = undefined;
   };
 
   return {
     async start(item, ctx) {
-      const run: Running = { restarts: 0, stopping: false };
+      const run: Running = { ctx, restarts: 0, stopping: false, ended: false };
       running.set(item.id, run);
       launch(item, ctx, run);
     },
     async update(item, ctx) {
       const run = running.get(item.id);
-      if (!run) return this.start(item, ctx);
+      if (!run || run.ended) return this.start(item, ctx);
       await halt(run, graceMs);
+      if (run.ended || running.get(item.id) !== run) return; // stopped for good meanwhile
       run.stopping = false;
       launch(item, ctx, run);
     },
     async stop(item, _ctx, reason) {
       const run = running.get(item.id);
       if (!run) return;
-      running.delete(item.id);
+      run.ended = true;
       await halt(run, reason === 'fenced' || reason === 'claim-lost' ? fencedGraceMs : graceMs);
+      if (running.get(item.id) === run) running.delete(item.id);
     },
     async close() {
-      await Promise.all([...running.values()].map((run) => halt(run, fencedGraceMs)));
+      await Promise.all([...running.values()].map((run) => ((run.ended = true), halt(run, fencedGraceMs))));
       running.clear();
     },
   };

@@ -1,19 +1,13 @@
-// The node's side of guarded children: one guard process per node (see guard.ts), started on
-// first use; each GuardedChild is one child it runs, fed deadlines, read and stopped through it.
-import { spawn, type ChildProcess } from 'node:child_process';
+// A child process run through the node's guard (guard.ts, guard-pool.ts): fed the holder's
+// remaining right to run it, read, and stopped through the guard, which ends it even if this
+// process dies or freezes.
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
-import readline from 'node:readline';
-import type { Duplex } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import type { EtcdGateway } from './guard-release.js';
+import { GuardPool, type ChildExit, type GuardProcess } from './guard-pool.js';
+import { signalGroup } from './process-group.js';
 
-export interface ChildExit {
-  code: number | null;
-  signal: string | null;
-  /** exited (on its own), stopped (asked), fenced (deadline passed), orphaned, spawn-failed, lost (the guard died). */
-  reason: string;
-}
+export type { ChildExit } from './guard-pool.js';
+export { GuardPool } from './guard-pool.js';
 
 export interface GuardedChildOptions {
   /** argv of the command; never a shell string built from item content. */
@@ -22,8 +16,8 @@ export interface GuardedChildOptions {
   /** Written to the child's stdin, which is then closed. */
   input: string;
   cwd?: string;
-  /** The first deadline (epoch ms). */
-  until: number;
+  /** How long from now the child may run unless fed again: the holder's remaining right to run it. */
+  remainingMs: number;
   /** Grace between SIGTERM and SIGKILL when the deadline passes. */
   killAfterMs: number;
   onLine?: (stream: 'stdout' | 'stderr', line: string) => void;
@@ -31,90 +25,6 @@ export interface GuardedChildOptions {
 
 export interface GuardedChildEvents {
   exit: [exit: ChildExit];
-}
-
-const here = fileURLToPath(import.meta.url);
-// Built code runs guard.js. The sources (tests, benchmarks through tsx) run the built guard when
-// there is one — it starts in a tenth of the time — and guard.ts through tsx otherwise.
-const builtGuard = here.endsWith('.ts') ? here.replace(/src([/\\]engine[/\\]processors[/\\])guarded-child\.ts$/, 'dist$1guard.js') : here.replace(/guarded-child\.js$/, 'guard.js');
-const guardPath = fs.existsSync(builtGuard) ? builtGuard : here.replace(/guarded-child\.ts$/, 'guard.ts');
-const guardArgs = guardPath.endsWith('.ts') ? ['--import', 'tsx', guardPath] : [guardPath];
-
-/** Grace between SIGTERM and SIGKILL for children whose node died. */
-const ORPHAN_GRACE_MS = 300;
-
-/** The guard process of this node and the children it runs for it. */
-class GuardPool {
-  private proc?: ChildProcess;
-  private control?: Duplex;
-  private nextId = 1;
-  private readonly children = new Map<number, GuardedChild>();
-  private readonly releases = new Map<string, EtcdGateway>();
-
-  /** Starts `child` under the guard (starting the guard if need be); returns its id. */
-  spawn(child: GuardedChild, options: GuardedChildOptions): number {
-    const id = this.nextId++;
-    this.children.set(id, child);
-    this.hold();
-    this.send({ op: 'spawn', id, command: options.command, env: options.env, cwd: options.cwd, input: options.input, until: options.until, killAfterMs: options.killAfterMs });
-    return id;
-  }
-
-  send(msg: object): void {
-    if (!this.control?.writable) this.start();
-    this.control!.write(`${JSON.stringify(msg)}\n`);
-  }
-
-  /** Has the guard revoke `lease` if this process dies (after its children have exited). */
-  release(lease: string, gateway: EtcdGateway): void {
-    this.releases.set(lease, gateway);
-    this.send({ op: 'release', lease, gateway });
-  }
-
-  forget(lease: string): void {
-    if (this.releases.delete(lease) && this.control?.writable) this.send({ op: 'forget', lease });
-  }
-
-  /** The guard keeps the node alive only while it runs children for it. */
-  private hold(): void {
-    const busy = this.children.size > 0;
-    for (const h of [this.proc, this.control] as Array<{ ref?: () => void; unref?: () => void } | undefined>) {
-      if (busy) h?.ref?.();
-      else h?.unref?.();
-    }
-  }
-
-  private start(): void {
-    const proc = spawn(process.execPath, [...guardArgs, String(ORPHAN_GRACE_MS)], { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
-    const control = proc.stdio[3] as Duplex;
-    this.proc = proc;
-    this.control = control;
-    control.on('error', () => undefined);
-    for (const [lease, gateway] of this.releases) control.write(`${JSON.stringify({ op: 'release', lease, gateway })}\n`);
-    readline.createInterface({ input: control, crlfDelay: Infinity }).on('line', (line) => {
-      const msg = JSON.parse(line) as { op: string; id: number; pid?: number; stream?: 'stdout' | 'stderr'; line?: string; code?: number | null; signal?: string | null; reason?: string };
-      const child = this.children.get(msg.id);
-      if (!child) return;
-      if (msg.op === 'started') child.pid = msg.pid;
-      else if (msg.op === 'out') child.line(msg.stream!, msg.line!);
-      else if (msg.op === 'exit') {
-        this.children.delete(msg.id);
-        this.hold();
-        child.finish({ code: msg.code ?? null, signal: msg.signal ?? null, reason: msg.reason ?? 'exited' });
-      }
-    });
-    this.hold();
-    proc.on('exit', () => {
-      if (this.proc !== proc) return;
-      this.proc = this.control = undefined;
-      // Whatever it ran is on its own now: stop it here, and report it lost.
-      for (const [id, child] of this.children) {
-        this.children.delete(id);
-        child.kill();
-        child.finish({ code: null, signal: null, reason: 'lost' });
-      }
-    });
-  }
 }
 
 const pool = new GuardPool();
@@ -130,51 +40,47 @@ export function releaseOnDeath(lease: string, gateway: EtcdGateway): () => void 
 
 /** One child process run through the node's guard. */
 export class GuardedChild extends EventEmitter<GuardedChildEvents> {
-  /** The child's pid once it runs. */
+  /** The pid of the child's group leader (and so its process group id) once it runs. */
   pid?: number;
   readonly exited: Promise<ChildExit>;
   private readonly id: number;
+  private readonly guard: GuardProcess;
   private exit?: ChildExit;
 
-  constructor(private readonly options: GuardedChildOptions) {
+  /** `via`: the guard pool to run it in (this process's own by default). */
+  constructor(private readonly options: GuardedChildOptions, via: GuardPool = pool) {
     super();
     this.exited = new Promise((resolve) => this.once('exit', resolve));
-    this.id = pool.spawn(this, options);
+    const { command, env, cwd, input, remainingMs, killAfterMs } = options;
+    const client = {
+      started: (pid: number) => (this.pid = pid),
+      line: (stream: 'stdout' | 'stderr', text: string) => this.options.onLine?.(stream, text),
+      finish: (exit: ChildExit) => this.finish(exit),
+    };
+    ({ guard: this.guard, id: this.id } = via.spawn(client, { command, env, cwd, input, remainingMs, killAfterMs }));
   }
 
-  /** Moves the deadline. */
-  feed(until: number): void {
-    if (!this.exit) pool.send({ op: 'feed', id: this.id, until });
+  /** Moves the deadline to `remainingMs` from now. */
+  feed(remainingMs: number): void {
+    if (!this.exit) this.guard.feed(this.id, remainingMs);
   }
 
-  /** Asks the guard to stop the child (SIGTERM, SIGKILL after `graceMs`) and waits for the exit. */
+  /**
+   * Stops the child (SIGTERM, SIGKILL after `graceMs`) and waits for it to be gone. Called again
+   * with a shorter grace, it shortens the stop under way.
+   */
   async stop(graceMs: number): Promise<ChildExit> {
     if (this.exit) return this.exit;
-    pool.send({ op: 'stop', id: this.id, graceMs });
-    // If the guard does not answer, end it by force.
-    const force = setTimeout(() => this.kill(), graceMs + 2000);
-    const exit = await this.exited;
-    clearTimeout(force);
-    return exit;
+    this.guard.stop(this.id, graceMs);
+    return this.exited;
   }
 
-  /** Kills the child's process group at once (used when the guard cannot). */
+  /** SIGKILLs the child's process group at once, without the guard. */
   kill(): void {
-    if (!this.pid) return;
-    try {
-      process.kill(-this.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
+    signalGroup(this.pid, 'SIGKILL');
   }
 
-  /** @internal A line the child wrote. */
-  line(stream: 'stdout' | 'stderr', text: string): void {
-    this.options.onLine?.(stream, text);
-  }
-
-  /** @internal The child ended. */
-  finish(exit: ChildExit): void {
+  private finish(exit: ChildExit): void {
     if (this.exit) return;
     this.exit = exit;
     this.emit('exit', exit);

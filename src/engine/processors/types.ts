@@ -13,10 +13,14 @@ export interface ProcessorContext {
   /** Aborted the moment the worker loses the right to run the item. */
   signal: AbortSignal;
   log: Logger;
-  /** Until when (epoch ms) the worker may run the item unless renewed; guards of children use it. */
+  /** Until when (on the session's clock) the worker may run the item unless renewed. */
   fenceAt(): number;
-  /** Calls `fn` with the new deadline on every renewal; returns a function that stops it. */
+  /** How long from now the worker may still run the item unless renewed (ms); guards of children are fed it. */
+  remainingMs(): number;
+  /** Calls `fn` with the new deadline (session clock) on every renewal; returns a function that stops it. */
   onRenewed(fn: (fenceAt: number) => void): () => void;
+  /** Calls `fn` once when the session holding the item ends (fenced, lease gone); returns a function that stops it. */
+  onLost(fn: () => void): () => void;
   /** Reports how the item is doing (shown by the API). */
   report(status: { restarts: number }): void;
 }

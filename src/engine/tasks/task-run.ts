@@ -49,11 +49,11 @@ export function startAttempt(item: WorkItem, attempt: number, ctx: ProcessorCont
     command,
     env,
     input: item.content,
-    until: ctx.fenceAt(),
+    remainingMs: ctx.remainingMs(),
     killAfterMs: 300,
     onLine: (_stream, line) => tail.append(line),
   });
-  const unfeed = ctx.onRenewed((until) => child.feed(until));
+  const unfeed = ctx.onRenewed(() => child.feed(ctx.remainingMs()));
   let stopReason: EndReason | undefined;
   const stop = (reason: EndReason, graceMs: number) => {
     stopReason ??= reason;
