@@ -25,11 +25,13 @@ export interface RotaProcess {
 }
 
 /** Starts `rota <args>` and waits until it serves its API (or registers its worker). */
-export async function startRota(args: string[], options: { env?: NodeJS.ProcessEnv; expectWorker?: boolean } = {}): Promise<RotaProcess> {
+export async function startRota(args: string[], options: { env?: NodeJS.ProcessEnv; expectWorker?: boolean; detached?: boolean } = {}): Promise<RotaProcess> {
   const child = spawnTracked(process.execPath, [rotaBin, ...args], {
     cwd: root,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // In a process group of its own, as a shell's job is: the test can kill the group (kill -- -PGID).
+    detached: options.detached,
   });
   const lines: string[] = [];
   const waiters = new Set<{ re: RegExp; resolve: (l: string) => void }>();
