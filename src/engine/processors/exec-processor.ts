@@ -65,6 +65,7 @@ export function execProcessor(command: string, options: ExecOptions = {}): Proce
     const startedAt = Date.now();
     child.once('exit', (exit: ChildExit) => {
       unfeed();
+      if (exit.lingering) log.error('a process of the item outlived SIGKILL of its group (uninterruptible sleep?)', { reason: exit.reason });
       if (run.stopping || run.child !== child) return;
       // Ran a while: it was healthy, start again soon; crashing at once: back off.
       const delay = Date.now() - startedAt > maxBackoff ? backoff : Math.min(maxBackoff, backoff * 2 ** Math.min(run.restarts, 10));

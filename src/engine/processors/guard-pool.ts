@@ -23,6 +23,8 @@ export interface ChildExit {
   reason: string;
   /** Why it failed to start, or how the guard was lost. */
   error?: string;
+  /** Something of its process group outlived the SIGKILL (uninterruptible sleep, or it left the group). */
+  lingering?: boolean;
 }
 
 /** What the pool tells a child it runs. */
@@ -38,8 +40,7 @@ interface Tracked {
   /** Monotonic ms from which it must not run. */
   deadline: number;
   killAfterMs: number;
-  /** When a stop was first asked for, and by when its grace ends (monotonic ms). */
-  stopAskedAt?: number;
+  /** By when the grace of the strictest stop asked for ends (monotonic ms). */
   stopKillBy?: number;
   /** What the guard said it did: nothing yet, SIGTERM, SIGKILL. */
   state: 'running' | 'stopping' | 'killed';
@@ -144,10 +145,9 @@ export class GuardProcess {
   stop(id: number, graceMs: number): void {
     const t = this.tracked.get(id);
     if (!t) return;
-    const now = monoNow();
-    t.stopAskedAt ??= now;
-    t.stopKillBy = Math.min(t.stopKillBy ?? Infinity, now + graceMs);
-    this.send({ op: 'stop', id, graceMs });
+    const at = monoNow();
+    t.stopKillBy = Math.min(t.stopKillBy ?? Infinity, at + graceMs);
+    this.send({ op: 'stop', id, graceMs, at });
   }
 
   send(msg: GuardIn): void {
@@ -197,7 +197,7 @@ export class GuardProcess {
     else if (msg.op === 'exit') {
       this.tracked.delete(msg.id);
       this.hold();
-      t.client.finish({ code: msg.code, signal: msg.signal, reason: msg.reason, error: msg.error });
+      t.client.finish({ code: msg.code, signal: msg.signal, reason: msg.reason, error: msg.error, lingering: msg.lingering });
     }
   }
 
@@ -210,9 +210,9 @@ export class GuardProcess {
     for (const t of this.tracked.values()) {
       // Before its first word the guard has started nothing; after it, it answers every child.
       if (t.state === 'killed' || (t.pid === undefined && !this.greeted)) continue;
-      if (t.state === 'running' && now > Math.min(t.deadline, t.stopAskedAt ?? Infinity) + SLACK_MS) {
-        return this.fail('the guard did not stop a child whose deadline passed or that was asked to stop');
-      }
+      // A deadline passing is acted on at once (all children of a session are being fenced, so a
+      // wrong call costs nothing); a stop's SIGTERM may come late, only its SIGKILL may not.
+      if (t.state === 'running' && now > t.deadline + SLACK_MS) return this.fail('the guard did not stop a child whose deadline passed');
       if (now > Math.min(t.deadline + t.killAfterMs, t.stopKillBy ?? Infinity) + SLACK_MS) {
         return this.fail('the guard did not SIGKILL a child whose grace was over');
       }

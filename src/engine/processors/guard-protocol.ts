@@ -26,7 +26,7 @@ export interface SpawnMsg {
 export type GuardIn =
   | SpawnMsg
   | { op: 'feed'; id: number; deadline: Deadline }
-  | { op: 'stop'; id: number; graceMs: number }
+  | { op: 'stop'; id: number; graceMs: number; at: number }
   | { op: 'release'; lease: string; gateway: EtcdGateway }
   | { op: 'forget'; lease: string };
 

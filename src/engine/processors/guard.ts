@@ -68,10 +68,9 @@ const send = (msg: GuardOut) => {
 };
 const due = (d: Deadline) => d.at + d.ms;
 
-/** SIGTERM now, SIGKILL after `graceMs` — or sooner, if a stop under way already asked for sooner. */
-function stop(c: Child, why: string, graceMs: number): void {
+/** SIGTERM now, SIGKILL at `killAt` (monotonic ms) — or sooner, if a stop under way already asked for sooner. */
+function stop(c: Child, why: string, killAt: number): void {
   if (c.end) return; // its leader exited and its group was SIGKILLed then
-  const killAt = monoNow() + graceMs;
   if (c.killAt === undefined || killAt < c.killAt) c.killAt = killAt;
   if (c.reason) return;
   c.reason = why;
@@ -159,7 +158,7 @@ function onMessage(line: string): void {
   const c = children.get(msg.id);
   if (!c) return;
   if (msg.op === 'feed') c.deadline = due(msg.deadline);
-  else if (msg.op === 'stop') stop(c, 'stopped', msg.graceMs);
+  else if (msg.op === 'stop') stop(c, 'stopped', msg.at + msg.graceMs); // the grace counts from the asking, however late it is read
 }
 const controlLines = new LineSplitter(onMessage, { maxBytes: GUARD_IN_MAX, overflow: 'drop' });
 control.on('data', (chunk: Buffer) => controlLines.push(chunk));
@@ -176,7 +175,7 @@ async function releaseAndExit(): Promise<void> {
 const orphaned = () => {
   if (nodeGone) return;
   nodeGone = true;
-  for (const c of children.values()) stop(c, 'orphaned', ORPHAN_GRACE_MS);
+  for (const c of children.values()) stop(c, 'orphaned', monoNow() + ORPHAN_GRACE_MS);
   if (children.size === 0) void releaseAndExit();
 };
 control.on('end', orphaned);
@@ -187,7 +186,7 @@ setInterval(() => {
   const now = monoNow();
   for (const c of children.values()) {
     if (c.end) continue;
-    if (now >= c.deadline) stop(c, 'fenced', c.killAfterMs);
+    if (now >= c.deadline) stop(c, 'fenced', now + c.killAfterMs);
     if (c.killAt !== undefined && now >= c.killAt) kill(c);
   }
 }, 20);
@@ -196,5 +195,5 @@ send({ op: 'hello' });
 
 process.on('SIGINT', () => undefined); // not ours: the node decides
 process.on('SIGTERM', () => {
-  for (const c of children.values()) stop(c, 'terminated', 300);
+  for (const c of children.values()) stop(c, 'terminated', monoNow() + 300);
 });

@@ -56,14 +56,17 @@ export class LineSplitter {
         this.size = 0;
         return;
       }
-      // Cut at a character boundary: never inside a UTF-8 sequence (continuation bytes are 10xxxxxx).
-      let cut = room;
-      while (cut > 0 && room - cut < 3 && (piece[cut] & 0xc0) === 0x80) cut--;
-      if (cut === 0) cut = room;
-      this.parts.push(piece.subarray(0, cut));
-      this.size += cut;
+      // Cut at a character boundary: never inside a UTF-8 sequence (continuation bytes are 10xxxxxx),
+      // which may have begun in what is held already.
+      const all = this.size > 0 ? Buffer.concat([...this.parts, piece]) : piece;
+      const max = this.options.maxBytes;
+      let cut = max;
+      while (cut > 0 && max - cut < 3 && (all[cut] & 0xc0) === 0x80) cut--;
+      if (cut === 0) cut = max; // a bound smaller than one character
+      this.parts = [all.subarray(0, cut)];
+      this.size = cut;
       this.emit();
-      piece = piece.subarray(cut);
+      piece = all.subarray(cut);
     }
   }
 
