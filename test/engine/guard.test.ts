@@ -95,9 +95,9 @@ describe('guarded children', { timeout: 60_000 }, () => {
   });
 
   it('stops the child when the deadline passes without a feed, and not while it is fed', async () => {
-    const fed = run('sleep 1000', { remainingMs: 300 });
+    const fed = run('sleep 1000', { remainingMs: 1500 });
     const starved = run('sleep 1000', { remainingMs: 300 });
-    const feeder = setInterval(() => fed.child.feed(300), 100);
+    const feeder = setInterval(() => fed.child.feed(1500), 100); // a loaded test process may stall a while
     const exit = await starved.child.exited;
     assert.equal(exit.reason, 'fenced');
     await new Promise((r) => setTimeout(r, 600));

@@ -3,10 +3,11 @@
 // process dies or freezes.
 import { EventEmitter } from 'node:events';
 import type { EtcdGateway } from './guard-release.js';
-import { GuardPool, type ChildExit, type GuardProcess } from './guard-pool.js';
+import { GuardPool } from './guard-pool.js';
+import type { ChildExit, GuardProcess } from './guard-process.js';
 import { signalGroup } from './process-group.js';
 
-export type { ChildExit } from './guard-pool.js';
+export type { ChildExit } from './guard-process.js';
 export { GuardPool } from './guard-pool.js';
 
 export interface GuardedChildOptions {
