@@ -1,11 +1,13 @@
 // The worker agent: registers a worker on a session, follows the leader's assignments, claims what
 // is assigned to it, runs it with a processor, and lets go in the safe order: stop the processor
 // first, then delete the claim only if it still holds it. When the session is lost it stops every
-// processor before the lease can expire and claims nothing until it has a new session.
+// processor before the lease can expire (a stop already under way is escalated to a fenced one),
+// releases the old lease once nothing runs under it, and opens a new session — retried for as long
+// as it takes, so the worker comes back by itself after any outage of the store.
 import { EventEmitter } from 'node:events';
-import { Session } from '../recipes/session.js';
+import { openSession, type Session } from '../recipes/session.js';
 import { PrefixView } from '../recipes/prefix-view.js';
-import { sleep, systemClock, type Clock, type Store } from '../store/index.js';
+import { systemClock, type Clock, type Store } from '../store/index.js';
 import { claimItem, releaseItem } from './claims.js';
 import { itemContext } from './item-context.js';
 import { Keys } from './keys.js';
@@ -32,6 +34,8 @@ export interface AgentOptions {
   clock?: Clock;
   /** Safety-net reconcile of every item, in ms (events do the real work). */
   reconcileMs?: number;
+  /** List the followed prefixes again about this often (ms, jittered), repairing anything a watch missed (default 45 s). */
+  relistMs?: number;
   /** The --exec command tasks without a command of their own run with. */
   taskExec?: string;
   /** Randomness for retry jitter (default Math.random). */
@@ -58,6 +62,10 @@ interface Running {
   ctx: ProcessorContext;
   /** Set for tasks: the attempt being run. */
   task?: TaskHandle;
+  /** Set once it is being stopped, and why: it stays in `running`, so session loss can still reach it. */
+  stopping?: StopReason;
+  /** Settles once the stop is over. */
+  stopped?: Promise<void>;
 }
 
 /** One worker of the fleet. */
@@ -77,6 +85,12 @@ export class Agent extends EventEmitter<AgentEvents> {
   private session?: Session;
   private readonly publisher: WorkerRecordPublisher;
   private stopping = false;
+  /** Aborted on stop or crash: ends the session loop and the release of old leases. */
+  private readonly halted = new AbortController();
+  private opening?: Promise<void>;
+  /** Since when (monotonic ms) the worker has had no valid session, while it has none. */
+  private sessionlessSince?: number;
+  private lastSessionError?: string;
   private reconcileTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: AgentOptions) {
@@ -85,9 +99,11 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.keys = options.keys;
     this.clock = options.clock ?? systemClock;
     this.log = options.log.child({ worker: this.id });
-    this.assign = new PrefixView(options.store, this.keys.assign, this.clock);
-    this.registry = new PrefixView(options.store, this.keys.registry, this.clock);
-    this.active = new PrefixView(options.store, this.keys.active, this.clock);
+    const random = options.random ?? Math.random;
+    const views = { relistMs: options.relistMs ?? 45_000, random };
+    this.assign = new PrefixView(options.store, this.keys.assign, this.clock, views);
+    this.registry = new PrefixView(options.store, this.keys.registry, this.clock, views);
+    this.active = new PrefixView(options.store, this.keys.active, this.clock, views);
     this.batcher = new TxnBatcher(options.store);
     this.tasks = new TaskRunner({
       store: options.store,
@@ -95,7 +111,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       workerId: this.id,
       log: this.log,
       clock: this.clock,
-      random: options.random ?? Math.random,
+      random,
       workerExec: options.taskExec,
       slots: Math.max(1, options.capacity ?? 1),
       batcher: this.batcher,
@@ -108,9 +124,19 @@ export class Agent extends EventEmitter<AgentEvents> {
     });
   }
 
-  /** Ids of the items this worker runs now. */
+  /** Ids of the items this worker runs now (those still stopping included). */
   get items(): string[] {
     return [...this.running.keys()].sort();
+  }
+
+  /** Whether the worker may run items now: it holds a valid session (else why not). */
+  health(): { ok: boolean; reason?: string } {
+    if (this.stopping) return { ok: true };
+    const s = this.session;
+    if (s?.valid) return { ok: true };
+    const since = this.sessionlessSince === undefined ? '' : ` for ${((this.clock.monotonic() - this.sessionlessSince) / 1000).toFixed(1)} s`;
+    const why = s ? `session ${s.lease} is over (${s.endedBy?.message ?? 'fenced'})` : 'no session';
+    return { ok: false, reason: `worker ${this.id}: ${why}${since}; opening a new one${this.lastSessionError ? ` (last try: ${this.lastSessionError})` : ''}` };
   }
 
   async start(): Promise<void> {
@@ -119,8 +145,9 @@ export class Agent extends EventEmitter<AgentEvents> {
       view.on('reset', () => this.reconcileAll());
       view.on('failed', (err) => this.log.warn('watch failed, listing again', { prefix: view.prefix, error: err.message }));
     }
+    this.sessionlessSince = this.clock.monotonic();
     await Promise.all([this.assign.start(), this.registry.start(), this.active.start()]);
-    await this.openSession();
+    await this.ensureSession();
     const every = this.options.reconcileMs ?? 5000;
     this.reconcileTimer = setInterval(() => this.reconcileAll(), every);
     this.reconcileTimer.unref();
@@ -130,7 +157,10 @@ export class Agent extends EventEmitter<AgentEvents> {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.halted.abort();
     this.clearTimers();
+    // Results that wait for an absent store are given up after a while: the leader counts them lost.
+    this.tasks.close(5000);
     await Promise.all([...this.running.keys()].map((id) => this.halt(id, 'shutdown', false)));
     await this.options.processor.close?.();
     await this.session?.close().catch(() => undefined);
@@ -141,7 +171,9 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** Simulated crash: processors end, but nothing is released; the lease expires after its TTL. */
   async crash(): Promise<void> {
     this.stopping = true;
+    this.halted.abort();
     this.clearTimers();
+    this.tasks.close();
     this.session?.abandon();
     await Promise.all([...this.running.keys()].map((id) => this.halt(id, 'fenced', false)));
     await this.options.processor.close?.();
@@ -154,35 +186,84 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.publisher.cancel();
   }
 
+  /** Opens a session unless one is being opened; resolves once the worker has one (or stops). */
+  private ensureSession(): Promise<void> {
+    this.opening ??= this.openSession().finally(() => (this.opening = undefined));
+    return this.opening;
+  }
+
+  /** Opens sessions until one is valid and the worker's record is written on it; gives up only when the worker stops. */
   private async openSession(): Promise<void> {
-    for (let delay = 100; !this.stopping; delay = Math.min(delay * 2, 2000)) {
+    while (!this.stopping) {
+      const session = await openSession(this.options.store, {
+        ttl: this.options.ttl ?? 5,
+        clock: this.clock,
+        random: this.options.random,
+        signal: this.halted.signal,
+        onRetry: (err, inMs) => {
+          this.lastSessionError = err.message;
+          this.log.warn('could not open a session, retrying', { error: err.message, inMs });
+        },
+      });
+      if (!session) return;
       try {
-        const session = await Session.open(this.options.store, { ttl: this.options.ttl ?? 5, clock: this.clock });
-        session.setMaxListeners(0);
         await this.publisher.register(session, this.running.size);
-        if (this.stopping) return void (await session.close());
-        this.session = session;
-        const forget = this.options.releaseOnDeath?.(session.lease);
-        if (forget) session.once('lost', forget);
-        session.once('lost', (err) => void this.onSessionLost(session, err));
-        session.on('renewed', (fenceAt) => this.log.debug('lease renewed', { lease: session.lease, fenceAt, expiresBy: session.expiresBy }));
-        this.options.log.info(`We are worker=${this.id}`, { lease: session.lease, ttl: session.ttl, expiresBy: session.expiresBy });
-        this.emit('registered', session.lease);
-        this.reconcileAll();
-        return;
       } catch (err) {
-        this.log.warn('could not open a session, retrying', { error: (err as Error).message, inMs: delay });
-        await sleep(this.clock, delay);
+        this.lastSessionError = (err as Error).message;
+        this.log.warn('could not register on a new session, trying another', { error: (err as Error).message });
+        void session.release(this.halted.signal, this.options.random);
+        continue;
       }
+      if (this.stopping) return void (await session.close().catch(() => undefined));
+      if (!session.valid) {
+        void session.release(this.halted.signal, this.options.random);
+        continue;
+      }
+      session.setMaxListeners(0);
+      this.session = session;
+      this.sessionlessSince = undefined;
+      this.lastSessionError = undefined;
+      const forget = this.options.releaseOnDeath?.(session.lease);
+      // `done`, not 'lost': it cannot be missed, however soon the session ends.
+      void session.done.then((err) => {
+        forget?.();
+        return this.onSessionLost(session, err);
+      }).catch((err: Error) => this.log.error('could not recover from a lost session', { error: err.message }));
+      session.on('renewed', (fenceAt) => this.log.debug('lease renewed', { lease: session.lease, fenceAt, expiresBy: session.expiresBy }));
+      this.options.log.info(`We are worker=${this.id}`, { lease: session.lease, ttl: session.ttl, expiresBy: session.expiresBy, fenceInMs: Math.round(session.remainingMs) });
+      this.emit('registered', session.lease);
+      this.reconcileAll();
+      return;
     }
   }
 
   private async onSessionLost(session: Session, err: Error): Promise<void> {
     if (this.session !== session || this.stopping) return;
     this.session = undefined;
-    this.log.warn('session lost: stopping all work', { reason: err.message, items: this.running.size });
-    await Promise.all([...this.running.keys()].map((id) => this.halt(id, 'fenced', false)));
-    await this.openSession();
+    this.sessionlessSince = this.clock.monotonic();
+    const mine = [...this.running.values()].filter((r) => r.session === session);
+    this.log.warn('session lost: stopping all work', { reason: err.message, items: mine.length });
+    // Stops under way (an update, a move) are cut short too: none may outlast the session.
+    await Promise.all(mine.map((run) => (run.stopping ? this.escalate(run) : this.halt(run.item.id, 'fenced', false))));
+    // Once nothing runs under the old lease any more, and what ended meanwhile is recorded under its
+    // claims, revoke it: its claims go as soon as the store answers rather than a TTL later.
+    void Promise.all(mine.map((run) => run.task?.done))
+      .then(() => session.release(this.halted.signal, this.options.random))
+      .catch(() => undefined);
+    await this.ensureSession();
+  }
+
+  /** Turns a stop under way into a fenced one (shortest grace); resolves when it is over. */
+  private async escalate(run: Running): Promise<void> {
+    this.log.warn(`Stopping our work=${run.item.id} at once: the session is lost`, { was: run.stopping });
+    if (run.task) run.task.stop('fenced');
+    else {
+      await this.options.processor.stop(run.item, run.ctx, 'fenced').catch((err: Error) => {
+        this.log.error('processor failed to stop', { work: run.item.id, error: err.message });
+      });
+    }
+    // The process, not the record of its end: that waits for the store, under the claim.
+    await (run.task ? run.task.stopped : run.stopped);
   }
 
   /** A key under one of the followed prefixes changed: reconcile the item it names. */
@@ -214,6 +295,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     const registered = this.registry.kvs.get(this.keys.item(id));
     const claim = this.active.kvs.get(this.keys.claim(id));
     const run = this.running.get(id);
+    if (run?.stopping) return; // once it has stopped, the item is looked at again
     if (run) {
       if (run.session !== session || !run.session.valid) return this.halt(id, 'fenced', false);
       if (claim && claim.createRevision !== run.token) return this.halt(id, 'claim-lost', false);
@@ -241,9 +323,9 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.log.info(`Successfully grabbed work=${id}`, { token });
     if (item.spec.kind === 'task') {
       run.task = this.tasks.start(item, token, ctx);
-      // A task ends by itself; its runner has released the claim by then.
+      // A task ends by itself; its runner has recorded the end and released the claim by then.
       void run.task.done.then(() => {
-        if (this.running.get(id) !== run) return;
+        if (this.running.get(id) !== run || run.stopping) return;
         this.running.delete(id);
         this.emit('released', id, 'finished');
         this.publishLoad();
@@ -267,32 +349,45 @@ export class Agent extends EventEmitter<AgentEvents> {
     await this.options.processor.update(run.item, run.ctx);
   }
 
-  /** Stops the processor, then (if asked and still ours) deletes the claim. */
-  private async halt(id: string, reason: StopReason, release: boolean): Promise<void> {
+  /**
+   * Stops the processor, then (if asked and still ours) deletes the claim. The run stays in
+   * `running`, marked stopping, until it has stopped: a session lost meanwhile escalates it.
+   */
+  private halt(id: string, reason: StopReason, release: boolean): Promise<void> {
     const run = this.running.get(id);
-    if (!run) return;
-    this.running.delete(id);
+    if (!run) return Promise.resolve();
+    if (run.stopping) return run.stopped ?? Promise.resolve();
+    run.stopping = reason;
+    run.stopped = this.stopRun(run, reason, release).finally(() => {
+      if (this.running.get(id) === run) this.running.delete(id);
+      this.emit('released', id, reason);
+      this.publishLoad();
+      if (!this.stopping) this.reconcile(id);
+    });
+    return run.stopped;
+  }
+
+  private async stopRun(run: Running, reason: StopReason, release: boolean): Promise<void> {
+    const id = run.item.id;
     this.log.info(`Stopping our work=${id}`, { reason });
     if (run.task) {
       // The task runner records how the attempt ended and lets go of the claim itself.
       run.task.stop(reason);
       run.abort.abort(new Error(reason));
-      await run.task.done;
-      release = false;
-    } else {
-      run.abort.abort(new Error(reason));
-      try {
-        await this.options.processor.stop(run.item, run.ctx, reason);
-      } catch (err) {
-        this.log.error('processor failed to stop cleanly', { work: id, error: (err as Error).message });
-      }
+      // Fenced: the process must be over; its end is recorded (under its claim) whenever the store answers.
+      await (reason === 'fenced' || reason === 'claim-lost' ? run.task.stopped : run.task.done);
+      return;
+    }
+    run.abort.abort(new Error(reason));
+    try {
+      await this.options.processor.stop(run.item, run.ctx, reason);
+    } catch (err) {
+      this.log.error('processor failed to stop cleanly', { work: id, error: (err as Error).message });
     }
     if (release && run.session.valid) {
       await this.limiter.run(() => releaseItem(this.options.store, this.keys, id, run.token)).catch(() => false);
       this.log.info(`Released work=${id}`, { reason });
     }
-    this.emit('released', id, reason);
-    this.publishLoad();
   }
 
   private publishLoad(): void {

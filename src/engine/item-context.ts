@@ -1,5 +1,10 @@
 // What a processor is told about the right to run one item: the fencing token, a signal that
 // aborts when the right is lost, the session's deadline (for guards) and where to report.
+//
+// fenceAt() and the deadlines onRenewed() passes are readings of the session clock's monotonic()
+// (for the system clock: performance.timeOrigin + performance.now(), epoch-aligned at process start
+// but never stepped). What is left of one is `remainingMs(deadline)` from src/store/clock.ts; hand
+// that duration, not the deadline, to another process: its clock has another origin.
 import type { Session } from '../recipes/session.js';
 import type { Store } from '../store/index.js';
 import type { Keys } from './keys.js';
