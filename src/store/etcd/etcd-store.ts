@@ -249,16 +249,17 @@ export class EtcdStore implements Store {
     }
   }
 
-  /** "cannot reach etcd at URL: why", from the last real failure (if any). */
+  /** "cannot reach etcd at URL: why", from the last real failure (if any), without gRPC's wrapping. */
   private unreachable(cause: UnavailableError | undefined): UnavailableError {
-    const why = cause
-      ? cause.message
-          .replace(/^etcd unavailable: /, '')
-          .replace(/^\d+ (UNAVAILABLE|DEADLINE_EXCEEDED): /, '')
-          .replace(/^Deadline exceeded.*$/s, 'no answer in time')
-          .replace(/\s*\(\d{4}-\d\d-\d\dT[^)]*\)/, '')
-      : 'no answer (the connection is being retried)';
-    return new UnavailableError(`cannot reach etcd at ${this.where}: ${why}`, { cause: cause ?? undefined, endpoint: this.where });
+    let why = 'no answer (the connection is being retried)';
+    if (cause) {
+      why = cause.message.replace(/^etcd unavailable: /, '').replace(/^\d+ [A-Z_]+: /, '');
+      const last = why.match(/Last error: (?:Error: )?(.*?)(?:\. Resolution note:.*)?$/s)?.[1];
+      if (last && last !== 'null') why = last;
+      else why = why.replace(/\. Last error: .*$/s, '');
+      why = why.replace(/^Deadline exceeded.*$/s, 'no answer in time').replace(/\s*\(\d{4}-\d\d-\d\dT[^)]*\)/, '').trim();
+    }
+    return new UnavailableError(`cannot reach etcd at ${this.where}: ${why}`, { cause, endpoint: this.where });
   }
 
   // The etcd3 connection pool is not public API, but it is the only way to open raw streams
