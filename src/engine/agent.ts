@@ -5,19 +5,21 @@
 // releases the old lease once nothing runs under it, and opens a new session — retried for as long
 // as it takes, so the worker comes back by itself after any outage of the store.
 import { EventEmitter } from 'node:events';
-import { openSession, type Session } from '../recipes/session.js';
+import type { Session } from '../recipes/session.js';
 import { PrefixView } from '../recipes/prefix-view.js';
-import { systemClock, type Clock, type Store } from '../store/index.js';
+import { systemClock, type Clock, type Store, type TimerHandle } from '../store/index.js';
 import { claimItem, releaseItem } from './claims.js';
 import { itemContext } from './item-context.js';
+import { ItemRun, type StopDeps } from './item-run.js';
 import { Keys } from './keys.js';
 import { Limiter } from './limit.js';
 import type { Logger } from './log.js';
 import { decodeSpec, type WorkItem } from './model.js';
-import type { Processor, ProcessorContext, StopReason } from './processors/types.js';
-import { TaskRunner, type TaskHandle } from './tasks/task-runner.js';
+import type { Processor, StopReason } from './processors/types.js';
+import { TaskRunner } from './tasks/task-runner.js';
 import { TxnBatcher } from './txn-batcher.js';
 import { WorkerRecordPublisher } from './worker-record.js';
+import { WorkerSession } from './worker-session.js';
 
 export interface AgentOptions {
   store: Store;
@@ -53,45 +55,29 @@ export interface AgentEvents {
   registered: [lease: string];
 }
 
-interface Running {
-  item: WorkItem;
-  token: number;
-  contentRevision: number;
-  session: Session;
-  abort: AbortController;
-  ctx: ProcessorContext;
-  /** Set for tasks: the attempt being run. */
-  task?: TaskHandle;
-  /** Set once it is being stopped, and why: it stays in `running`, so session loss can still reach it. */
-  stopping?: StopReason;
-  /** Settles once the stop is over. */
-  stopped?: Promise<void>;
-}
-
 /** One worker of the fleet. */
 export class Agent extends EventEmitter<AgentEvents> {
   readonly id: string;
   private readonly keys: Keys;
   private readonly clock: Clock;
+  private readonly random: () => number;
   private readonly log: Logger;
   private readonly assign: PrefixView;
   private readonly registry: PrefixView;
   private readonly active: PrefixView;
-  private readonly running = new Map<string, Running>();
+  private readonly running = new Map<string, ItemRun>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly limiter = new Limiter(64);
   private readonly batcher: TxnBatcher;
   private readonly tasks: TaskRunner;
-  private session?: Session;
+  private readonly sessions: WorkerSession;
   private readonly publisher: WorkerRecordPublisher;
+  private readonly stopDeps: StopDeps;
   private stopping = false;
   /** Aborted on stop or crash: ends the session loop and the release of old leases. */
   private readonly halted = new AbortController();
-  private opening?: Promise<void>;
-  /** Since when (monotonic ms) the worker has had no valid session, while it has none. */
-  private sessionlessSince?: number;
-  private lastSessionError?: string;
   private reconcileTimer?: NodeJS.Timeout;
+  private retryTimer?: TimerHandle;
 
   constructor(private readonly options: AgentOptions) {
     super();
@@ -99,7 +85,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.keys = options.keys;
     this.clock = options.clock ?? systemClock;
     this.log = options.log.child({ worker: this.id });
-    const random = options.random ?? Math.random;
+    const random = (this.random = options.random ?? Math.random);
     const views = { relistMs: options.relistMs ?? 45_000, random };
     this.assign = new PrefixView(options.store, this.keys.assign, this.clock, views);
     this.registry = new PrefixView(options.store, this.keys.registry, this.clock, views);
@@ -122,6 +108,34 @@ export class Agent extends EventEmitter<AgentEvents> {
       api: options.api,
       startedAt: this.clock.now(),
     });
+    this.stopDeps = {
+      processor: options.processor,
+      log: this.log,
+      release: (id, token) => this.limiter.run(() => releaseItem(options.store, this.keys, id, token)),
+    };
+    this.sessions = new WorkerSession({
+      store: options.store,
+      workerId: this.id,
+      ttl: options.ttl ?? 5,
+      clock: this.clock,
+      random,
+      log: this.log,
+      publisher: this.publisher,
+      load: () => this.running.size,
+      signal: this.halted.signal,
+      releaseOnDeath: options.releaseOnDeath,
+      onOpened: (session) => {
+        this.options.log.info(`We are worker=${this.id}`, { lease: session.lease, ttl: session.ttl, expiresBy: session.expiresBy, fenceInMs: Math.round(session.remainingMs) });
+        this.emit('registered', session.lease);
+        this.reconcileAll();
+      },
+      onLost: (session, err) => this.onSessionLost(session, err),
+    });
+  }
+
+  /** The session the worker runs under now, if any. */
+  private get session(): Session | undefined {
+    return this.sessions.current;
   }
 
   /** Ids of the items this worker runs now (those still stopping included). */
@@ -131,12 +145,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   /** Whether the worker may run items now: it holds a valid session (else why not). */
   health(): { ok: boolean; reason?: string } {
-    if (this.stopping) return { ok: true };
-    const s = this.session;
-    if (s?.valid) return { ok: true };
-    const since = this.sessionlessSince === undefined ? '' : ` for ${((this.clock.monotonic() - this.sessionlessSince) / 1000).toFixed(1)} s`;
-    const why = s ? `session ${s.lease} is over (${s.endedBy?.message ?? 'fenced'})` : 'no session';
-    return { ok: false, reason: `worker ${this.id}: ${why}${since}; opening a new one${this.lastSessionError ? ` (last try: ${this.lastSessionError})` : ''}` };
+    return this.sessions.health();
   }
 
   async start(): Promise<void> {
@@ -145,9 +154,8 @@ export class Agent extends EventEmitter<AgentEvents> {
       view.on('reset', () => this.reconcileAll());
       view.on('failed', (err) => this.log.warn('watch failed, listing again', { prefix: view.prefix, error: err.message }));
     }
-    this.sessionlessSince = this.clock.monotonic();
     await Promise.all([this.assign.start(), this.registry.start(), this.active.start()]);
-    await this.ensureSession();
+    await this.sessions.ensure();
     const every = this.options.reconcileMs ?? 5000;
     this.reconcileTimer = setInterval(() => this.reconcileAll(), every);
     this.reconcileTimer.unref();
@@ -162,6 +170,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     // Results that wait for an absent store are given up after a while: the leader counts them lost.
     this.tasks.close(5000);
     await Promise.all([...this.running.keys()].map((id) => this.halt(id, 'shutdown', false)));
+    this.tasks.close();
     await this.options.processor.close?.();
     await this.session?.close().catch(() => undefined);
     await Promise.all([this.assign.close(), this.registry.close(), this.active.close()]);
@@ -183,93 +192,32 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   private clearTimers(): void {
     clearInterval(this.reconcileTimer);
+    if (this.retryTimer) this.clock.clearTimeout(this.retryTimer);
     this.publisher.cancel();
   }
 
-  /** Opens a session unless one is being opened; resolves once the worker has one (or stops). */
-  private ensureSession(): Promise<void> {
-    this.opening ??= this.openSession().finally(() => (this.opening = undefined));
-    return this.opening;
-  }
-
-  /** Opens sessions until one is valid and the worker's record is written on it; gives up only when the worker stops. */
-  private async openSession(): Promise<void> {
-    while (!this.stopping) {
-      const session = await openSession(this.options.store, {
-        ttl: this.options.ttl ?? 5,
-        clock: this.clock,
-        random: this.options.random,
-        signal: this.halted.signal,
-        onRetry: (err, inMs) => {
-          this.lastSessionError = err.message;
-          this.log.warn('could not open a session, retrying', { error: err.message, inMs });
-        },
-      });
-      if (!session) return;
-      try {
-        await this.publisher.register(session, this.running.size);
-      } catch (err) {
-        this.lastSessionError = (err as Error).message;
-        this.log.warn('could not register on a new session, trying another', { error: (err as Error).message });
-        void session.release(this.halted.signal, this.options.random);
-        continue;
-      }
-      if (this.stopping) return void (await session.close().catch(() => undefined));
-      if (!session.valid) {
-        void session.release(this.halted.signal, this.options.random);
-        continue;
-      }
-      session.setMaxListeners(0);
-      this.session = session;
-      this.sessionlessSince = undefined;
-      this.lastSessionError = undefined;
-      const forget = this.options.releaseOnDeath?.(session.lease);
-      // `done`, not 'lost': it cannot be missed, however soon the session ends.
-      void session.done.then((err) => {
-        forget?.();
-        return this.onSessionLost(session, err);
-      }).catch((err: Error) => this.log.error('could not recover from a lost session', { error: err.message }));
-      session.on('renewed', (fenceAt) => this.log.debug('lease renewed', { lease: session.lease, fenceAt, expiresBy: session.expiresBy }));
-      this.options.log.info(`We are worker=${this.id}`, { lease: session.lease, ttl: session.ttl, expiresBy: session.expiresBy, fenceInMs: Math.round(session.remainingMs) });
-      this.emit('registered', session.lease);
-      this.reconcileAll();
-      return;
-    }
-  }
-
-  private async onSessionLost(session: Session, err: Error): Promise<void> {
-    if (this.session !== session || this.stopping) return;
-    this.session = undefined;
-    this.sessionlessSince = this.clock.monotonic();
+  /** The session is lost: stop what ran under it (stops under way are cut short too: none may outlast it). */
+  private async onSessionLost(session: Session, err: Error): Promise<{ quiet: Promise<unknown> }> {
     const mine = [...this.running.values()].filter((r) => r.session === session);
     this.log.warn('session lost: stopping all work', { reason: err.message, items: mine.length });
-    // Stops under way (an update, a move) are cut short too: none may outlast the session.
-    await Promise.all(mine.map((run) => (run.stopping ? this.escalate(run) : this.halt(run.item.id, 'fenced', false))));
-    // Once nothing runs under the old lease any more, and what ended meanwhile is recorded under its
-    // claims, revoke it: its claims go as soon as the store answers rather than a TTL later.
-    void Promise.all(mine.map((run) => run.task?.done))
-      .then(() => session.release(this.halted.signal, this.options.random))
-      .catch(() => undefined);
-    await this.ensureSession();
-  }
-
-  /** Turns a stop under way into a fenced one (shortest grace); resolves when it is over. */
-  private async escalate(run: Running): Promise<void> {
-    this.log.warn(`Stopping our work=${run.item.id} at once: the session is lost`, { was: run.stopping });
-    if (run.task) run.task.stop('fenced');
-    else {
-      await this.options.processor.stop(run.item, run.ctx, 'fenced').catch((err: Error) => {
-        this.log.error('processor failed to stop', { work: run.item.id, error: err.message });
-      });
-    }
-    // The process, not the record of its end: that waits for the store, under the claim.
-    await (run.task ? run.task.stopped : run.stopped);
+    await Promise.all(mine.map((run) => (run.stopping ? run.escalate(this.stopDeps) : this.halt(run.item.id, 'fenced', false))));
+    // What ended meanwhile is recorded under its claims whenever the store answers.
+    return { quiet: Promise.all(mine.map((run) => run.task?.done)) };
   }
 
   /** A key under one of the followed prefixes changed: reconcile the item it names. */
   private touch(key: string, view: PrefixView): void {
     const id = key.slice(view.prefix.length);
     if (this.running.has(id) || this.assign.kvs.get(this.keys.assignment(id))?.value === this.id) this.reconcile(id);
+  }
+
+  /** After a failed step (the store away a moment), looks at every item again soon rather than at the next periodic reconcile. */
+  private retrySoon(): void {
+    if (this.retryTimer || this.stopping) return;
+    this.retryTimer = this.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.stopping) this.reconcileAll();
+    }, 500 + Math.round(this.random() * 500));
   }
 
   private reconcileAll(): void {
@@ -282,7 +230,10 @@ export class Agent extends EventEmitter<AgentEvents> {
   private reconcile(id: string): void {
     const next = (this.chains.get(id) ?? Promise.resolve())
       .then(() => this.step(id))
-      .catch((err: Error) => this.log.error('could not reconcile item', { work: id, error: err.message }));
+      .catch((err: Error) => {
+        this.log.error('could not reconcile item', { work: id, error: err.message });
+        this.retrySoon();
+      });
     this.chains.set(id, next);
     void next.then(() => {
       if (this.chains.get(id) === next) this.chains.delete(id);
@@ -318,7 +269,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     const abort = new AbortController();
     const item: WorkItem = { id, content, spec: decodeSpec(spec) };
     const ctx = itemContext({ store: this.options.store, keys: this.keys, id, workerId: this.id, token, session, signal: abort.signal, log: this.log });
-    const run: Running = { item, token, contentRevision: token, session, abort, ctx };
+    const run = new ItemRun(item, token, session, ctx, abort);
     this.running.set(id, run);
     this.log.info(`Successfully grabbed work=${id}`, { token });
     if (item.spec.kind === 'task') {
@@ -342,52 +293,24 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.publishLoad();
   }
 
-  private async update(run: Running, content: string, revision: number): Promise<void> {
+  private async update(run: ItemRun, content: string, revision: number): Promise<void> {
     run.item = { ...run.item, content };
     run.contentRevision = revision;
     this.log.info(`Updated our work=${run.item.id}`);
     await this.options.processor.update(run.item, run.ctx);
   }
 
-  /**
-   * Stops the processor, then (if asked and still ours) deletes the claim. The run stays in
-   * `running`, marked stopping, until it has stopped: a session lost meanwhile escalates it.
-   */
+  /** Stops a run (see ItemRun.stop); once stopped it leaves `running` and the item is looked at again. */
   private halt(id: string, reason: StopReason, release: boolean): Promise<void> {
     const run = this.running.get(id);
     if (!run) return Promise.resolve();
     if (run.stopping) return run.stopped ?? Promise.resolve();
-    run.stopping = reason;
-    run.stopped = this.stopRun(run, reason, release).finally(() => {
+    return run.stop(reason, release, this.stopDeps).finally(() => {
       if (this.running.get(id) === run) this.running.delete(id);
       this.emit('released', id, reason);
       this.publishLoad();
       if (!this.stopping) this.reconcile(id);
     });
-    return run.stopped;
-  }
-
-  private async stopRun(run: Running, reason: StopReason, release: boolean): Promise<void> {
-    const id = run.item.id;
-    this.log.info(`Stopping our work=${id}`, { reason });
-    if (run.task) {
-      // The task runner records how the attempt ended and lets go of the claim itself.
-      run.task.stop(reason);
-      run.abort.abort(new Error(reason));
-      // Fenced: the process must be over; its end is recorded (under its claim) whenever the store answers.
-      await (reason === 'fenced' || reason === 'claim-lost' ? run.task.stopped : run.task.done);
-      return;
-    }
-    run.abort.abort(new Error(reason));
-    try {
-      await this.options.processor.stop(run.item, run.ctx, reason);
-    } catch (err) {
-      this.log.error('processor failed to stop cleanly', { work: id, error: (err as Error).message });
-    }
-    if (release && run.session.valid) {
-      await this.limiter.run(() => releaseItem(this.options.store, this.keys, id, run.token)).catch(() => false);
-      this.log.info(`Released work=${id}`, { reason });
-    }
   }
 
   private publishLoad(): void {

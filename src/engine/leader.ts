@@ -168,6 +168,7 @@ export class Leader extends EventEmitter<LeaderEvents> {
     const all = [workers.view, views.registry, views.specs, views.assign, views.active, views.results, views.attempts, views.jobs];
     let timer: NodeJS.Timeout | undefined;
     let wake: NodeJS.Timeout | undefined;
+    let retry: NodeJS.Timeout | undefined;
     let firstChangeAt = 0;
     let planning = Promise.resolve();
     let lastFleet = '';
@@ -184,7 +185,11 @@ export class Leader extends EventEmitter<LeaderEvents> {
           clearTimeout(wake);
           if (wakeAt !== undefined) wake = setTimeout(schedule, Math.max(0, wakeAt - this.clock.now()));
         })
-        .catch((err: Error) => this.log.error('planning failed', { error: err.message }));
+        .catch((err: Error) => {
+          // The store away a moment (an etcd election): plan again soon, not at the next change.
+          this.log.error('planning failed, planning again soon', { error: err.message });
+          if (election.isLeader) retry ??= setTimeout(() => ((retry = undefined), schedule()), 500 + Math.round(this.random() * 500));
+        });
     };
     const schedule = () => {
       const now = this.clock.monotonic();
@@ -232,6 +237,7 @@ export class Leader extends EventEmitter<LeaderEvents> {
     } finally {
       clearTimeout(timer);
       clearTimeout(wake);
+      clearTimeout(retry);
       // Views first: a round waiting on a view that re-lists while the store is away returns then.
       await Promise.all([workers.close(), ...all.slice(1).map((v) => v.close())]);
       await planning;

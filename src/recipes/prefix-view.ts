@@ -87,7 +87,7 @@ export class PrefixView extends EventEmitter<PrefixViewEvents> {
   }
 
   private async reload(): Promise<void> {
-    for (let delay = 50; !this.closed; delay = Math.min(delay * 2, 1000)) {
+    for (let delay = 50, tries = 1; !this.closed; delay = Math.min(delay * 2, 1000), tries++) {
       const gen = ++this.generation;
       await this.watch?.close();
       this.watch = undefined;
@@ -103,7 +103,7 @@ export class PrefixView extends EventEmitter<PrefixViewEvents> {
         return;
       } catch (err) {
         if (this.closed) return;
-        this.emit('failed', err as Error);
+        if (tries === 1 || tries % 30 === 0) this.emit('failed', err as Error); // not once a second for a whole outage
         await sleep(this.clock, delay);
       }
     }

@@ -110,7 +110,7 @@ export class Session extends EventEmitter<SessionEvents> {
    */
   async release(signal?: AbortSignal, random: () => number = Math.random): Promise<void> {
     this.end(new Error('session released'), false);
-    const delay = backoff(100, 2000, random);
+    const delay = backoff(100, 1000, random);
     while (!signal?.aborted) {
       try {
         return await this.keeper.revoke();

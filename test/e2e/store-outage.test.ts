@@ -65,12 +65,15 @@ describe('store outage: the fleet comes back by itself', { timeout: 180_000 }, (
     }, 20);
   });
 
-  const outages: Array<{ kind: 'freeze' | 'restart'; ms: number }> = [
-    { kind: 'freeze', ms: 5000 },
-    { kind: 'restart', ms: 5000 },
-    { kind: 'freeze', ms: 1000 },
-    { kind: 'restart', ms: 1000 },
-  ];
+  // ROTA_OUTAGES=freeze:60000,restart:30000 measures other outages (the figures in the README).
+  const outages: Array<{ kind: 'freeze' | 'restart'; ms: number }> = process.env.ROTA_OUTAGES
+    ? process.env.ROTA_OUTAGES.split(',').map((o) => ({ kind: o.split(':')[0] as 'freeze' | 'restart', ms: Number(o.split(':')[1]) }))
+    : [
+        { kind: 'freeze', ms: 5000 },
+        { kind: 'restart', ms: 5000 },
+        { kind: 'freeze', ms: 1000 },
+        { kind: 'restart', ms: 1000 },
+      ];
   for (const { kind, ms } of outages) {
     it(`etcd ${kind === 'freeze' ? 'frozen (SIGSTOP)' : 'stopped (SIGTERM) and restarted'} for ${ms / 1000} s: back within TTL + 3 s`, async () => {
       const member = fleet.etcd.members[0];
@@ -109,6 +112,6 @@ describe('store outage: the fleet comes back by itself', { timeout: 180_000 }, (
   it('never ran an item twice at once', async () => {
     await sleep(500);
     const { runs } = assertNoOverlap(readRecords(record), (r) => diedAt.get(r.pid!));
-    assert.ok(runs >= ITEMS * 3, `runs recorded: ${runs}`);
+    assert.ok(runs >= ITEMS * (1 + outages.filter((o) => o.ms > TTL * 1000).length), `runs recorded: ${runs}`);
   });
 });
