@@ -119,7 +119,9 @@ export class Leader extends EventEmitter<LeaderEvents> {
         clock: this.clock,
         random: this.random,
         signal,
-        onRetry: (err, inMs) => this.log.warn('could not open a session for the election, retrying', { error: err.message, inMs }),
+        onRetry: (err, inMs, tries) => {
+          if (tries % 20 === 1) this.log.warn('could not open a session for the election, retrying until the store answers', { error: err.message, inMs, tries });
+        },
       });
       if (!session) break;
       this.session = session;

@@ -67,9 +67,10 @@ export class WorkerSession {
         clock,
         random,
         signal,
-        onRetry: (err, inMs) => {
+        onRetry: (err, inMs, tries) => {
           this.lastError = err.message;
-          log.warn('could not open a session, retrying', { error: err.message, inMs });
+          // The first failure, then now and then: an outage is not worth a line a second.
+          if (tries % 20 === 1) log.warn('could not open a session, retrying until the store answers', { error: err.message, inMs, tries });
         },
       });
       if (!session) return;

@@ -110,7 +110,7 @@ export class Session extends EventEmitter<SessionEvents> {
    */
   async release(signal?: AbortSignal, random: () => number = Math.random): Promise<void> {
     this.end(new Error('session released'), false);
-    const delay = backoff(100, 1000, random);
+    const delay = backoff(100, 500, random);
     while (!signal?.aborted) {
       try {
         return await this.keeper.revoke();
@@ -161,11 +161,11 @@ export class Session extends EventEmitter<SessionEvents> {
  */
 export async function openSession(
   store: Store,
-  options: SessionOptions & { signal?: AbortSignal; random?: () => number; maxDelayMs?: number; onRetry?: (err: Error, inMs: number) => void },
+  options: SessionOptions & { signal?: AbortSignal; random?: () => number; maxDelayMs?: number; onRetry?: (err: Error, inMs: number, tries: number) => void },
 ): Promise<Session | undefined> {
   const clock = options.clock ?? systemClock;
-  const delay = backoff(100, options.maxDelayMs ?? 1000, options.random);
-  while (!options.signal?.aborted) {
+  const delay = backoff(100, options.maxDelayMs ?? 500, options.random);
+  for (let tries = 1; !options.signal?.aborted; tries++) {
     try {
       const session = await Session.open(store, options);
       if (!options.signal?.aborted && session.valid) return session;
@@ -173,7 +173,7 @@ export async function openSession(
     } catch (err) {
       if (options.signal?.aborted) break;
       const ms = delay.next();
-      options.onRetry?.(err as Error, ms);
+      options.onRetry?.(err as Error, ms, tries);
       await sleep(clock, ms, options.signal).catch(() => undefined);
     }
   }

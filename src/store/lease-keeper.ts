@@ -37,7 +37,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   ) {
     super();
     this.expiresBy = expiresBy;
-    this.schedule(this.interval());
+    this.scheduleRenewal();
   }
 
   /**
@@ -90,6 +90,12 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     return Math.max(100, (this.ttl * 1000) / 3);
   }
 
+  /** Renews a third of the TTL after the last confirmed renewal was sent: at once if it was answered late. */
+  private scheduleRenewal(): void {
+    const sent = this.expiresBy - this.ttl * 1000;
+    this.schedule(Math.max(10, sent + this.interval() - this.clock.monotonic()));
+  }
+
   private schedule(ms: number): void {
     if (this.stopped) return;
     this.timer = this.clock.setTimeout(() => void this.renew(), ms);
@@ -104,7 +110,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
       if (this.stopped) return;
       this.expiresBy = Math.max(this.expiresBy, sent + ttl * 1000);
       this.emit('renewed', this.expiresBy);
-      this.schedule(this.interval());
+      this.scheduleRenewal();
     } catch (err) {
       if (this.stopped) return;
       const now = this.clock.monotonic();

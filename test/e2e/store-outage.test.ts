@@ -43,7 +43,7 @@ async function whole(fleet: EtcdFleet, nodes: RotaProcess[], record: string): Pr
   return true;
 }
 
-describe('store outage: the fleet comes back by itself', { timeout: 180_000 }, () => {
+describe('store outage: the fleet comes back by itself', { timeout: process.env.ROTA_OUTAGES ? 3_600_000 : 180_000 }, () => {
   const fleet = useEtcdFleet();
   const { nodes } = fleet;
   const tmp = tempDir('outage');
