@@ -45,7 +45,7 @@ const DEFAULT_ATTEMPT_MS = 1500;
 const DEFAULT_CALL_MS = 10_000;
 // Once etcd is known to be away, a call waits this long for it, not 10 s: the API answers 503 at
 // once instead of hanging, and the engine's own loops (which retry for ever) try again sooner.
-const DEFAULT_FAIL_FAST_MS = 2000;
+const DEFAULT_FAIL_FAST_MS = 1500;
 /** An attempt unanswered this long makes reachability() report etcd away (answers take ms when it is well). */
 const HANGING_MS = 1000;
 
@@ -62,6 +62,8 @@ export class EtcdStore implements Store {
   /** Since when (monotonic ms) no attempt has been answered, while that is so. */
   private downSince?: number;
   private downMessage = '';
+  /** The last failure that said more than "breaker open", whichever call met it. */
+  private lastCause?: UnavailableError;
   /** Start (monotonic ms) of each attempt in flight: one unanswered for long says etcd hangs before it times out. */
   private readonly pending = new Set<{ at: number }>();
   private readonly watches = new Set<EtcdWatch>();
@@ -207,7 +209,7 @@ export class EtcdStore implements Store {
 
   /**
    * Runs one RPC with a deadline per attempt, retrying while etcd is unavailable, within the call
-   * deadline: 10 s normally, 2 s while etcd is known to be away (fail fast). What it throws then
+   * deadline: 10 s normally, 1.5 s while etcd is known to be away (fail fast). What it throws then
    * says plainly where etcd was sought and the last real failure, never a circuit breaker's wording.
    */
   private async call<T>(
@@ -236,8 +238,8 @@ export class EtcdStore implements Store {
           throw err;
         }
         if (this.closed) throw err;
-        if (!err.message.includes('circuit breaker is open')) cause = err;
-        const plain = this.unreachable(cause);
+        if (!err.message.includes('circuit breaker is open')) cause = this.lastCause = err;
+        const plain = this.unreachable(cause ?? this.lastCause);
         this.downSince ??= this.clock.monotonic();
         this.downMessage = plain.message;
         if (this.clock.monotonic() + delay >= limit()) throw plain;
