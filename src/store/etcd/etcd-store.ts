@@ -46,8 +46,10 @@ const DEFAULT_CALL_MS = 10_000;
 // Once etcd is known to be away, a call waits this long for it, not 10 s: the API answers 503 at
 // once instead of hanging, and the engine's own loops (which retry for ever) try again sooner.
 const DEFAULT_FAIL_FAST_MS = 1500;
-/** An attempt unanswered this long makes reachability() report etcd away (answers take ms when it is well). */
-const HANGING_MS = 1000;
+/** Known away: an attempt failed and none was answered for this long (a slow but live etcd answers some). */
+const AWAY_AFTER_MS = 3000;
+/** reachability() reports etcd away after this long without an answer, while attempts fail or wait. */
+const SILENT_MS = 1000;
 
 /** Store on etcd; see Store. */
 export class EtcdStore implements Store {
@@ -59,9 +61,9 @@ export class EtcdStore implements Store {
   private readonly clock: Clock;
   /** The endpoints, as people wrote them, for messages. */
   private readonly where: string;
-  /** Since when (monotonic ms) no attempt has been answered, while that is so. */
-  private downSince?: number;
-  private downMessage = '';
+  /** When (monotonic ms) etcd last answered an attempt of any call, and when one last failed. */
+  private lastOkAt: number;
+  private lastFailAt = -Infinity;
   /** The last failure that said more than "breaker open", whichever call met it. */
   private lastCause?: UnavailableError;
   /** Start (monotonic ms) of each attempt in flight: one unanswered for long says etcd hangs before it times out. */
@@ -76,6 +78,7 @@ export class EtcdStore implements Store {
     this.failFastMs = options.failFastMs ?? DEFAULT_FAIL_FAST_MS;
     this.clock = options.clock ?? systemClock;
     this.where = options.endpoints.join(',');
+    this.lastOkAt = this.clock.monotonic();
     const tls = options.tls;
     this.client = new etcd3.Etcd3({
       hosts: options.endpoints,
@@ -197,19 +200,25 @@ export class EtcdStore implements Store {
     this.client.close();
   }
 
-  /** Whether etcd answered the last attempt of any call (for health checks; costs nothing). */
+  /** Whether etcd answers: not when, for a second, attempts have failed or waited unanswered (for health checks; costs nothing). */
   reachability(): Reachability {
-    if (this.downSince !== undefined) return { ok: false, since: this.downSince, message: this.downMessage };
+    const now = this.clock.monotonic();
+    if (now - this.lastOkAt < SILENT_MS) return { ok: true };
+    if (this.lastFailAt > this.lastOkAt) return { ok: false, since: this.lastOkAt, message: this.unreachable(this.lastCause).message };
     // A frozen etcd does not refuse, it just does not answer: say so before the attempt times out.
     const oldest = Math.min(...[...this.pending].map((p) => p.at));
-    const waited = this.clock.monotonic() - oldest;
-    if (waited >= HANGING_MS) return { ok: false, since: oldest, message: `cannot reach etcd at ${this.where}: no answer for ${(waited / 1000).toFixed(1)} s` };
+    if (now - oldest >= SILENT_MS) return { ok: false, since: oldest, message: `cannot reach etcd at ${this.where}: no answer for ${((now - oldest) / 1000).toFixed(1)} s` };
     return { ok: true };
+  }
+
+  /** Known away: an attempt failed since the last answer, and that was a while ago. */
+  private get away(): boolean {
+    return this.lastFailAt > this.lastOkAt && this.clock.monotonic() - this.lastOkAt >= AWAY_AFTER_MS;
   }
 
   /**
    * Runs one RPC with a deadline per attempt, retrying while etcd is unavailable, within the call
-   * deadline: 10 s normally, 1.5 s while etcd is known to be away (fail fast). What it throws then
+   * deadline: 10 s normally, 1.5 s once etcd is known to be away (fail fast). What it throws then
    * says plainly where etcd was sought and the last real failure, never a circuit breaker's wording.
    */
   private async call<T>(
@@ -217,7 +226,7 @@ export class EtcdStore implements Store {
     context?: { revision?: number; lease?: string },
   ): Promise<T> {
     const started = this.clock.monotonic();
-    const limit = () => started + (this.downSince === undefined ? this.callMs : Math.min(this.callMs, this.failFastMs));
+    const limit = () => started + (this.away ? Math.min(this.callMs, this.failFastMs) : this.callMs);
     let delay = 25;
     let cause: UnavailableError | undefined; // the last failure that says more than "breaker open"
     for (;;) {
@@ -228,21 +237,19 @@ export class EtcdStore implements Store {
       this.pending.add(inFlight);
       try {
         const res = await attempt({ deadline: new Date(Date.now() + ms) });
-        this.downSince = undefined;
+        this.lastOkAt = this.clock.monotonic();
         return res;
       } catch (raw) {
         this.pending.delete(inFlight);
         const err = toStoreError(raw, context);
         if (!(err instanceof UnavailableError)) {
-          if (!(err instanceof StoreClosedError)) this.downSince = undefined; // etcd answered, with a refusal
+          if (!(err instanceof StoreClosedError)) this.lastOkAt = this.clock.monotonic(); // etcd answered, with a refusal
           throw err;
         }
         if (this.closed) throw err;
+        this.lastFailAt = this.clock.monotonic();
         if (!err.message.includes('circuit breaker is open')) cause = this.lastCause = err;
-        const plain = this.unreachable(cause ?? this.lastCause);
-        this.downSince ??= this.clock.monotonic();
-        this.downMessage = plain.message;
-        if (this.clock.monotonic() + delay >= limit()) throw plain;
+        if (this.clock.monotonic() + delay >= limit()) throw this.unreachable(cause ?? this.lastCause);
         await sleep(this.clock, delay);
         delay = Math.min(delay * 2, 250);
       } finally {
