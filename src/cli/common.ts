@@ -10,6 +10,7 @@ import { execProcessor } from '../engine/processors/exec-processor.js';
 import { handlerProcessor } from '../engine/processors/handler-processor.js';
 import { logProcessor } from '../engine/processors/log-processor.js';
 import { buildServer, type LocalWorkers } from '../server/app.js';
+import type { HealthCheck } from '../server/routes/health.js';
 import type { Store } from '../store/index.js';
 
 /** Options both `up` and `node` take. */
@@ -71,9 +72,9 @@ export function workerSettings(opts: ServeOptions): WorkerSettings {
 }
 
 /** Starts the API (unless --no-api); returns its URL. */
-export async function startApi(store: Store, keys: Keys, opts: ServeOptions, log: Logger, local?: LocalWorkers) {
+export async function startApi(store: Store, keys: Keys, opts: ServeOptions, log: Logger, local?: LocalWorkers, health?: HealthCheck) {
   if (!opts.api) return undefined;
-  const app = await buildServer({ client: new StoreClient(store, keys), token: opts.token ?? process.env.ROTA_TOKEN, local, events: { store, keys } });
+  const app = await buildServer({ client: new StoreClient(store, keys), token: opts.token ?? process.env.ROTA_TOKEN, local, events: { store, keys }, health });
   await app.listen({ port: positiveInt(opts.port, '--port'), host: opts.host });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;

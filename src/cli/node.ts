@@ -38,8 +38,9 @@ export function registerNode(program: Command): void {
     const ttl = positiveInt(opts.ttl, '--ttl');
     const { store, endpoints, gateway } = await connectEtcd(opts, log);
     const keys = new Keys(opts.prefix);
-    const api = await startApi(store, keys, opts, log);
-    const node = new RotaNode({
+    let node: RotaNode | undefined;
+    const api = await startApi(store, keys, opts, log, undefined, () => node?.health() ?? { ok: false, reasons: ['the node is starting'] });
+    node = new RotaNode({
       store,
       keys,
       log,

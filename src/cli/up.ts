@@ -30,7 +30,7 @@ export function registerUp(program: Command): void {
     const api = await startApi(store, keys, opts, log, {
       add: () => node!.add(),
       remove: (id, crash) => node!.remove(id, crash),
-    });
+    }, () => node?.health() ?? { ok: false, reasons: ['the node is starting'] });
     node = new RotaNode({ store, keys, log, ttl: positiveInt(opts.ttl, '--ttl'), worker: workerSettings(opts), api: api?.url });
     log.info(`rota up: embedded store ${dir ? `in ${dir}` : 'in memory'}`, { node: node.id });
     stopOnSignals(log, { node, api, store });

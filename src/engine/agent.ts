@@ -1,21 +1,25 @@
 // The worker agent: registers a worker on a session, follows the leader's assignments, claims what
 // is assigned to it, runs it with a processor, and lets go in the safe order: stop the processor
 // first, then delete the claim only if it still holds it. When the session is lost it stops every
-// processor before the lease can expire and claims nothing until it has a new session.
+// processor before the lease can expire (a stop already under way is escalated to a fenced one),
+// releases the old lease once nothing runs under it, and opens a new session — retried for as long
+// as it takes, so the worker comes back by itself after any outage of the store.
 import { EventEmitter } from 'node:events';
-import { Session } from '../recipes/session.js';
+import type { Session } from '../recipes/session.js';
 import { PrefixView } from '../recipes/prefix-view.js';
-import { sleep, systemClock, type Clock, type Store } from '../store/index.js';
+import { systemClock, type Clock, type Store, type TimerHandle } from '../store/index.js';
 import { claimItem, releaseItem } from './claims.js';
 import { itemContext } from './item-context.js';
+import { ItemRun, type StopDeps } from './item-run.js';
 import { Keys } from './keys.js';
 import { Limiter } from './limit.js';
 import type { Logger } from './log.js';
 import { decodeSpec, type WorkItem } from './model.js';
-import type { Processor, ProcessorContext, StopReason } from './processors/types.js';
-import { TaskRunner, type TaskHandle } from './tasks/task-runner.js';
+import type { Processor, StopReason } from './processors/types.js';
+import { TaskRunner } from './tasks/task-runner.js';
 import { TxnBatcher } from './txn-batcher.js';
 import { WorkerRecordPublisher } from './worker-record.js';
+import { WorkerSession } from './worker-session.js';
 
 export interface AgentOptions {
   store: Store;
@@ -32,6 +36,8 @@ export interface AgentOptions {
   clock?: Clock;
   /** Safety-net reconcile of every item, in ms (events do the real work). */
   reconcileMs?: number;
+  /** List the followed prefixes again about this often (ms, jittered), repairing anything a watch missed (default 45 s). */
+  relistMs?: number;
   /** The --exec command tasks without a command of their own run with. */
   taskExec?: string;
   /** Randomness for retry jitter (default Math.random). */
@@ -49,35 +55,29 @@ export interface AgentEvents {
   registered: [lease: string];
 }
 
-interface Running {
-  item: WorkItem;
-  token: number;
-  contentRevision: number;
-  session: Session;
-  abort: AbortController;
-  ctx: ProcessorContext;
-  /** Set for tasks: the attempt being run. */
-  task?: TaskHandle;
-}
-
 /** One worker of the fleet. */
 export class Agent extends EventEmitter<AgentEvents> {
   readonly id: string;
   private readonly keys: Keys;
   private readonly clock: Clock;
+  private readonly random: () => number;
   private readonly log: Logger;
   private readonly assign: PrefixView;
   private readonly registry: PrefixView;
   private readonly active: PrefixView;
-  private readonly running = new Map<string, Running>();
+  private readonly running = new Map<string, ItemRun>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly limiter = new Limiter(64);
   private readonly batcher: TxnBatcher;
   private readonly tasks: TaskRunner;
-  private session?: Session;
+  private readonly sessions: WorkerSession;
   private readonly publisher: WorkerRecordPublisher;
+  private readonly stopDeps: StopDeps;
   private stopping = false;
+  /** Aborted on stop or crash: ends the session loop and the release of old leases. */
+  private readonly halted = new AbortController();
   private reconcileTimer?: NodeJS.Timeout;
+  private retryTimer?: TimerHandle;
 
   constructor(private readonly options: AgentOptions) {
     super();
@@ -85,9 +85,11 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.keys = options.keys;
     this.clock = options.clock ?? systemClock;
     this.log = options.log.child({ worker: this.id });
-    this.assign = new PrefixView(options.store, this.keys.assign, this.clock);
-    this.registry = new PrefixView(options.store, this.keys.registry, this.clock);
-    this.active = new PrefixView(options.store, this.keys.active, this.clock);
+    const random = (this.random = options.random ?? Math.random);
+    const views = { relistMs: options.relistMs ?? 45_000, random };
+    this.assign = new PrefixView(options.store, this.keys.assign, this.clock, views);
+    this.registry = new PrefixView(options.store, this.keys.registry, this.clock, views);
+    this.active = new PrefixView(options.store, this.keys.active, this.clock, views);
     this.batcher = new TxnBatcher(options.store);
     this.tasks = new TaskRunner({
       store: options.store,
@@ -95,7 +97,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       workerId: this.id,
       log: this.log,
       clock: this.clock,
-      random: options.random ?? Math.random,
+      random,
       workerExec: options.taskExec,
       slots: Math.max(1, options.capacity ?? 1),
       batcher: this.batcher,
@@ -106,11 +108,44 @@ export class Agent extends EventEmitter<AgentEvents> {
       api: options.api,
       startedAt: this.clock.now(),
     });
+    this.stopDeps = {
+      processor: options.processor,
+      log: this.log,
+      release: (id, token) => this.limiter.run(() => releaseItem(options.store, this.keys, id, token)),
+    };
+    this.sessions = new WorkerSession({
+      store: options.store,
+      workerId: this.id,
+      ttl: options.ttl ?? 5,
+      clock: this.clock,
+      random,
+      log: this.log,
+      publisher: this.publisher,
+      load: () => this.running.size,
+      signal: this.halted.signal,
+      releaseOnDeath: options.releaseOnDeath,
+      onOpened: (session) => {
+        this.options.log.info(`We are worker=${this.id}`, { lease: session.lease, ttl: session.ttl, expiresBy: session.expiresBy, fenceInMs: Math.round(session.remainingMs) });
+        this.emit('registered', session.lease);
+        this.reconcileAll();
+      },
+      onLost: (session, err) => this.onSessionLost(session, err),
+    });
   }
 
-  /** Ids of the items this worker runs now. */
+  /** The session the worker runs under now, if any. */
+  private get session(): Session | undefined {
+    return this.sessions.current;
+  }
+
+  /** Ids of the items this worker runs now (those still stopping included). */
   get items(): string[] {
     return [...this.running.keys()].sort();
+  }
+
+  /** Whether the worker may run items now: it holds a valid session (else why not). */
+  health(): { ok: boolean; reason?: string } {
+    return this.sessions.health();
   }
 
   async start(): Promise<void> {
@@ -120,7 +155,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       view.on('failed', (err) => this.log.warn('watch failed, listing again', { prefix: view.prefix, error: err.message }));
     }
     await Promise.all([this.assign.start(), this.registry.start(), this.active.start()]);
-    await this.openSession();
+    await this.sessions.ensure();
     const every = this.options.reconcileMs ?? 5000;
     this.reconcileTimer = setInterval(() => this.reconcileAll(), every);
     this.reconcileTimer.unref();
@@ -130,8 +165,12 @@ export class Agent extends EventEmitter<AgentEvents> {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.halted.abort();
     this.clearTimers();
+    // Results that wait for an absent store are given up after a while: the leader counts them lost.
+    this.tasks.close(5000);
     await Promise.all([...this.running.keys()].map((id) => this.halt(id, 'shutdown', false)));
+    this.tasks.close();
     await this.options.processor.close?.();
     await this.session?.close().catch(() => undefined);
     await Promise.all([this.assign.close(), this.registry.close(), this.active.close()]);
@@ -141,7 +180,9 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** Simulated crash: processors end, but nothing is released; the lease expires after its TTL. */
   async crash(): Promise<void> {
     this.stopping = true;
+    this.halted.abort();
     this.clearTimers();
+    this.tasks.close();
     this.session?.abandon();
     await Promise.all([...this.running.keys()].map((id) => this.halt(id, 'fenced', false)));
     await this.options.processor.close?.();
@@ -151,44 +192,32 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   private clearTimers(): void {
     clearInterval(this.reconcileTimer);
+    if (this.retryTimer) this.clock.clearTimeout(this.retryTimer);
     this.publisher.cancel();
   }
 
-  private async openSession(): Promise<void> {
-    for (let delay = 100; !this.stopping; delay = Math.min(delay * 2, 2000)) {
-      try {
-        const session = await Session.open(this.options.store, { ttl: this.options.ttl ?? 5, clock: this.clock });
-        session.setMaxListeners(0);
-        await this.publisher.register(session, this.running.size);
-        if (this.stopping) return void (await session.close());
-        this.session = session;
-        const forget = this.options.releaseOnDeath?.(session.lease);
-        if (forget) session.once('lost', forget);
-        session.once('lost', (err) => void this.onSessionLost(session, err));
-        session.on('renewed', (fenceAt) => this.log.debug('lease renewed', { lease: session.lease, fenceAt, expiresBy: session.expiresBy }));
-        this.options.log.info(`We are worker=${this.id}`, { lease: session.lease, ttl: session.ttl, expiresBy: session.expiresBy });
-        this.emit('registered', session.lease);
-        this.reconcileAll();
-        return;
-      } catch (err) {
-        this.log.warn('could not open a session, retrying', { error: (err as Error).message, inMs: delay });
-        await sleep(this.clock, delay);
-      }
-    }
-  }
-
-  private async onSessionLost(session: Session, err: Error): Promise<void> {
-    if (this.session !== session || this.stopping) return;
-    this.session = undefined;
-    this.log.warn('session lost: stopping all work', { reason: err.message, items: this.running.size });
-    await Promise.all([...this.running.keys()].map((id) => this.halt(id, 'fenced', false)));
-    await this.openSession();
+  /** The session is lost: stop what ran under it (stops under way are cut short too: none may outlast it). */
+  private async onSessionLost(session: Session, err: Error): Promise<{ quiet: Promise<unknown> }> {
+    const mine = [...this.running.values()].filter((r) => r.session === session);
+    this.log.warn('session lost: stopping all work', { reason: err.message, items: mine.length });
+    await Promise.all(mine.map((run) => (run.stopping ? run.escalate(this.stopDeps) : this.halt(run.item.id, 'fenced', false))));
+    // What ended meanwhile is recorded under its claims whenever the store answers.
+    return { quiet: Promise.all(mine.map((run) => run.task?.done)) };
   }
 
   /** A key under one of the followed prefixes changed: reconcile the item it names. */
   private touch(key: string, view: PrefixView): void {
     const id = key.slice(view.prefix.length);
     if (this.running.has(id) || this.assign.kvs.get(this.keys.assignment(id))?.value === this.id) this.reconcile(id);
+  }
+
+  /** After a failed step (the store away a moment), looks at every item again soon rather than at the next periodic reconcile. */
+  private retrySoon(): void {
+    if (this.retryTimer || this.stopping) return;
+    this.retryTimer = this.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.stopping) this.reconcileAll();
+    }, 500 + Math.round(this.random() * 500));
   }
 
   private reconcileAll(): void {
@@ -201,7 +230,10 @@ export class Agent extends EventEmitter<AgentEvents> {
   private reconcile(id: string): void {
     const next = (this.chains.get(id) ?? Promise.resolve())
       .then(() => this.step(id))
-      .catch((err: Error) => this.log.error('could not reconcile item', { work: id, error: err.message }));
+      .catch((err: Error) => {
+        this.log.error('could not reconcile item', { work: id, error: err.message });
+        this.retrySoon();
+      });
     this.chains.set(id, next);
     void next.then(() => {
       if (this.chains.get(id) === next) this.chains.delete(id);
@@ -214,6 +246,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     const registered = this.registry.kvs.get(this.keys.item(id));
     const claim = this.active.kvs.get(this.keys.claim(id));
     const run = this.running.get(id);
+    if (run?.stopping) return; // once it has stopped, the item is looked at again
     if (run) {
       if (run.session !== session || !run.session.valid) return this.halt(id, 'fenced', false);
       if (claim && claim.createRevision !== run.token) return this.halt(id, 'claim-lost', false);
@@ -235,16 +268,15 @@ export class Agent extends EventEmitter<AgentEvents> {
   private async begin(id: string, token: number, content: string, spec: string | undefined, session: Session): Promise<void> {
     const abort = new AbortController();
     const item: WorkItem = { id, content, spec: decodeSpec(spec) };
-    // clock: the session's, so ctx.remainingMs() is measured where the fencing deadline is kept (guard hook).
-    const ctx = itemContext({ store: this.options.store, keys: this.keys, id, workerId: this.id, token, session, signal: abort.signal, log: this.log, clock: this.clock });
-    const run: Running = { item, token, contentRevision: token, session, abort, ctx };
+    const ctx = itemContext({ store: this.options.store, keys: this.keys, id, workerId: this.id, token, session, signal: abort.signal, log: this.log });
+    const run = new ItemRun(item, token, session, ctx, abort);
     this.running.set(id, run);
     this.log.info(`Successfully grabbed work=${id}`, { token });
     if (item.spec.kind === 'task') {
       run.task = this.tasks.start(item, token, ctx);
-      // A task ends by itself; its runner has released the claim by then.
+      // A task ends by itself; its runner has recorded the end and released the claim by then.
       void run.task.done.then(() => {
-        if (this.running.get(id) !== run) return;
+        if (this.running.get(id) !== run || run.stopping) return;
         this.running.delete(id);
         this.emit('released', id, 'finished');
         this.publishLoad();
@@ -261,39 +293,24 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.publishLoad();
   }
 
-  private async update(run: Running, content: string, revision: number): Promise<void> {
+  private async update(run: ItemRun, content: string, revision: number): Promise<void> {
     run.item = { ...run.item, content };
     run.contentRevision = revision;
     this.log.info(`Updated our work=${run.item.id}`);
     await this.options.processor.update(run.item, run.ctx);
   }
 
-  /** Stops the processor, then (if asked and still ours) deletes the claim. */
-  private async halt(id: string, reason: StopReason, release: boolean): Promise<void> {
+  /** Stops a run (see ItemRun.stop); once stopped it leaves `running` and the item is looked at again. */
+  private halt(id: string, reason: StopReason, release: boolean): Promise<void> {
     const run = this.running.get(id);
-    if (!run) return;
-    this.running.delete(id);
-    this.log.info(`Stopping our work=${id}`, { reason });
-    if (run.task) {
-      // The task runner records how the attempt ended and lets go of the claim itself.
-      run.task.stop(reason);
-      run.abort.abort(new Error(reason));
-      await run.task.done;
-      release = false;
-    } else {
-      run.abort.abort(new Error(reason));
-      try {
-        await this.options.processor.stop(run.item, run.ctx, reason);
-      } catch (err) {
-        this.log.error('processor failed to stop cleanly', { work: id, error: (err as Error).message });
-      }
-    }
-    if (release && run.session.valid) {
-      await this.limiter.run(() => releaseItem(this.options.store, this.keys, id, run.token)).catch(() => false);
-      this.log.info(`Released work=${id}`, { reason });
-    }
-    this.emit('released', id, reason);
-    this.publishLoad();
+    if (!run) return Promise.resolve();
+    if (run.stopping) return run.stopped ?? Promise.resolve();
+    return run.stop(reason, release, this.stopDeps).finally(() => {
+      if (this.running.get(id) === run) this.running.delete(id);
+      this.emit('released', id, reason);
+      this.publishLoad();
+      if (!this.stopping) this.reconcile(id);
+    });
   }
 
   private publishLoad(): void {

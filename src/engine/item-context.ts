@@ -1,15 +1,19 @@
 // What a processor is told about the right to run one item: the fencing token, a signal that
 // aborts when the right is lost, the session's deadline (for guards) and where to report.
+//
+// fenceAt() and the deadlines onRenewed() passes are readings of the session clock's monotonic()
+// (for the system clock: performance.timeOrigin + performance.now(), epoch-aligned at process start
+// but never stepped). What is left of one is `remainingMs(deadline)` from src/store/clock.ts; hand
+// that duration, not the deadline, to another process: its clock has another origin.
 import type { Session } from '../recipes/session.js';
-import { systemClock, type Clock, type Store } from '../store/index.js';
+import type { Store } from '../store/index.js';
 import type { Keys } from './keys.js';
 import type { Logger } from './log.js';
 import type { ProcessorContext } from './processors/types.js';
 
-/** The context of item `id`, claimed by `workerId` with `token` under `session` (whose clock is `clock`). */
-export function itemContext(o: { store: Store; keys: Keys; id: string; workerId: string; token: number; session: Session; signal: AbortSignal; log: Logger; clock?: Clock }): ProcessorContext {
+/** The context of item `id`, claimed by `workerId` with `token` under `session`. */
+export function itemContext(o: { store: Store; keys: Keys; id: string; workerId: string; token: number; session: Session; signal: AbortSignal; log: Logger }): ProcessorContext {
   const { session } = o;
-  const clock = o.clock ?? systemClock;
   return {
     workerId: o.workerId,
     fencingToken: o.token,
@@ -18,7 +22,7 @@ export function itemContext(o: { store: Store; keys: Keys; id: string; workerId:
     fenceAt: () => session.fenceAt,
     // A duration, measured where the deadline is kept: whatever clock the session runs on, a guard
     // (another process, on the host's monotonic clock) is told only how long is left.
-    remainingMs: () => (session.valid ? Math.max(0, session.fenceAt - clock.now()) : 0),
+    remainingMs: () => (session.valid ? session.remainingMs : 0),
     onRenewed: (fn) => {
       session.on('renewed', fn);
       return () => session.off('renewed', fn);

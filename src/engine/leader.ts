@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { Election } from '../recipes/election.js';
 import { Membership } from '../recipes/membership.js';
 import { PrefixGroups, PrefixView } from '../recipes/prefix-view.js';
-import { Session } from '../recipes/session.js';
+import { openSession, type Session } from '../recipes/session.js';
 import { sleep, systemClock, type Clock, type Store, type TxnOp } from '../store/index.js';
 import type { Keys } from './keys.js';
 import { Limiter } from './limit.js';
@@ -76,6 +76,7 @@ export class Leader extends EventEmitter<LeaderEvents> {
   private session?: Session;
   private election?: Election;
   private loop?: Promise<void>;
+  private readonly halt = new AbortController();
 
   constructor(private readonly options: LeaderOptions) {
     super();
@@ -88,6 +89,15 @@ export class Leader extends EventEmitter<LeaderEvents> {
     return this.election?.isLeader ?? false;
   }
 
+  /** Whether this candidate can take part: it holds a valid session (else why not). */
+  health(): { ok: boolean; reason?: string } {
+    if (this.stopped) return { ok: true };
+    const s = this.session;
+    if (!s) return { ok: false, reason: `leader candidate ${this.options.nodeId}: no session yet (opening one)` };
+    if (!s.valid) return { ok: false, reason: `leader candidate ${this.options.nodeId}: session ${s.lease} is over (${s.endedBy?.message ?? 'fenced'}); opening a new one` };
+    return { ok: true };
+  }
+
   start(): void {
     this.loop ??= this.campaignLoop();
   }
@@ -95,17 +105,29 @@ export class Leader extends EventEmitter<LeaderEvents> {
   /** Stops leading (or waiting to) and revokes the election session, so another node takes over at once. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.halt.abort();
     await this.session?.close().catch(() => undefined);
     await this.loop;
   }
 
+  /** Campaigns on a session, leads while elected, and starts over on a new session after any loss, for as long as it runs. */
   private async campaignLoop(): Promise<void> {
-    for (let delay = 100; !this.stopped; ) {
+    const signal = this.halt.signal;
+    while (!this.stopped) {
+      const session = await openSession(this.options.store, {
+        ttl: this.options.ttl ?? 5,
+        clock: this.clock,
+        random: this.random,
+        signal,
+        onRetry: (err, inMs, tries) => {
+          if (tries % 20 === 1) this.log.warn('could not open a session for the election, retrying until the store answers', { error: err.message, inMs, tries });
+        },
+      });
+      if (!session) break;
+      this.session = session;
+      const forget = this.options.releaseOnDeath?.(session.lease);
+      if (forget) void session.done.then(forget);
       try {
-        const session = await Session.open(this.options.store, { ttl: this.options.ttl ?? 5, clock: this.clock });
-        this.session = session;
-        const forget = this.options.releaseOnDeath?.(session.lease);
-        if (forget) session.once('lost', forget);
         if (this.stopped) break;
         const election = new Election(this.options.store, session, this.options.keys.leader, this.options.nodeId);
         this.election = election;
@@ -115,13 +137,14 @@ export class Leader extends EventEmitter<LeaderEvents> {
         await this.lead(election);
         this.options.log.info(`No longer leader node=${this.options.nodeId}`);
         this.emit('deposed');
-        await session.close().catch(() => undefined);
-        delay = 100;
       } catch (err) {
         if (this.stopped) break;
-        this.log.warn('campaign failed, retrying', { error: (err as Error).message, inMs: delay });
-        await sleep(this.clock, delay);
-        delay = Math.min(delay * 2, 2000);
+        this.log.warn('campaign failed, starting over', { error: (err as Error).message, session: session.endedBy?.message });
+        await sleep(this.clock, 100 + this.random() * 200);
+      } finally {
+        // Never keep a candidate key alive that no one campaigns with: it could lead forever. A
+        // session lost in an outage is revoked once the store answers, not a TTL later.
+        if (!this.stopped) void session.release(signal, this.random);
       }
     }
     await this.session?.close().catch(() => undefined);
@@ -147,6 +170,7 @@ export class Leader extends EventEmitter<LeaderEvents> {
     const all = [workers.view, views.registry, views.specs, views.assign, views.active, views.results, views.attempts, views.jobs];
     let timer: NodeJS.Timeout | undefined;
     let wake: NodeJS.Timeout | undefined;
+    let retry: NodeJS.Timeout | undefined;
     let firstChangeAt = 0;
     let planning = Promise.resolve();
     let lastFleet = '';
@@ -154,19 +178,23 @@ export class Leader extends EventEmitter<LeaderEvents> {
     const plan = () => {
       planning = planning
         .then(async () => {
-          const t = this.clock.now();
+          const t = this.clock.monotonic();
           const wakeAt = await this.planOnce(election, views);
-          lastCost = this.clock.now() - t;
+          lastCost = this.clock.monotonic() - t;
           return wakeAt;
         })
         .then((wakeAt) => {
           clearTimeout(wake);
           if (wakeAt !== undefined) wake = setTimeout(schedule, Math.max(0, wakeAt - this.clock.now()));
         })
-        .catch((err: Error) => this.log.error('planning failed', { error: err.message }));
+        .catch((err: Error) => {
+          // The store away a moment (an etcd election): plan again soon, not at the next change.
+          this.log.error('planning failed, planning again soon', { error: err.message });
+          if (election.isLeader) retry ??= setTimeout(() => ((retry = undefined), schedule()), 500 + Math.round(this.random() * 500));
+        });
     };
     const schedule = () => {
-      const now = this.clock.now();
+      const now = this.clock.monotonic();
       if (!timer) firstChangeAt = now;
       clearTimeout(timer);
       // Debounced (and spaced by at least twice what the last round cost, so planning a large
@@ -193,9 +221,15 @@ export class Leader extends EventEmitter<LeaderEvents> {
       v.on('reset', schedule);
       v.on('failed', (err) => this.log.warn('watch failed, listing again', { prefix: v.prefix, error: err.message }));
     }
-    const deposed = new Promise<void>((resolve) => election.once('deposed', () => resolve()));
+    // Also when it ended before we listened (the session may end between election and here).
+    const deposed = new Promise<void>((resolve) => {
+      election.once('deposed', () => resolve());
+      if (!election.isLeader) resolve();
+    });
     try {
-      await Promise.all([workers.start(), ...all.slice(1).map((v) => v.start())]);
+      // While the store is away the first lists wait for it; a leader deposed meanwhile stops waiting.
+      await Promise.race([Promise.all([workers.start(), ...all.slice(1).map((v) => v.start())]), deposed]);
+      if (!election.isLeader) return;
       plan();
       const reconcile = setInterval(() => {
         void Promise.all(all.map((v) => v.resync())).then(plan);
@@ -205,8 +239,10 @@ export class Leader extends EventEmitter<LeaderEvents> {
     } finally {
       clearTimeout(timer);
       clearTimeout(wake);
-      await planning;
+      clearTimeout(retry);
+      // Views first: a round waiting on a view that re-lists while the store is away returns then.
       await Promise.all([workers.close(), ...all.slice(1).map((v) => v.close())]);
+      await planning;
     }
   }
 

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/index.js';
 import { Agent } from './agent.js';
+import { combineHealth, storeTrouble, type Health } from './health.js';
 import type { Keys } from './keys.js';
 import { Leader } from './leader.js';
 import type { Logger } from './log.js';
@@ -44,6 +45,14 @@ export class RotaNode {
     if (options.lead !== false) {
       this.leader = new Leader({ store: options.store, keys: options.keys, nodeId: this.id, log: options.log, ttl: options.ttl, releaseOnDeath: options.releaseOnDeath });
     }
+  }
+
+  /**
+   * Whether this node can do its job now: its store answers, and every session it needs (each
+   * worker's, the leader candidate's) is valid. Reads local state only: it answers at once.
+   */
+  health(): Health {
+    return combineHealth([storeTrouble(this.options.store), this.leader?.health(), ...[...this.agents.values()].map((a) => a.health())]);
   }
 
   /** Starts the leader candidate and `workers` local workers (the first takes the node's id). */

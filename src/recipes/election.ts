@@ -41,7 +41,9 @@ export class Election extends EventEmitter<ElectionEvents> {
   ) {
     super();
     this.key = `${prefix}${session.lease}`;
-    session.once('lost', (err) => this.end(err));
+    // `done`, not 'lost': a session that ended before this candidacy began still ends it.
+    if (session.endedBy) this.ended = session.endedBy;
+    void session.done.then((err) => this.end(err));
   }
 
   get isLeader(): boolean {

@@ -1,8 +1,9 @@
 // A live copy of every key under a prefix: list, then watch from the list's revision + 1; on a
 // compaction or any watch failure, list again (DESIGN "Watching"). State is always rebuilt from
-// the store, never trusted from memory alone.
+// the store, never trusted from memory alone: with `relistMs`, it is also listed again now and
+// then, which repairs whatever a watch may have missed without saying so.
 import { EventEmitter } from 'node:events';
-import { listPrefix, sleep, systemClock, type Clock, type KeyValue, type Store, type Watch, type WatchBatch } from '../store/index.js';
+import { listPrefix, sleep, systemClock, type Clock, type KeyValue, type Store, type TimerHandle, type Watch, type WatchBatch } from '../store/index.js';
 
 export interface PrefixViewEvents {
   /** Changes of one revision, already applied to `kvs`. */
@@ -11,6 +12,13 @@ export interface PrefixViewEvents {
   reset: [];
   /** A failure the view recovers from by itself (it lists again). Not 'error': nothing to crash on. */
   failed: [error: Error];
+}
+
+export interface PrefixViewOptions {
+  /** List everything again about this often (ms, ±25 % jitter); 0 or absent: only when the watch fails. */
+  relistMs?: number;
+  /** Randomness for the jitter (default Math.random). */
+  random?: () => number;
 }
 
 /** Live map of key → key-value under one prefix. */
@@ -22,35 +30,64 @@ export class PrefixView extends EventEmitter<PrefixViewEvents> {
   private generation = 0;
   private closed = false;
   private loading?: Promise<void>;
+  /** A reload was asked for while one ran: it may have started before the reason to reload. */
+  private again = false;
+  private relistTimer?: TimerHandle;
 
   constructor(
     private readonly store: Store,
     readonly prefix: string,
     private readonly clock: Clock = systemClock,
+    private readonly options: PrefixViewOptions = {},
   ) {
     super();
   }
 
   /** Loads the prefix and starts following it; resolves after the first load. */
   start(): Promise<void> {
+    this.scheduleRelist();
     return this.resync();
   }
 
-  /** Reads everything again and re-watches; emits 'reset'. Concurrent calls share one reload. */
+  /**
+   * Reads everything again and re-watches; emits 'reset'. A call while a reload runs makes it run
+   * once more after it (the reason for this call may have come after it listed, or its new watch
+   * may be the one that failed); every caller meanwhile shares that one promise.
+   */
   resync(): Promise<void> {
-    this.loading ??= this.reload().finally(() => (this.loading = undefined));
+    if (this.loading) {
+      this.again = true;
+      return this.loading;
+    }
+    this.loading = (async () => {
+      do {
+        this.again = false;
+        await this.reload();
+      } while (this.again && !this.closed);
+    })().finally(() => (this.loading = undefined));
     return this.loading;
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.generation++;
+    if (this.relistTimer) this.clock.clearTimeout(this.relistTimer);
     await this.watch?.close();
     this.watch = undefined;
   }
 
+  private scheduleRelist(): void {
+    const every = this.options.relistMs ?? 0;
+    if (every <= 0 || this.closed) return;
+    const random = this.options.random ?? Math.random;
+    this.relistTimer = this.clock.setTimeout(() => {
+      if (this.closed) return;
+      void this.resync().finally(() => this.scheduleRelist());
+    }, Math.round(every * (0.75 + random() * 0.5)));
+  }
+
   private async reload(): Promise<void> {
-    for (let delay = 50; !this.closed; delay = Math.min(delay * 2, 1000)) {
+    for (let delay = 50, tries = 1; !this.closed; delay = Math.min(delay * 2, 1000), tries++) {
       const gen = ++this.generation;
       await this.watch?.close();
       this.watch = undefined;
@@ -66,7 +103,7 @@ export class PrefixView extends EventEmitter<PrefixViewEvents> {
         return;
       } catch (err) {
         if (this.closed) return;
-        this.emit('failed', err as Error);
+        if (tries === 1 || tries % 30 === 0) this.emit('failed', err as Error); // not once a second for a whole outage
         await sleep(this.clock, delay);
       }
     }

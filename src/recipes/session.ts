@@ -1,8 +1,12 @@
 // A session: a lease kept alive, plus a self-fencing deadline. Whoever holds a session may act
 // (run items, lead) only while `valid`: the deadline falls a margin before the lease could expire
-// on the store, so work stops before anyone else can take it over.
+// on the store, so work stops before anyone else can take it over. Deadlines are monotonic
+// (Clock.monotonic): a wall clock stepped back cannot delay fencing.
+//
+// A session is over for good once lost; its holder opens a new one (openSession retries until one
+// is valid), so a holder comes back by itself after any outage of the store.
 import { EventEmitter } from 'node:events';
-import { LeaseKeeper, systemClock, type Clock, type LeaseId, type Store, type TimerHandle } from '../store/index.js';
+import { backoff, LeaseKeeper, LeaseNotFoundError, sleep, systemClock, type Clock, type LeaseId, type Store, type TimerHandle } from '../store/index.js';
 
 export interface SessionOptions {
   /** Lease TTL in seconds (minimum 2). */
@@ -29,10 +33,15 @@ export class SessionFencedError extends Error {
 
 /** A live lease with a self-fencing deadline. */
 export class Session extends EventEmitter<SessionEvents> {
-  /** Clock time until which holders may act. */
+  /** Monotonic time (clock.monotonic()) until which holders may act. */
   fenceAt: number;
+  /** Resolves with the reason once the session is over; unlike 'lost', it is never missed by a late subscriber. */
+  readonly done: Promise<Error>;
+  /** Why the session ended, once it has. */
+  endedBy?: Error;
   private timer?: TimerHandle;
   private over = false;
+  private settle!: (reason: Error) => void;
 
   private constructor(
     private readonly keeper: LeaseKeeper,
@@ -40,6 +49,7 @@ export class Session extends EventEmitter<SessionEvents> {
     readonly marginMs: number,
   ) {
     super();
+    this.done = new Promise((resolve) => (this.settle = resolve));
     this.fenceAt = keeper.expiresBy - marginMs;
     keeper.on('renewed', (expiresBy) => {
       this.fenceAt = expiresBy - marginMs;
@@ -50,12 +60,17 @@ export class Session extends EventEmitter<SessionEvents> {
     this.arm();
   }
 
-  /** Grants a lease and starts keeping it alive. */
+  /**
+   * Grants a lease and starts keeping it alive. Resolves only with a session that is valid, and
+   * for a while yet: a grant answered so late that its deadline is (nearly) past is renewed from
+   * now or, failing that, given up — it rejects then, and the caller tries again.
+   */
   static async open(store: Store, options: SessionOptions): Promise<Session> {
     const ttl = Math.max(2, Math.round(options.ttl));
     const clock = options.clock ?? systemClock;
     const margin = options.marginMs ?? Math.min(2000, Math.max(800, (ttl * 1000) / 4));
-    const keeper = await LeaseKeeper.grant(store, ttl, clock);
+    // At least half the time a session can be valid for must be left, or it fences before its first renewal.
+    const keeper = await LeaseKeeper.grant(store, ttl, clock, margin + (ttl * 1000 - margin) / 2);
     return new Session(keeper, clock, margin);
   }
 
@@ -67,20 +82,43 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.keeper.ttl;
   }
 
-  /** The earliest moment the lease could expire on the store (clock ms). */
+  /** The earliest moment the lease could expire on the store (monotonic ms). */
   get expiresBy(): number {
     return this.keeper.expiresBy;
   }
 
   /** Whether holders may still act: not lost, and the fencing deadline has not passed. */
   get valid(): boolean {
-    return !this.over && this.clock.now() < this.fenceAt;
+    return !this.over && this.clock.monotonic() < this.fenceAt;
+  }
+
+  /** Milliseconds holders may still act for (0 once over). */
+  get remainingMs(): number {
+    return this.over ? 0 : Math.max(0, this.fenceAt - this.clock.monotonic());
   }
 
   /** Ends the session and revokes the lease, so its keys go at once (clean shutdown). */
   async close(): Promise<void> {
     this.end(new Error('session closed'), false);
     await this.keeper.revoke();
+  }
+
+  /**
+   * Revokes the lease of a session that is over, retrying while the store is unreachable, so its
+   * keys go as soon as the store answers instead of a TTL later (a restarted etcd renews every
+   * lease it had). Call it only once nothing runs under the session any more. Never rejects.
+   */
+  async release(signal?: AbortSignal, random: () => number = Math.random): Promise<void> {
+    this.end(new Error('session released'), false);
+    const delay = backoff(100, 500, random);
+    while (!signal?.aborted) {
+      try {
+        return await this.keeper.revoke();
+      } catch (err) {
+        if (err instanceof LeaseNotFoundError) return;
+        await sleep(this.clock, delay.next(), signal).catch(() => undefined);
+      }
+    }
   }
 
   /** Ends the session without revoking: its keys stay until the lease expires (a simulated crash). */
@@ -93,10 +131,10 @@ export class Session extends EventEmitter<SessionEvents> {
     this.disarm();
     if (this.over) return;
     this.timer = this.clock.setTimeout(() => {
-      // Not revoked: what ran under it may still be stopping; the lease expires within the margin.
-      if (this.clock.now() >= this.fenceAt) this.end(new SessionFencedError(this.keeper.id), false);
+      // Not revoked: what ran under it may still be stopping; its holder releases it after that.
+      if (this.clock.monotonic() >= this.fenceAt) this.end(new SessionFencedError(this.keeper.id), false);
       else this.arm();
-    }, Math.max(0, this.fenceAt - this.clock.now()));
+    }, Math.max(0, this.fenceAt - this.clock.monotonic()));
   }
 
   private disarm(): void {
@@ -107,10 +145,37 @@ export class Session extends EventEmitter<SessionEvents> {
   private end(err: Error, revoke = true): void {
     if (this.over) return;
     this.over = true;
+    this.endedBy = err;
     this.disarm();
     // The store reported the lease gone or unconfirmed: revoke in case it is still alive there.
     if (revoke) void this.keeper.revoke().catch(() => undefined);
     else this.keeper.stop();
     this.emit('lost', err);
+    this.settle(err);
   }
+}
+
+/**
+ * Opens a session, retrying (with jittered backoff up to `maxDelayMs`) until one is valid or
+ * `signal` aborts; undefined then. A holder that must keep working after any outage uses this.
+ */
+export async function openSession(
+  store: Store,
+  options: SessionOptions & { signal?: AbortSignal; random?: () => number; maxDelayMs?: number; onRetry?: (err: Error, inMs: number, tries: number) => void },
+): Promise<Session | undefined> {
+  const clock = options.clock ?? systemClock;
+  const delay = backoff(100, options.maxDelayMs ?? 500, options.random);
+  for (let tries = 1; !options.signal?.aborted; tries++) {
+    try {
+      const session = await Session.open(store, options);
+      if (!options.signal?.aborted && session.valid) return session;
+      void session.release();
+    } catch (err) {
+      if (options.signal?.aborted) break;
+      const ms = delay.next();
+      options.onRetry?.(err as Error, ms, tries);
+      await sleep(clock, ms, options.signal).catch(() => undefined);
+    }
+  }
+  return undefined;
 }

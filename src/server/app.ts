@@ -8,6 +8,7 @@ import type { Keys } from '../engine/keys.js';
 import type { Store } from '../store/index.js';
 import { dashboardPaths, registerDashboard } from './routes/dashboard.js';
 import { registerEventRoutes } from './routes/events.js';
+import { registerHealthRoutes, type HealthCheck } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { registerWorkRoutes } from './routes/work.js';
@@ -29,6 +30,8 @@ export interface ServerOptions {
   /** Largest content in bytes (default 1 MiB). */
   maxContentBytes?: number;
   local?: LocalWorkers;
+  /** What GET /healthz reports (default: ok while the API answers). */
+  health?: HealthCheck;
 }
 
 /** Builds the API; call listen() on the result. */
@@ -56,7 +59,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       }
     });
   }
-  app.get('/healthz', async () => ({ ok: true }));
+  registerHealthRoutes(app, options.health);
   app.get('/status', async () => ({ ...(await options.client.status()), local: Boolean(options.local) }));
   registerDashboard(app);
   registerWorkRoutes(app, options.client);

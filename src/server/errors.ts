@@ -1,7 +1,7 @@
 // Every failure answered as JSON {error, message} with the status that says whose fault it is.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ConflictError, NotFoundError, TooLargeError, ValidationError } from '../client/errors.js';
-import { StoreError } from '../store/index.js';
+import { StoreError, UnavailableError } from '../store/index.js';
 
 /** An HTTP error with a code a program can switch on and a message a person can act on. */
 export class HttpError extends Error {
@@ -22,7 +22,7 @@ export function describeError(err: unknown): HttpError {
   if (err instanceof ConflictError) return new HttpError(409, 'conflict', err.message);
   if (err instanceof TooLargeError) return new HttpError(413, 'too_large', err.message);
   if (err instanceof StoreError) {
-    return err.code === 'invalid-request' ? new HttpError(400, 'invalid', err.message) : new HttpError(503, 'unavailable', `the store cannot answer: ${err.message}`);
+    return err.code === 'invalid-request' ? new HttpError(400, 'invalid', err.message) : new HttpError(503, 'unavailable', err instanceof UnavailableError && err.endpoint ? err.message : `the store cannot answer: ${err.message}`);
   }
   const fe = err as FastifyError;
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new HttpError(413, 'too_large', `the body is larger than the limit of ${fe.message.match(/\d+/)?.[0] ?? '?'} bytes`);

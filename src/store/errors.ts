@@ -50,10 +50,16 @@ export class LeaseNotFoundError extends StoreError {
   }
 }
 
-/** The store could not be reached or did not answer in time; the call may or may not have taken effect. */
+/**
+ * The store could not be reached or did not answer in time; the call may or may not have taken
+ * effect. `endpoint` names where the store was sought (its message then starts "cannot reach etcd at …").
+ */
 export class UnavailableError extends StoreError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly endpoint?: string;
+
+  constructor(message: string, options?: { cause?: unknown; endpoint?: string }) {
     super('unavailable', message, options);
+    this.endpoint = options?.endpoint;
   }
 }
 

@@ -1,7 +1,8 @@
-// Keeps one lease alive on any store and says, as an event, when it is lost.
+// Keeps one lease alive on any store and says, as an event, when it is lost. Every deadline here
+// is on the clock's monotonic reading: a wall clock stepped back must not make a lost lease look alive.
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
-import { LeaseNotFoundError, StoreError } from './errors.js';
+import { LeaseNotFoundError, StoreError, UnavailableError } from './errors.js';
 import type { LeaseId, Store } from './types.js';
 
 export interface LeaseKeeperEvents {
@@ -13,9 +14,16 @@ export interface LeaseKeeperEvents {
   lost: [error: Error];
 }
 
+/** Raised by LeaseKeeper.grant when the store answered too late for the lease to be of use. */
+export class LeaseTooLateError extends UnavailableError {
+  constructor(lease: LeaseId, leftMs: number) {
+    super(`lease ${lease} was confirmed with only ${Math.max(0, Math.round(leftMs))} ms left: the store answers too slowly; a new lease will be tried`);
+  }
+}
+
 /** A granted lease, renewed every TTL/3 until stopped or lost. */
 export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
-  /** Time (clock ms) by which the lease has expired unless a keepalive is acknowledged. */
+  /** Monotonic time (clock.monotonic()) by which the lease has expired unless a keepalive is acknowledged. */
   expiresBy: number;
   private timer?: TimerHandle;
   private stopped = false;
@@ -25,18 +33,36 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     readonly id: LeaseId,
     readonly ttl: number,
     private readonly clock: Clock,
-    grantedAt: number,
+    expiresBy: number,
   ) {
     super();
-    this.expiresBy = grantedAt + ttl * 1000;
-    this.schedule(this.interval());
+    this.expiresBy = expiresBy;
+    this.scheduleRenewal();
   }
 
-  /** Grants a lease of `ttl` seconds and starts keeping it alive. */
-  static async grant(store: Store, ttl: number, clock: Clock = systemClock): Promise<LeaseKeeper> {
-    const sent = clock.now();
+  /**
+   * Grants a lease of `ttl` seconds and starts keeping it alive. A grant's deadline counts from when
+   * it was asked for, and a store that was frozen answers late: a grant with less than `minLeftMs`
+   * to live is renewed at once (from now); if even that comes back too late, the lease is revoked and
+   * LeaseTooLateError thrown, so a caller never holds a lease that is already (nearly) gone.
+   */
+  static async grant(store: Store, ttl: number, clock: Clock = systemClock, minLeftMs = 0): Promise<LeaseKeeper> {
+    let sent = clock.monotonic();
     const grant = await store.grantLease(ttl);
-    return new LeaseKeeper(store, grant.id, grant.ttl, clock, sent);
+    let expiresBy = sent + grant.ttl * 1000;
+    if (expiresBy - clock.monotonic() < minLeftMs) {
+      try {
+        sent = clock.monotonic();
+        const { ttl: renewed } = await store.keepAliveOnce(grant.id);
+        expiresBy = sent + renewed * 1000;
+        const left = expiresBy - clock.monotonic();
+        if (left < minLeftMs) throw new LeaseTooLateError(grant.id, left);
+      } catch (err) {
+        store.revokeLease(grant.id).catch(() => undefined);
+        throw err;
+      }
+    }
+    return new LeaseKeeper(store, grant.id, grant.ttl, clock, expiresBy);
   }
 
   /** Whether the keeper still keeps the lease alive. */
@@ -64,6 +90,12 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     return Math.max(100, (this.ttl * 1000) / 3);
   }
 
+  /** Renews a third of the TTL after the last confirmed renewal was sent: at once if it was answered late. */
+  private scheduleRenewal(): void {
+    const sent = this.expiresBy - this.ttl * 1000;
+    this.schedule(Math.max(10, sent + this.interval() - this.clock.monotonic()));
+  }
+
   private schedule(ms: number): void {
     if (this.stopped) return;
     this.timer = this.clock.setTimeout(() => void this.renew(), ms);
@@ -72,16 +104,16 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   private async renew(): Promise<void> {
     if (this.stopped) return;
     // Measured from when the request left: the server renewed at or after this moment.
-    const sent = this.clock.now();
+    const sent = this.clock.monotonic();
     try {
       const { ttl } = await this.beforeExpiry(this.store.keepAliveOnce(this.id));
       if (this.stopped) return;
-      this.expiresBy = sent + ttl * 1000;
+      this.expiresBy = Math.max(this.expiresBy, sent + ttl * 1000);
       this.emit('renewed', this.expiresBy);
-      this.schedule(this.interval());
+      this.scheduleRenewal();
     } catch (err) {
       if (this.stopped) return;
-      const now = this.clock.now();
+      const now = this.clock.monotonic();
       if (err instanceof LeaseNotFoundError || now >= this.expiresBy) {
         return this.lose(err instanceof LeaseNotFoundError ? err : new LeaseNotFoundError(this.id));
       }
@@ -95,7 +127,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   private beforeExpiry<T>(call: Promise<T>): Promise<T> {
     let timer: TimerHandle | undefined;
     const expiry = new Promise<never>((_, reject) => {
-      timer = this.clock.setTimeout(() => reject(new LeaseNotFoundError(this.id)), Math.max(0, this.expiresBy - this.clock.now()));
+      timer = this.clock.setTimeout(() => reject(new LeaseNotFoundError(this.id)), Math.max(0, this.expiresBy - this.clock.monotonic()));
     });
     call.catch(() => undefined); // may settle after we gave up on it
     return Promise.race([call, expiry]).finally(() => this.clock.clearTimeout(timer!));

@@ -15,6 +15,8 @@ export interface EtcdMember {
   /** SIGKILL, as a crash. */
   kill(): Promise<void>;
   stop(): Promise<void>;
+  /** Starts it again (after stop or kill) on the same data dir and ports; resolves once healthy. */
+  restart(): Promise<void>;
 }
 
 export interface EtcdCluster {
@@ -51,7 +53,7 @@ export async function startEtcdCluster(size: number, options: EtcdTimers = {}): 
     const dataDir = path.join(tmp.dir, s.name);
     const clientUrl = `${options.tls ? 'https' : 'http'}://127.0.0.1:${s.client}`;
     const peerUrl = `http://127.0.0.1:${s.peer}`;
-    const log = fs.openSync(path.join(tmp.dir, `${s.name}.log`), 'a');
+    const logFile = path.join(tmp.dir, `${s.name}.log`);
     const args = [
       '--name', s.name,
       '--data-dir', dataDir,
@@ -69,19 +71,32 @@ export async function startEtcdCluster(size: number, options: EtcdTimers = {}): 
         ? ['--cert-file', options.tls.cert, '--key-file', options.tls.key, '--trusted-ca-file', options.tls.ca, '--client-cert-auth']
         : []),
     ];
-    const child = spawnTracked('etcd', args, { stdio: ['ignore', log, log] });
-    fs.closeSync(log);
+    const launch = () => {
+      const log = fs.openSync(logFile, 'a');
+      const child = spawnTracked('etcd', args, { stdio: ['ignore', log, log] });
+      fs.closeSync(log);
+      return child;
+    };
     const member: EtcdMember = {
       name: s.name,
       clientUrl,
       peerUrl,
       dataDir,
-      child,
+      child: launch(),
       kill: async () => {
-        child.kill('SIGKILL');
-        await stopChild(child);
+        member.child.kill('SIGCONT'); // a frozen etcd cannot die until it runs again
+        member.child.kill('SIGKILL');
+        await stopChild(member.child);
       },
-      stop: () => stopChild(child),
+      stop: async () => {
+        member.child.kill('SIGCONT');
+        await stopChild(member.child);
+      },
+      restart: async () => {
+        await member.stop();
+        member.child = launch();
+        await waitFor(() => healthy(member, options.tls), 20_000, `etcd ${member.name} healthy again`);
+      },
     };
     return member;
   });

@@ -32,12 +32,24 @@ export interface EtcdStoreOptions {
   attemptTimeoutMs?: number;
   /** Deadline of a call including its retries, in ms. */
   callTimeoutMs?: number;
+  /** Deadline of a call while etcd is known to be away (its last attempt failed), in ms. */
+  failFastMs?: number;
   clock?: Clock;
 }
+
+/** Whether etcd answered the last attempt of any call; when not, since when and why. */
+export type Reachability = { ok: true } | { ok: false; since: number; message: string };
 
 // Tuned so writes resume within ~3 s of an etcd leader change (defaults take ~7 s, see NOTES).
 const DEFAULT_ATTEMPT_MS = 1500;
 const DEFAULT_CALL_MS = 10_000;
+// Once etcd is known to be away, a call waits this long for it, not 10 s: the API answers 503 at
+// once instead of hanging, and the engine's own loops (which retry for ever) try again sooner.
+const DEFAULT_FAIL_FAST_MS = 1500;
+/** Known away: an attempt failed and none was answered for this long (a slow but live etcd answers some). */
+const AWAY_AFTER_MS = 3000;
+/** reachability() reports etcd away after this long without an answer, while attempts fail or wait. */
+const SILENT_MS = 1000;
 
 /** Store on etcd; see Store. */
 export class EtcdStore implements Store {
@@ -45,7 +57,17 @@ export class EtcdStore implements Store {
   private readonly client: etcd3.Etcd3;
   private readonly attemptMs: number;
   private readonly callMs: number;
+  private readonly failFastMs: number;
   private readonly clock: Clock;
+  /** The endpoints, as people wrote them, for messages. */
+  private readonly where: string;
+  /** When (monotonic ms) etcd last answered an attempt of any call, and when one last failed. */
+  private lastOkAt: number;
+  private lastFailAt = -Infinity;
+  /** The last failure that said more than "breaker open", whichever call met it. */
+  private lastCause?: UnavailableError;
+  /** Start (monotonic ms) of each attempt in flight: one unanswered for long says etcd hangs before it times out. */
+  private readonly pending = new Set<{ at: number }>();
   private readonly watches = new Set<EtcdWatch>();
   private closed = false;
 
@@ -53,7 +75,10 @@ export class EtcdStore implements Store {
     if (options.endpoints.length === 0) throw new Error('at least one etcd endpoint is needed');
     this.attemptMs = options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_MS;
     this.callMs = options.callTimeoutMs ?? DEFAULT_CALL_MS;
+    this.failFastMs = options.failFastMs ?? DEFAULT_FAIL_FAST_MS;
     this.clock = options.clock ?? systemClock;
+    this.where = options.endpoints.join(',');
+    this.lastOkAt = this.clock.monotonic();
     const tls = options.tls;
     this.client = new etcd3.Etcd3({
       hosts: options.endpoints,
@@ -130,7 +155,7 @@ export class EtcdStore implements Store {
   }
 
   async keepAliveOnce(id: string): Promise<{ ttl: number }> {
-    const res = await this.call(() => this.keepAliveStream(id), { lease: id });
+    const res = await this.call((o) => this.keepAliveStream(id, o.deadline), { lease: id });
     if (Number(res.TTL) <= 0) throw new LeaseNotFoundError(id);
     return { ttl: Number(res.TTL) };
   }
@@ -175,28 +200,75 @@ export class EtcdStore implements Store {
     this.client.close();
   }
 
-  /** Runs one RPC with a deadline per attempt, retrying while etcd is unavailable, within the call deadline. */
+  /** Whether etcd answers: not when, for a second, attempts have failed or waited unanswered (for health checks; costs nothing). */
+  reachability(): Reachability {
+    const now = this.clock.monotonic();
+    if (now - this.lastOkAt < SILENT_MS) return { ok: true };
+    if (this.lastFailAt > this.lastOkAt) return { ok: false, since: this.lastOkAt, message: this.unreachable(this.lastCause).message };
+    // A frozen etcd does not refuse, it just does not answer: say so before the attempt times out.
+    const oldest = Math.min(...[...this.pending].map((p) => p.at));
+    if (now - oldest >= SILENT_MS) return { ok: false, since: oldest, message: `cannot reach etcd at ${this.where}: no answer for ${((now - oldest) / 1000).toFixed(1)} s` };
+    return { ok: true };
+  }
+
+  /** Known away: an attempt failed since the last answer, and that was a while ago. */
+  private get away(): boolean {
+    return this.lastFailAt > this.lastOkAt && this.clock.monotonic() - this.lastOkAt >= AWAY_AFTER_MS;
+  }
+
+  /**
+   * Runs one RPC with a deadline per attempt, retrying while etcd is unavailable, within the call
+   * deadline: 10 s normally, 1.5 s once etcd is known to be away (fail fast). What it throws then
+   * says plainly where etcd was sought and the last real failure, never a circuit breaker's wording.
+   */
   private async call<T>(
     attempt: (options: { deadline: Date }) => Promise<T>,
     context?: { revision?: number; lease?: string },
   ): Promise<T> {
-    const started = this.clock.now();
+    const started = this.clock.monotonic();
+    const limit = () => started + (this.away ? Math.min(this.callMs, this.failFastMs) : this.callMs);
     let delay = 25;
     let cause: UnavailableError | undefined; // the last failure that says more than "breaker open"
     for (;;) {
       if (this.closed) throw new StoreClosedError();
+      const now = this.clock.monotonic();
+      const ms = Math.max(50, Math.min(this.attemptMs, limit() - now));
+      const inFlight = { at: now };
+      this.pending.add(inFlight);
       try {
-        return await attempt({ deadline: new Date(Date.now() + this.attemptMs) });
+        const res = await attempt({ deadline: new Date(Date.now() + ms) });
+        this.lastOkAt = this.clock.monotonic();
+        return res;
       } catch (raw) {
+        this.pending.delete(inFlight);
         const err = toStoreError(raw, context);
-        if (err instanceof UnavailableError && !err.message.includes('circuit breaker is open')) cause = err;
-        const late = this.clock.now() - started + delay >= this.callMs;
-        if (!(err instanceof UnavailableError) || this.closed) throw err;
-        if (late) throw cause ?? err;
+        if (!(err instanceof UnavailableError)) {
+          if (!(err instanceof StoreClosedError)) this.lastOkAt = this.clock.monotonic(); // etcd answered, with a refusal
+          throw err;
+        }
+        if (this.closed) throw err;
+        this.lastFailAt = this.clock.monotonic();
+        if (!err.message.includes('circuit breaker is open')) cause = this.lastCause = err;
+        if (this.clock.monotonic() + delay >= limit()) throw this.unreachable(cause ?? this.lastCause);
         await sleep(this.clock, delay);
         delay = Math.min(delay * 2, 250);
+      } finally {
+        this.pending.delete(inFlight);
       }
     }
+  }
+
+  /** "cannot reach etcd at URL: why", from the last real failure (if any), without gRPC's wrapping. */
+  private unreachable(cause: UnavailableError | undefined): UnavailableError {
+    let why = 'no answer (the connection is being retried)';
+    if (cause) {
+      why = cause.message.replace(/^etcd unavailable: /, '').replace(/^\d+ [A-Z_]+: /, '');
+      const last = why.match(/Last error: (?:Error: )?(.*?)(?:\. Resolution note:.*)?$/s)?.[1];
+      if (last && last !== 'null') why = last;
+      else why = why.replace(/\. Last error: .*$/s, '');
+      why = why.replace(/^Deadline exceeded.*$/s, 'no answer in time').replace(/\s*\(\d{4}-\d\d-\d\dT[^)]*\)/, '').trim();
+    }
+    return new UnavailableError(`cannot reach etcd at ${this.where}: ${why}`, { cause, endpoint: this.where });
   }
 
   // The etcd3 connection pool is not public API, but it is the only way to open raw streams
@@ -216,10 +288,10 @@ export class EtcdStore implements Store {
     });
   }
 
-  private keepAliveStream(id: string): Promise<{ TTL: string }> {
+  private keepAliveStream(id: string, deadline: Date): Promise<{ TTL: string }> {
     return this.pool.withConnection('Lease', ({ resource, client, metadata }) => {
       return new Promise((resolve, reject) => {
-        const stream = client.leaseKeepAlive(metadata, { deadline: new Date(Date.now() + this.attemptMs) });
+        const stream = client.leaseKeepAlive(metadata, { deadline });
         stream.on('data', (res: { TTL: string }) => {
           resolve(res);
           stream.end();
