@@ -101,15 +101,17 @@ describe('a chaos run', { timeout: (SECONDS + 240) * 1000 }, () => {
       assert.fail(`the runner printed no figures (exit ${code}):\n${err.slice(-30).join('\n')}`);
     }
     console.log(`# chaos figures: ${line}`);
-    const why = `seed ${figures.seed} (replay: npm run chaos -- --seconds ${SECONDS} --seed ${figures.seed})\n${line}\n${err.slice(-25).join('\n')}`;
+    const why = `seed ${figures.seed} (replay: npm run chaos -- --seconds ${SECONDS} --seed ${figures.seed}); the figures are printed above\n${err.slice(-12).join('\n')}`;
     assert.ok(figures.samples > SECONDS * 10, `the sampler took only ${figures.samples} samples; ${why}`);
     assert.ok(figures.runsSeen > 0, `the sampler saw no item run; ${why}`);
     assert.deepEqual(figures.missingFaults, [], `fault kinds never injected; ${why}`);
     assert.equal(figures.doubleRunSamples, 0, `double runs; ${why}`);
     assert.equal(figures.orphans, 0, `orphans; ${why}`);
+    assert.equal(figures.unregistered, 0, `nodes not registered as workers; ${why}`);
     assert.equal(figures.unclaimed, 0, `unclaimed items; ${why}`);
     assert.equal(figures.stray, 0, `deleted items still running; ${why}`);
     assert.equal(figures.lost, 0, `lost items; ${why}`);
+    assert.ok(figures.settledMs !== null && figures.settledMs <= figures.settleDeadlineMs, `not settled within TTL + 3 s; ${why}`);
     assert.deepEqual(figures.violations, [], why);
     assert.equal(code, 0, why);
   });

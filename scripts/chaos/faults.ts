@@ -6,6 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { TcpProxy } from '../../test/helpers/tcp-proxy.js';
 import type { EtcdServer } from './etcd.js';
 import type { NodeSlot } from './nodes.js';
+import { ProcReader } from './procfs.js';
 import type { Random } from './random.js';
 
 /** Every fault the runner injects. */
@@ -39,6 +40,7 @@ export class Faults {
   private readonly abort = new AbortController();
   private readonly running = new Set<Promise<void>>();
   private etcdBusy = false;
+  private readonly reader = new ProcReader();
   private proxyBusy = false;
 
   constructor(private readonly t: FaultTargets) {}
@@ -83,9 +85,12 @@ export class Faults {
     return true;
   }
 
+  /** A node no fault acts on, among those that run items now if any does (a fault hurts most there). */
   private freeSlot(filter: (s: NodeSlot) => boolean = () => true): NodeSlot | undefined {
     const ready = this.t.slots.filter((s) => !s.busy && s.pid !== undefined && filter(s));
-    return ready.length > 0 ? this.t.random.pick(ready) : undefined;
+    const working = ready.filter((s) => s.items(this.reader) > 0);
+    const from = working.length > 0 ? working : ready;
+    return from.length > 0 ? this.t.random.pick(from) : undefined;
   }
 
   /** The action of a fault of `kind` on a target free now, or undefined. */
@@ -111,7 +116,7 @@ export class Faults {
           await s.exited();
         });
       case 'kill-guard': {
-        const guards = new Map(this.t.slots.map((s) => [s, s.busy ? undefined : s.guardPid()]));
+        const guards = new Map(this.t.slots.map((s) => [s, s.busy ? undefined : s.guardPid(this.reader)]));
         return onSlot(this.freeSlot((s) => guards.get(s) !== undefined), async (s) => {
           const guard = guards.get(s)!;
           log(`fault: SIGKILL the guard (pid ${guard}) of node ${s.id}`);

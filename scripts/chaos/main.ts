@@ -21,7 +21,7 @@ import { NodeSlot } from './nodes.js';
 import { newSeed, Random } from './random.js';
 import { violations, type Figures } from './report.js';
 import { itemsOf, Sampler } from './sampler.js';
-import { awaitSettled } from './settle.js';
+import { awaitSettled, byReason } from './settle.js';
 import { registryIds } from './store-view.js';
 import { killEverything, stopEverything } from './teardown.js';
 
@@ -90,8 +90,9 @@ async function main(): Promise<Figures> {
   const churn = new Churn(churnRandom, () => slots, { min: 2 * K, max: 6 * K }, tag);
   const seeded = 4 * K;
   await Promise.race([churn.seed(seeded), delay(60_000).then(() => Promise.reject(new Error('could not add the first items within 60 s')))]);
-  const baseline = await awaitSettled(etcdUrl, sampler, 30_000, 30_000);
-  if (baseline.unclaimed.size > 0) problems.push(`before any fault, ${baseline.unclaimed.size} items did not run (${[...baseline.unclaimed.values()][0]})`);
+  const nodeIds = () => slots.filter((s) => s.pid !== undefined).map((s) => s.id);
+  const baseline = await awaitSettled(etcdUrl, sampler, nodeIds, 30_000, 30_000);
+  if (baseline.settledMs === undefined) problems.push(`before any fault, the items did not all run within 30 s: ${JSON.stringify(byReason(baseline.persistent))}`);
   log(`${seeded} items run; faults and churn for ${seconds} s`);
 
   const faults = new Faults({ etcd, proxy, slots, ttl, random: faultRandom, log });
@@ -113,7 +114,11 @@ async function main(): Promise<Figures> {
   const back = await Promise.all(slots.map((s) => s.ready(60_000)));
   if (back.includes(false)) problems.push(`${back.filter((b) => !b).length} nodes did not answer within 60 s of the end of the faults`);
   log(`restored; every item must run exactly once within ${ttl + 3} s`);
-  const settled = await awaitSettled(etcdUrl, sampler, (ttl + 3) * 1000, 20_000);
+  const deadlineMs = (ttl + 3) * 1000;
+  const settled = await awaitSettled(etcdUrl, sampler, nodeIds, deadlineMs, 20_000);
+  const count = (reason: string) => [...settled.persistent.values()].filter((p) => p.reason === reason).length;
+  const stray = count('deleted, still runs');
+  const unregistered = count('worker not registered');
   log(settled.settledMs !== undefined ? `settled after ${settled.settledMs} ms` : 'never settled');
   const registry = await registryIds(etcdUrl).catch(() => settled.registry);
   const lost = churn.acked().filter((id) => !registry.has(id));
@@ -134,6 +139,7 @@ async function main(): Promise<Figures> {
     missingFaults,
     samples: sampled.samples,
     maxSampleGapMs: Math.round(sampled.maxGapMs),
+    maxSampleListMs: Math.round(sampled.maxListMs),
     runsSeen: sampled.runsSeen.size,
     itemStarts: fs.readFileSync(announceLog, 'utf8').split('\n').filter(Boolean).length,
     doubleRunSamples: sampled.doubleRunSamples,
@@ -142,12 +148,15 @@ async function main(): Promise<Figures> {
     doubleRuns: [...sampled.doubleRuns].slice(0, 5).map(([k, v]) => `${k}: ${v}`),
     orphans: leftovers.orphans.length,
     orphanList: leftovers.orphans.slice(0, 10),
-    unclaimed: settled.unclaimed.size,
-    stray: settled.stray.size,
-    endProblems: [...settled.unclaimed, ...settled.stray].slice(0, 10).map(([id, why]) => `${id}: ${why}`),
+    unregistered,
+    unclaimed: settled.persistent.size - stray - unregistered,
+    stray,
+    endReasons: byReason(settled.persistent),
+    endProblems: [...settled.persistent].slice(0, 10).map(([id, p]) => `${id}: ${p.reason}${p.detail ? ` (${p.detail})` : ''}`),
     lost: lost.length,
     lostList: lost.slice(0, 10),
     settledMs: settled.settledMs ?? null,
+    settleDeadlineMs: deadlineMs,
     items: {
       seeded,
       added: churn.figures.added - seeded,
@@ -159,6 +168,7 @@ async function main(): Promise<Figures> {
       oddAnswers: churn.figures.oddAnswers.slice(0, 10),
     },
     nodeStarts: slots.reduce((n, s) => n + s.starts, 0),
+    portRaces: slots.reduce((n, s) => n + s.portRaces, 0),
     nodeCrashes: slots.flatMap((s) => s.crashes),
     nodesKilledAtEnd: leftovers.killedAtEnd,
     problems,

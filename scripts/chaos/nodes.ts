@@ -33,8 +33,10 @@ export class NodeSlot {
   /** Set by a fault that is acting on this node, so two faults never act on one node at once. */
   busy = false;
   starts = 0;
-  /** Exits nobody asked for (a crash, an exit on its own). */
+  /** Exits nobody asked for (a crash, an exit on its own), with the end of what the node said. */
   readonly crashes: string[] = [];
+  /** Starts that failed because another process took the port first. */
+  portRaces = 0;
   private expectExit = false;
   private stopping = false;
   private generation = 0;
@@ -60,8 +62,10 @@ export class NodeSlot {
     this.port = await freePort();
     this.starts++;
     const gen = ++this.generation;
-    const log = fs.openSync(path.join(this.config.logDir, `node-${this.index}.log`), 'a');
+    const logFile = path.join(this.config.logDir, `node-${this.index}.log`);
+    const log = fs.openSync(logFile, 'a');
     fs.writeSync(log, `--- start ${this.starts} as ${this.id} on :${this.port} at ${new Date().toISOString()}\n`);
+    const logFrom = fs.fstatSync(log).size;
     const env: NodeJS.ProcessEnv = { ...process.env, [RUN_TAG]: this.config.tag, ROTA_CHAOS_ROLE: 'node', ROTA_CHAOS_LOG: this.config.announceLog };
     delete env.ROTA_TOKEN;
     delete env.ROTA_ETCD;
@@ -79,7 +83,12 @@ export class NodeSlot {
     this.expectExit = false;
     proc.once('exit', (code, signal) => {
       if (this.proc === proc) this.proc = undefined;
-      if (!this.expectExit) this.crashes.push(`${this.id} exited by itself (${signal ?? `code ${code}`})`);
+      if (!this.expectExit) {
+        const said = readFrom(logFile, logFrom);
+        // The free port was taken between the check and the listen: the runner's race, not rota's fault.
+        if (/EADDRINUSE/.test(said)) this.portRaces++;
+        else this.crashes.push(`${this.id} exited by itself (${signal ?? `code ${code}`}): ${lastLines(said)}`);
+      }
       if (this.stopping || gen !== this.generation) return;
       // A supervisor's restart: after a short pause, as the same worker or a new one.
       setTimeout(() => {
@@ -132,6 +141,12 @@ export class NodeSlot {
     return reader.list(this.config.tag).find((p) => p.ppid === pid && cmdline(p.pid).includes('guard'))?.pid;
   }
 
+  /** How many item processes the node's guard runs now. */
+  items(reader = new ProcReader()): number {
+    const guard = this.guardPid(reader);
+    return guard === undefined ? 0 : reader.list(this.config.tag).filter((p) => p.ppid === guard && p.env.ROTA_WORK_ID !== undefined).length;
+  }
+
   /** Resolves once the node process now running has exited (at once if none runs). */
   exited(): Promise<void> {
     const proc = this.proc;
@@ -169,4 +184,20 @@ export class NodeSlot {
       }
     }
   }
+}
+
+function readFrom(file: string, offset: number): string {
+  try {
+    const buf = fs.readFileSync(file);
+    return buf.subarray(offset).toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The first line of an error report, else the last line (one line for the figures). */
+function lastLines(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const error = lines.find((l) => /^(\w*Error|Error)\b/.test(l));
+  return (error ?? lines[lines.length - 1] ?? '').slice(0, 200);
 }

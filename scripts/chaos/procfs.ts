@@ -71,15 +71,24 @@ function readEnv(pid: number): Record<string, string> | undefined {
   return env;
 }
 
+/** Every this many listings, processes known to be of no run are read again (a pid may be reused). */
+const FULL_EVERY = 50;
+
 /**
  * Lists processes. Environments are read once per program: a cache keyed by pid, start time and
  * command name, so an exec (which changes the command name) or a reused pid reads it again.
+ * Reading /proc is slow in some sandboxes (~0.2 ms a file), so a listing for one run skips the
+ * processes already known to belong to no run, but for a full pass every FULL_EVERY listings:
+ * only a process started with the tag can carry it (an exec keeps or replaces the environment its
+ * caller chose, and only the runner and the run's own processes choose the tag).
  */
 export class ProcReader {
-  private readonly envs = new Map<number, { key: string; env: Record<string, string> }>();
+  private readonly envs = new Map<number, { key: string; env: Record<string, string>; outsider: boolean }>();
+  private listings = 0;
 
   /** Every process now; with `tag`, only those of that run. */
   list(tag?: string): Proc[] {
+    const full = tag === undefined || this.listings++ % FULL_EVERY === 0;
     let names: string[];
     try {
       names = fs.readdirSync('/proc');
@@ -92,18 +101,26 @@ export class ProcReader {
       const c = name.charCodeAt(0);
       if (c < 48 || c > 57) continue;
       const pid = Number(name);
+      if (!full && this.envs.get(pid)?.outsider) {
+        seen.add(pid);
+        continue;
+      }
       const stat = readStat(pid);
       if (!stat) continue;
       seen.add(pid);
       const key = `${stat.start}:${stat.comm}`;
       let cached = this.envs.get(pid);
       if (!cached || cached.key !== key) {
+        // A child of ours (or of a process of a run) forked but not yet exec'd may still change its
+        // environment, and a node keeps the command name "node" across that exec: only a process
+        // with no such parent is known for good. (Some environments cannot be read at all: kernel
+        // threads, other sandboxes' processes.)
+        const parent = this.envs.get(stat.ppid);
+        const watched = stat.ppid === process.pid || (parent !== undefined && !parent.outsider);
         const env = readEnv(pid);
-        if (!env) continue;
-        cached = { key, env };
-        // A child of ours forked but not yet exec'd carries our environment, and a node keeps the
-        // command name "node" across that exec: read our untagged children again next time.
-        if (env[RUN_TAG] !== undefined || stat.ppid !== process.pid) this.envs.set(pid, cached);
+        if (!env && watched) continue;
+        cached = { key, env: env ?? {}, outsider: !watched && env?.[RUN_TAG] === undefined };
+        if (!watched || cached.env[RUN_TAG] !== undefined) this.envs.set(pid, cached);
       }
       if (tag !== undefined && cached.env[RUN_TAG] !== tag) continue;
       out.push({ pid, ppid: stat.ppid, pgid: stat.pgid, state: stat.state, comm: stat.comm, env: cached.env });

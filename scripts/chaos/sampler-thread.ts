@@ -15,8 +15,10 @@ try {
 const reader = new ProcReader();
 const counter = new DoubleRunCounter();
 const sample = () => {
+  const started = performance.now();
   const snapshot = groupRuns(reader.list(tag));
-  counter.add(snapshot);
+  counter.figures.maxListMs = Math.max(counter.figures.maxListMs, performance.now() - started);
+  counter.add(snapshot, started);
   return snapshot;
 };
 const loop = () => {

@@ -46,11 +46,13 @@ export interface SamplerFigures {
   runsSeen: Set<string>;
   /** The longest time between two samples (a slow sampler can miss short overlaps). */
   maxGapMs: number;
+  /** The longest one listing of /proc took (the rest of a gap is the thread waiting for a CPU). */
+  maxListMs: number;
 }
 
 /** Counts double runs over a series of snapshots. */
 export class DoubleRunCounter {
-  readonly figures: SamplerFigures = { samples: 0, doubleRunSamples: 0, doubleRuns: new Map(), runsSeen: new Set(), maxGapMs: 0 };
+  readonly figures: SamplerFigures = { samples: 0, doubleRunSamples: 0, doubleRuns: new Map(), runsSeen: new Set(), maxGapMs: 0, maxListMs: 0 };
   private last = 0;
 
   add(items: Snapshot, at = performance.now()): void {

@@ -1,65 +1,91 @@
-// The end check: once everything is restored, every item the registry holds must run exactly once
-// — its claim in active/ and one live process set, under that claim's fencing token — within
-// TTL + 3 s; and no item that left the registry may still run.
+// The end check: once everything is restored, every node must be registered as a worker and every
+// item the registry holds must run exactly once — its claim in active/ and one live process set,
+// under that claim's fencing token — within TTL + 3 s; and no item that left the registry may
+// still run.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Sampler } from './sampler.js';
-import { claims, registryIds } from './store-view.js';
+import { claims, registryIds, workerIds, type Claim } from './store-view.js';
 
-/** What is wrong with the fleet at one instant: item id → why it does not run exactly once. */
-export type Problems = Map<string, string>;
+/** Why an item does not run exactly once, by kind. */
+export type Reason = 'worker not registered' | 'no claim, not running' | 'runs without a claim' | 'claimed, not running' | 'runs more than once' | 'runs under a stale token' | 'deleted, still runs';
 
-/** Compares the store's registry and claims with the processes running now. */
-export async function check(etcdUrl: string, sampler: Sampler): Promise<{ registry: Set<string>; problems: Problems; stray: Problems }> {
-  const registry = await registryIds(etcdUrl);
-  const held = await claims(etcdUrl);
-  const { snapshot: running } = await sampler.sample();
-  const problems: Problems = new Map();
-  for (const id of registry) {
-    const claim = held.get(id);
-    const runs = running.get(id);
-    if (!claim) problems.set(id, runs ? `runs (token ${[...runs.keys()].join(',')}) with no claim` : 'no claim, not running');
-    else if (!runs) problems.set(id, `claimed by ${claim.worker} (token ${claim.token}) but not running`);
-    else if (runs.size > 1) problems.set(id, `runs under ${runs.size} tokens: ${[...runs.keys()].join(',')}`);
-    else if (!runs.has(claim.token)) problems.set(id, `runs under token ${[...runs.keys()][0]}, its claim is token ${claim.token}`);
+/** What is wrong at one instant: item id (or "worker <id>") → the kind of wrong and its details. */
+export type Problems = Map<string, { reason: Reason; detail: string }>;
+
+const sameClaims = (a: Map<string, Claim>, b: Map<string, Claim>) => a.size === b.size && [...a].every(([id, c]) => b.get(id)?.token === c.token);
+const sameIds = (a: Set<string>, b: Set<string>) => a.size === b.size && [...a].every((id) => b.has(id));
+
+/**
+ * Compares the registry and the claims with the processes running. The store is read before and
+ * after the processes, and again until both reads agree, so a handover between the reads is not
+ * mistaken for a fault.
+ */
+export async function check(etcdUrl: string, sampler: Sampler, nodes: () => string[]): Promise<{ registry: Set<string>; problems: Problems }> {
+  for (let attempt = 0; ; attempt++) {
+    const [registry, held, workers] = await Promise.all([registryIds(etcdUrl), claims(etcdUrl), workerIds(etcdUrl)]);
+    const { snapshot: running } = await sampler.sample();
+    const [registry2, held2] = await Promise.all([registryIds(etcdUrl), claims(etcdUrl)]);
+    if (attempt < 10 && !(sameIds(registry, registry2) && sameClaims(held, held2))) continue;
+    const problems: Problems = new Map();
+    const add = (id: string, reason: Reason, detail: string) => problems.set(id, { reason, detail });
+    for (const id of nodes()) if (!workers.has(id)) add(`worker ${id}`, 'worker not registered', 'its node runs');
+    for (const id of registry) {
+      const claim = held.get(id);
+      const runs = running.get(id);
+      const tokens = [...(runs?.keys() ?? [])].join(',');
+      if (!claim && !runs) add(id, 'no claim, not running', '');
+      else if (!claim) add(id, 'runs without a claim', `token ${tokens}`);
+      else if (!runs) add(id, 'claimed, not running', `claimed by ${claim.worker}, token ${claim.token}`);
+      else if (runs.size > 1) add(id, 'runs more than once', `tokens ${tokens}, claim ${claim.token}`);
+      else if (!runs.has(claim.token)) add(id, 'runs under a stale token', `token ${tokens}, claim ${claim.token}`);
+    }
+    for (const [id, runs] of running) {
+      if (!registry.has(id)) add(id, 'deleted, still runs', `token ${[...runs.keys()].join(',')}`);
+    }
+    return { registry, problems };
   }
-  const stray: Problems = new Map();
-  for (const [id, runs] of running) {
-    if (!registry.has(id)) stray.set(id, `deleted, still runs (token ${[...runs.keys()].join(',')})`);
-  }
-  return { registry, problems, stray };
 }
 
 /** The outcome of waiting for the fleet to settle. */
 export interface Settled {
-  /** Items not running exactly once at the deadline. */
-  unclaimed: Problems;
-  /** Items out of the registry still running at the deadline. */
-  stray: Problems;
-  /** When the fleet first was right (ms after the start), if it was within `laterMs`. */
+  /** When the fleet first was right (ms after the start), if it was within the watch. */
   settledMs?: number;
+  /** Items wrong in every check of the second after the deadline (none if settled in time). */
+  persistent: Problems;
   registry: Set<string>;
 }
 
 /**
- * Polls until every registry item runs exactly once and nothing else runs. The figures are taken
- * at `deadlineMs`; it keeps watching up to `laterMs` to say how late a fleet settles, if it does.
+ * Polls until every node (ids from `nodes`) is a registered worker, every registry item runs exactly
+ * once and nothing else runs. If that has not happened
+ * by `deadlineMs`, the items still wrong throughout the next second are the figure, and it watches
+ * on up to `laterMs` to say how late the fleet settles, if it does.
  */
-export async function awaitSettled(etcdUrl: string, sampler: Sampler, deadlineMs: number, laterMs: number): Promise<Settled> {
+export async function awaitSettled(etcdUrl: string, sampler: Sampler, nodes: () => string[], deadlineMs: number, laterMs: number): Promise<Settled> {
   const t0 = Date.now();
-  let atDeadline: Settled | undefined;
-  let last: Awaited<ReturnType<typeof check>> | undefined;
+  let persistent: Problems | undefined;
+  let registry = new Set<string>();
   for (;;) {
     const elapsed = Date.now() - t0;
+    let problems: Problems;
     try {
-      last = await check(etcdUrl, sampler);
+      ({ registry, problems } = await check(etcdUrl, sampler, nodes));
     } catch (err) {
-      // etcd not answering counts against the fleet: keep the last view.
-      last ??= { registry: new Set(), problems: new Map([['(store)', (err as Error).message]]), stray: new Map() };
+      problems = new Map([['(store)', { reason: 'claimed, not running', detail: `etcd did not answer: ${(err as Error).message}` }]]);
     }
-    const right = last.problems.size === 0 && last.stray.size === 0;
-    if (right && elapsed <= deadlineMs) return { unclaimed: new Map(), stray: new Map(), settledMs: elapsed, registry: last.registry };
-    if (!atDeadline && elapsed > deadlineMs) atDeadline = { unclaimed: last.problems, stray: last.stray, registry: last.registry };
-    if (atDeadline && (right || elapsed > laterMs)) return { ...atDeadline, settledMs: right ? elapsed : undefined };
+    if (problems.size === 0) return { settledMs: elapsed, persistent: elapsed <= deadlineMs + 1000 ? new Map() : (persistent ?? new Map()), registry };
+    if (elapsed > deadlineMs && elapsed <= deadlineMs + 1000) {
+      // Keep only what stays wrong: a handover under way at one instant is not a fault.
+      persistent = persistent ? new Map([...persistent].filter(([id]) => problems.has(id))) : problems;
+    }
+    if (elapsed > laterMs) return { persistent: persistent ?? problems, registry };
     await delay(100);
   }
+}
+
+/** How many items are wrong for each reason. */
+export function byReason(problems: Problems): Partial<Record<Reason, number>> {
+  const out: Partial<Record<Reason, number>> = {};
+  for (const { reason } of problems.values()) out[reason] = (out[reason] ?? 0) + 1;
+  return out;
 }

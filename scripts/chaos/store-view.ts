@@ -1,5 +1,5 @@
 // What the store holds, read straight from etcd's JSON gateway (no rota code in the way): the
-// registry's item ids and the claims with their fencing tokens. Keys only where values can be
+// registry's item ids, the registered workers, and the claims with their fencing tokens. Keys only where values can be
 // large (item contents reach 1 MiB).
 
 /** One claim: the worker holding it and its fencing token (the key's create revision). */
@@ -32,6 +32,11 @@ async function range(url: string, prefix: string, keysOnly: boolean): Promise<Ar
 /** The ids in the registry. */
 export async function registryIds(url: string, prefix = '/work/'): Promise<Set<string>> {
   return new Set((await range(url, `${prefix}registry/`, true)).map((kv) => kv.key));
+}
+
+/** The ids of the registered workers. */
+export async function workerIds(url: string, prefix = '/work/'): Promise<Set<string>> {
+  return new Set((await range(url, `${prefix}workers/`, true)).map((kv) => kv.key));
 }
 
 /** item id → its claim. */
