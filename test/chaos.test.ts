@@ -101,7 +101,7 @@ describe('a chaos run', { timeout: (SECONDS + 240) * 1000 }, () => {
       assert.fail(`the runner printed no figures (exit ${code}):\n${err.slice(-30).join('\n')}`);
     }
     console.log(`# chaos figures: ${line}`);
-    const why = `seed ${figures.seed} (replay: npm run chaos -- --seconds ${SECONDS} --seed ${figures.seed}); the figures are printed above\n${err.slice(-12).join('\n')}`;
+    const why = `${(figures.violations ?? []).join('; ')}\nseed ${figures.seed} (replay: npm run chaos -- --seconds ${SECONDS} --seed ${figures.seed}); the figures are printed above\n${err.slice(-12).join('\n')}`;
     assert.ok(figures.samples > SECONDS * 10, `the sampler took only ${figures.samples} samples; ${why}`);
     assert.ok(figures.runsSeen > 0, `the sampler saw no item run; ${why}`);
     assert.deepEqual(figures.missingFaults, [], `fault kinds never injected; ${why}`);
