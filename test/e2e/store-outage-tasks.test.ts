@@ -79,8 +79,11 @@ describe('tasks across etcd outages', { timeout: 120_000 }, () => {
     return ids;
   };
 
-  it('etcd stopped for 30 s while tasks end: no node exits, the API fails fast, each end is recorded once', async () => {
+  it('starts two nodes', async () => {
     nodes.push(...(await Promise.all([0, 1].map(() => startRota(['node', '--etcd', fleet.etcd.endpoints[0], '--ttl', String(TTL), '--capacity', '2'])))));
+  });
+
+  it('etcd stopped for 30 s while tasks end: no node exits, the API fails fast, each end is recorded once', async () => {
     const trigger = path.join(tmp.dir, 'end-long');
     const ids = await addTasks('long', 4, trigger);
     const member = fleet.etcd.members[0];
