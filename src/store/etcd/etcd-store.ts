@@ -33,11 +33,19 @@ export interface EtcdStoreOptions {
   /** Deadline of a call including its retries, in ms. */
   callTimeoutMs?: number;
   clock?: Clock;
+  /**
+   * Largest answer accepted from etcd, in bytes (default 32 MiB). It must hold the largest single
+   * value with its previous value (a watch event): etcd accepts requests up to --max-request-bytes
+   * (1.5 MiB by default). Lists read in pages well below it (see paged-list.ts).
+   */
+  maxResponseBytes?: number;
 }
 
 // Tuned so writes resume within ~3 s of an etcd leader change (defaults take ~7 s, see NOTES).
 const DEFAULT_ATTEMPT_MS = 1500;
 const DEFAULT_CALL_MS = 10_000;
+// grpc-js refuses answers over 4 MiB by default: below what six values of 900 KB take in one list.
+const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 /** Store on etcd; see Store. */
 export class EtcdStore implements Store {
@@ -71,6 +79,7 @@ export class EtcdStore implements Store {
         'grpc.keepalive_permit_without_calls': 1,
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 1000,
+        'grpc.max_receive_message_length': options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
       },
     });
   }
