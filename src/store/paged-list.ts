@@ -32,6 +32,10 @@ export interface ScanOptions {
   revision?: number;
   /** Start after this key (exclusive); it must lie under the prefix. Default: the prefix's start. */
   after?: string;
+  /** Or start at this key (inclusive), under the prefix. */
+  from?: string;
+  /** Stop before this key (exclusive), under the prefix. Default: the prefix's end. */
+  end?: string;
   /** Stop after this many keys in all (default: no limit). */
   limit?: number;
   /** Most keys in one read (default 1000). */
@@ -59,11 +63,13 @@ export interface ScanPage {
 export async function* scanPrefix(store: Store, prefix: string, options: ScanOptions = {}): AsyncGenerator<ScanPage> {
   const maxKeys = Math.max(1, options.pageSize ?? DEFAULT_PAGE_KEYS);
   const target = Math.max(1, options.pageBytes ?? DEFAULT_PAGE_BYTES);
-  const end = prefixEnd(prefix);
+  const end = options.end ?? prefixEnd(prefix);
   let left = options.limit ?? Infinity;
-  let from = options.after === undefined || options.after < prefix ? prefix : `${options.after}\0`;
+  let from = options.after !== undefined ? `${options.after}\0` : (options.from ?? prefix);
+  if (from < prefix) from = prefix;
   let revision = options.revision;
-  let count = options.keysOnly ? maxKeys : Math.min(maxKeys, FIRST_READ_KEYS);
+  // Without values, or in process (nothing to overflow; pages are still cut by size), read full pages at once.
+  let count = options.keysOnly || store.kind === 'embedded' ? maxKeys : Math.min(maxKeys, FIRST_READ_KEYS);
   while (left > 0) {
     const limit = Math.min(count, left);
     let r;
@@ -91,7 +97,7 @@ export async function* scanPrefix(store: Store, prefix: string, options: ScanOpt
 }
 
 /** Every key under `prefix` as of one revision (now, or `revision`), read in pages bounded by count and size. */
-export async function listPrefix(store: Store, prefix: string, options: Omit<ScanOptions, 'after' | 'limit'> = {}): Promise<{ kvs: KeyValue[]; revision: number }> {
+export async function listPrefix(store: Store, prefix: string, options: Omit<ScanOptions, 'after' | 'from' | 'end' | 'limit'> = {}): Promise<{ kvs: KeyValue[]; revision: number }> {
   const kvs: KeyValue[] = [];
   let revision = 0;
   for await (const page of scanPrefix(store, prefix, options)) {
