@@ -5,6 +5,31 @@ let token = localStorage.getItem('rota-token') ?? '';
 
 /** Calls the API; asks for the token once if the node requires one. */
 export async function api(method, path, body, type = 'application/json') {
+  return (await request(method, path, body, type)).data;
+}
+
+/** One page of a list: its items, the cursor of the next page (from Link) and the total (X-Total-Count). */
+export async function apiPage(path, params = {}) {
+  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== ''));
+  const { data, headers } = await request('GET', `${path}${query.size ? `?${query}` : ''}`);
+  const link = headers.get('link')?.match(/<([^>]*)>;\s*rel="next"/)?.[1];
+  const total = headers.get('x-total-count');
+  return { items: data, next: link ? new URL(link, location.href).searchParams.get('after') ?? undefined : undefined, total: total ? Number(total) : undefined };
+}
+
+/** Every entry of a list, page after page. */
+export async function apiAll(path, params = {}) {
+  const all = [];
+  let after;
+  do {
+    const page = await apiPage(path, { ...params, after });
+    all.push(...page.items);
+    after = page.next;
+  } while (after !== undefined);
+  return all;
+}
+
+async function request(method, path, body, type = 'application/json') {
   for (let tries = 0; ; tries++) {
     const headers = {};
     if (token) headers.authorization = `Bearer ${token}`;
@@ -18,7 +43,7 @@ export async function api(method, path, body, type = 'application/json') {
     const text = await res.text();
     const data = text ? JSON.parse(text) : undefined;
     if (!res.ok) throw new Error(data?.message ?? `${res.status} ${res.statusText}`);
-    return data;
+    return { data, headers: res.headers };
   }
 }
 

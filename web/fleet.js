@@ -1,5 +1,5 @@
 // Fleet: every worker with its capacity, a load bar, labels, leader and draining marks, age.
-import { api } from './api.js';
+import { api, apiAll } from './api.js';
 import { bar, duration, fill, h, short } from './dom.js';
 
 let body;
@@ -11,7 +11,7 @@ export async function renderFleet(root, ctx) {
     body = h('div');
     fill(root, h('h2', {}, 'Fleet'), toolbar, body);
   }
-  const [workers, status] = await Promise.all([api('GET', '/workers'), api('GET', '/status')]);
+  const [workers, status] = await Promise.all([apiAll('/workers'), api('GET', '/status')]);
   const act = (fn) => async (e) => {
     e.target.disabled = true;
     try {

@@ -1,11 +1,13 @@
 // Jobs: a progress bar per job; for one job, a result table (failures first), grouped by a
 // matrix axis if asked, with the output tail of a task on click.
-import { api } from './api.js';
+import { api, apiAll } from './api.js';
 import { bar, duration, fill, h } from './dom.js';
 
 const ORDER = { failed: 0, running: 1, pending: 2, cancelled: 3, succeeded: 4 };
 let groupBy = '';
 let openTask = '';
+/** The whole output tail of the opened task, when its list entry holds only the end of it. */
+let wholeOutput = { id: '', text: '' };
 let list;
 let detail;
 
@@ -28,12 +30,17 @@ export async function renderJobs(root, ctx) {
     fill(root, h('h2', {}, 'Jobs'), list, detail);
   }
   if (!ctx.arg) {
-    const jobs = await api('GET', '/jobs');
-    fill(list, jobs.length ? jobs.reverse().map(progress) : h('p', { class: 'empty' }, 'No jobs yet: rota job submit FILE'));
+    const jobs = (await apiAll('/jobs')).sort((a, b) => b.createdAt - a.createdAt);
+    fill(list, jobs.length ? jobs.map(progress) : h('p', { class: 'empty' }, 'No jobs yet: rota job submit FILE'));
     fill(detail);
     return;
   }
-  const [job, tasks] = await Promise.all([api('GET', `/jobs/${encodeURIComponent(ctx.arg)}`), api('GET', `/jobs/${encodeURIComponent(ctx.arg)}/tasks`)]);
+  // Tasks come in pages with the last 1 KiB of each output; an opened task's whole tail is read on demand.
+  const [job, tasks] = await Promise.all([api('GET', `/jobs/${encodeURIComponent(ctx.arg)}`), apiAll(`/jobs/${encodeURIComponent(ctx.arg)}/tasks`)]);
+  const open = tasks.find((t) => t.id === openTask);
+  if (open?.result?.outputTruncated && wholeOutput.id !== open.id) {
+    wholeOutput = { id: open.id, text: (await api('GET', `/work/${encodeURIComponent(open.id)}`)).result?.output ?? '' };
+  }
   const axes = [...new Set(tasks.flatMap((t) => Object.keys(t.values)))];
   const sorted = [...tasks].sort((a, b) => ORDER[a.status] - ORDER[b.status] || a.index - b.index);
   const select = h('select', { 'data-testid': 'group-by' }, h('option', { value: '' }, 'no grouping'), axes.map((a) => h('option', { value: a, selected: a === groupBy }, `group by ${a}`)));
@@ -64,7 +71,7 @@ export async function renderJobs(root, ctx) {
             h('td', {}, String(t.attempts)),
             axes.map((a) => h('td', {}, t.values[a] ?? '')),
           );
-          const out = openTask === t.id ? h('tr', { class: 'output' }, h('td', { colspan: 4 + axes.length }, h('pre', { 'data-testid': 'output' }, t.result?.output || '(no output yet)'))) : null;
+          const out = openTask === t.id ? h('tr', { class: 'output' }, h('td', { colspan: 4 + axes.length }, h('pre', { 'data-testid': 'output' }, (wholeOutput.id === t.id ? wholeOutput.text : t.result?.output) || '(no output yet)'))) : null;
           return [row, out];
         }),
       ),

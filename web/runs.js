@@ -1,5 +1,5 @@
 // Runs: each run's state, round, pending participants and history.
-import { api } from './api.js';
+import { api, apiAll } from './api.js';
 import { fill, h } from './dom.js';
 
 let body;
@@ -9,7 +9,7 @@ export async function renderRuns(root) {
     body = h('div');
     fill(root, h('h2', {}, 'Runs'), body);
   }
-  const runs = await Promise.all((await api('GET', '/runs')).map((r) => api('GET', `/runs/${encodeURIComponent(r.id)}`)));
+  const runs = await Promise.all((await apiAll('/runs')).map((r) => api('GET', `/runs/${encodeURIComponent(r.id)}`)));
   fill(
     body,
     runs.length === 0

@@ -1,19 +1,35 @@
-// Work: every item with the worker assigned, the one holding its claim, the fencing token and
-// restarts; search, and pages of 100 rows so 10,000 items stay fast.
-import { api } from './api.js';
+// Work: items with the worker assigned, the one holding its claim, the fencing token and restarts;
+// a search, and pages of 100 rows read from the server's paged GET /work (content comes as a
+// preview of its first 1 KiB), so a fleet of any size, or of 1 MiB items, stays fast.
+import { api, apiPage } from './api.js';
 import { fill, h, short } from './dom.js';
 
 const PAGE = 100;
+/** Requests a search may make to fill one page (each looks at up to 5,000 items on the server). */
+const SEARCH_READS = 20;
 let body;
 let pager;
 let search = '';
+/** `after` cursors of the pages seen: cursors[k] starts page k. */
+let cursors = [undefined];
 let page = 0;
-/** The last list fetched: searching and paging redraw from it at once, without a fetch. */
-let all = [];
+let shown = { rows: [], next: undefined, total: 0 };
 let draw = () => undefined;
+let searchTimer;
 
-function textOf(w) {
-  return `${w.id}\n${w.content}\n${w.assignedTo ?? ''}\n${w.claimedBy ?? ''}\n${w.kind}`.toLowerCase();
+/** The rows of the page starting after `after`, following the server's cursors while a search finds too few. */
+async function readRows(after) {
+  const rows = [];
+  let cursor = after;
+  let total = 0;
+  for (let reads = 0; ; reads++) {
+    const p = await apiPage('/work', { limit: PAGE - rows.length, after: cursor, q: search || undefined });
+    rows.push(...p.items);
+    cursor = p.next;
+    total = p.total ?? total;
+    if (!search || rows.length >= PAGE || cursor === undefined || reads + 1 >= SEARCH_READS) break;
+  }
+  return { rows, next: cursor, total };
 }
 
 export async function renderWork(root, ctx) {
@@ -31,32 +47,43 @@ export async function renderWork(root, ctx) {
     });
     const find = h('input', { type: 'search', 'data-testid': 'search', placeholder: 'search id, content, worker…', value: search });
     find.addEventListener('input', () => {
-      search = find.value.toLowerCase();
-      page = 0;
-      draw();
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(() => {
+        search = find.value;
+        cursors = [undefined];
+        page = 0;
+        ctx.refresh();
+      }, 150);
     });
     pager = h('span', { class: 'pager' });
     body = h('div');
     fill(root, h('h2', {}, 'Work'), h('div', { class: 'toolbar' }, content, add), h('div', { class: 'toolbar' }, find, pager), body);
   }
-  all = await api('GET', '/work');
+  shown = await readRows(cursors[page]);
+  if (shown.rows.length === 0 && page > 0) {
+    // The page emptied (items deleted): go back to the first.
+    cursors = [undefined];
+    page = 0;
+    shown = await readRows(undefined);
+  }
+  cursors[page + 1] = shown.next;
   draw = () => drawWork(ctx);
   draw();
 }
 
 function drawWork(ctx) {
-  const shown = search ? all.filter((w) => textOf(w).includes(search)) : all;
-  const pages = Math.max(1, Math.ceil(shown.length / PAGE));
-  page = Math.min(page, pages - 1);
   const go = (p) => () => {
     page = p;
-    draw();
+    ctx.refresh();
   };
+  const from = page * PAGE + (shown.rows.length ? 1 : 0);
+  const to = page * PAGE + shown.rows.length;
+  const position = search ? `${shown.rows.length} matching on this page · page ${page + 1}` : `${from}–${to} of ${shown.total} items · page ${page + 1}/${Math.max(1, Math.ceil(shown.total / PAGE))}`;
   fill(
     pager,
     h('button', { disabled: page === 0, onclick: go(page - 1) }, '‹'),
-    ` ${shown.length} of ${all.length} items · page ${page + 1}/${pages} `,
-    h('button', { disabled: page >= pages - 1, onclick: go(page + 1) }, '›'),
+    ` ${position} `,
+    h('button', { disabled: shown.next === undefined, onclick: go(page + 1) }, '›'),
   );
   const act = (fn) => async () => {
     try {
@@ -66,12 +93,12 @@ function drawWork(ctx) {
     }
     ctx.refresh();
   };
-  const rows = shown.slice(page * PAGE, (page + 1) * PAGE).map((w) =>
+  const rows = shown.rows.map((w) =>
     h(
       'tr',
       { 'data-item': w.id },
       h('td', { title: w.id }, short(w.id)),
-      h('td', { class: 'content', 'data-testid': 'content' }, w.content),
+      h('td', { class: 'content', 'data-testid': 'content' }, w.content, w.contentTruncated ? h('span', { class: 'more' }, ` … (${w.contentBytes} bytes)`) : null),
       h('td', {}, w.kind === 'task' ? (w.result?.status ?? 'task') : ''),
       h('td', { title: w.assignedTo ?? '' }, short(w.assignedTo)),
       h('td', { title: w.claimedBy ?? '', 'data-testid': 'owner' }, short(w.claimedBy)),
@@ -82,7 +109,9 @@ function drawWork(ctx) {
         { class: 'actions' },
         w.kind === 'service'
           ? h('button', { onclick: act(async () => {
-              const next = prompt(`New content for ${w.id}:`, w.content);
+              // A list holds a preview: edit the whole content.
+              const whole = w.contentTruncated ? (await api('GET', `/work/${encodeURIComponent(w.id)}`)).content : w.content;
+              const next = prompt(`New content for ${w.id}:`, whole);
               if (next !== null) await api('PUT', `/work/${encodeURIComponent(w.id)}`, next, 'text/plain');
             }) }, 'Edit')
           : null,

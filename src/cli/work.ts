@@ -2,16 +2,22 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { clientFor, withApi, type ApiOptions } from './api-options.js';
-import type { WorkChange } from '../client/types.js';
+import { MAX_PAGE_LIMIT } from '../client/paging.js';
+import type { WorkChange, WorkView } from '../client/types.js';
 import { parseLabels } from '../engine/model.js';
 import { formatTable, oneLine } from './table.js';
-
 
 /** Content from the argument, --file, or stdin when the argument is "-". */
 function contentOf(arg: string | undefined, file: string | undefined): string | undefined {
   if (file) return fs.readFileSync(file, 'utf8');
   if (arg === '-') return fs.readFileSync(0, 'utf8');
   return arg;
+}
+
+/** A whole number of at least 1, for a count option. */
+function positive(v: string, flag: string): number {
+  if (!/^[0-9]+$/.test(v) || Number(v) < 1) throw new Error(`${flag} must be a whole number of at least 1, not "${v}"`);
+  return Number(v);
 }
 
 const print = (opts: ApiOptions, data: unknown, text: () => string) => console.log(opts.json ? JSON.stringify(data, null, 2) : text());
@@ -33,10 +39,22 @@ export function registerWork(program: Command): void {
       print(opts, view, () => view.id);
     });
   withApi(work.command('ls'))
-    .description('list items with the worker each is assigned to and the one running it')
+    .description('list items with the worker each is assigned to and the one running it (read from the API page by page)')
+    .option('--limit <n>', 'show at most this many items', (v) => positive(v, '--limit'))
+    .option('--after <id>', 'start after this item id (the last id of a previous listing)')
+    .option('--search <text>', 'only items whose id, content, kind or workers contain the text (any case)')
+    .option('--content', 'whole contents (default: the first 1 KiB of each, with contentBytes)')
     .option('--json', 'print JSON')
-    .action(async (opts: ApiOptions) => {
-      const items = await clientFor(opts).listWork();
+    .action(async (opts: ApiOptions & { limit?: number; after?: string; search?: string; content?: boolean }) => {
+      const client = clientFor(opts);
+      const items: WorkView[] = [];
+      let after = opts.after;
+      const wanted = opts.limit ?? Infinity;
+      do {
+        const page = await client.listWorkPage({ after, limit: Math.min(MAX_PAGE_LIMIT, wanted - items.length), content: opts.content, q: opts.search });
+        for (const w of page.items) items.push(w);
+        after = page.next;
+      } while (after !== undefined && items.length < wanted);
       print(opts, items, () =>
         formatTable(['ID', 'ASSIGNED', 'RUNNING ON', 'TOKEN', 'CONTENT'], items.map((w) => [w.id, w.assignedTo, w.claimedBy, w.fencingToken, oneLine(w.content)])),
       );

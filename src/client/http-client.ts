@@ -1,5 +1,6 @@
 // The client operations over HTTP: what the CLI and remote users call.
 import type { WorkInput } from '../engine/model.js';
+import { allPages, type Page, type PageRequest, type TaskListOptions, type WorkListOptions } from './paging.js';
 import type { Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunView, StatusView, WorkChange, WorkView, WorkerView } from './types.js';
 
 /** An error answer of the API, with its status and code. */
@@ -34,10 +35,16 @@ export class HttpClient implements RotaClient {
     return this.call('GET', `/work/${encodeURIComponent(id)}`);
   }
   listWork(): Promise<WorkView[]> {
-    return this.call('GET', '/work');
+    return allPages((after) => this.listWorkPage({ after }));
+  }
+  listWorkPage(options: WorkListOptions = {}): Promise<Page<WorkView>> {
+    return this.page('/work', options);
   }
   listWorkers(): Promise<WorkerView[]> {
-    return this.call('GET', '/workers');
+    return allPages((after) => this.listWorkerPage({ after }));
+  }
+  listWorkerPage(options: PageRequest = {}): Promise<Page<WorkerView>> {
+    return this.page('/workers', options);
   }
   setDraining(workerId: string, draining: boolean): Promise<WorkerView> {
     return this.call('POST', `/workers/${encodeURIComponent(workerId)}/${draining ? 'drain' : 'undrain'}`);
@@ -48,14 +55,20 @@ export class HttpClient implements RotaClient {
   submitJob(spec: string): Promise<JobStatus> {
     return this.call('POST', '/jobs', spec, 'application/yaml');
   }
-  listJobs(): Promise<JobStatus[]> {
-    return this.call('GET', '/jobs');
+  async listJobs(): Promise<JobStatus[]> {
+    return (await allPages((after) => this.listJobPage({ after }))).sort((a, b) => a.createdAt - b.createdAt);
+  }
+  listJobPage(options: PageRequest = {}): Promise<Page<JobStatus>> {
+    return this.page('/jobs', options);
   }
   getJob(id: string): Promise<JobStatus> {
     return this.call('GET', `/jobs/${encodeURIComponent(id)}`);
   }
-  jobTasks(id: string): Promise<JobTask[]> {
-    return this.call('GET', `/jobs/${encodeURIComponent(id)}/tasks`);
+  async jobTasks(id: string): Promise<JobTask[]> {
+    return (await allPages((after) => this.jobTaskPage(id, { after, output: true }))).sort((a, b) => a.index - b.index);
+  }
+  jobTaskPage(id: string, options: TaskListOptions = {}): Promise<Page<JobTask>> {
+    return this.page(`/jobs/${encodeURIComponent(id)}/tasks`, options);
   }
   cancelJob(id: string): Promise<JobStatus> {
     return this.call('DELETE', `/jobs/${encodeURIComponent(id)}`);
@@ -64,7 +77,10 @@ export class HttpClient implements RotaClient {
     return this.call('POST', '/runs', input);
   }
   listRuns(): Promise<RunRecord[]> {
-    return this.call('GET', '/runs');
+    return allPages((after) => this.listRunPage({ after }));
+  }
+  listRunPage(options: PageRequest = {}): Promise<Page<RunRecord>> {
+    return this.page('/runs', options);
   }
   getRun(id: string): Promise<RunView> {
     return this.call('GET', `/runs/${encodeURIComponent(id)}`);
@@ -82,8 +98,20 @@ export class HttpClient implements RotaClient {
     await this.call('DELETE', `/runs/${encodeURIComponent(id)}`);
   }
 
+  /** One page of a list: the body, `next` from the Link header, `total` from X-Total-Count. */
+  async page<T>(path: string, params: WorkListOptions | TaskListOptions): Promise<Page<T>> {
+    const query = new URLSearchParams();
+    for (const [k, v] of Object.entries(params as Record<string, unknown>)) if (v !== undefined && v !== false) query.set(k, String(v));
+    let headers: Headers | undefined;
+    const items = await this.call<T[]>('GET', query.size ? `${path}?${query}` : path, undefined, undefined, (h) => (headers = h));
+    const link = headers?.get('link')?.match(/<([^>]*)>;\s*rel="next"/)?.[1];
+    const next = link ? (new URL(link, this.baseUrl).searchParams.get('after') ?? undefined) : undefined;
+    const total = headers?.get('x-total-count');
+    return { items, next, total: total ? Number(total) : undefined };
+  }
+
   /** Any call of the API; JSON out, and JSON in unless `type` says the body is text of that type. */
-  async call<T>(method: string, path: string, body?: unknown, type?: string): Promise<T> {
+  async call<T>(method: string, path: string, body?: unknown, type?: string, onHeaders?: (headers: Headers) => void): Promise<T> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = type ?? 'application/json';
     if (this.token) headers.authorization = `Bearer ${this.token}`;
@@ -94,6 +122,7 @@ export class HttpClient implements RotaClient {
     } catch (err) {
       throw new ApiError(0, 'unreachable', `cannot reach the rota API at ${this.baseUrl}: ${(err as Error).cause ?? (err as Error).message}`);
     }
+    onHeaders?.(res.headers);
     const text = await res.text();
     const data = text ? (JSON.parse(text) as unknown) : undefined;
     if (!res.ok) {

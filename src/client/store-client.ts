@@ -4,13 +4,16 @@ import { Keys } from '../engine/keys.js';
 import { checkId, decodeSpec, decodeWorker, encodeSpec, parseWorkChange, parseWorkInput, specOf, type WorkInput, type WorkerRecord } from '../engine/model.js';
 import { Election } from '../recipes/election.js';
 import { updateRecord } from '../recipes/membership.js';
-import { listPrefix, type KeyValue, type Store, type TxnOp } from '../store/index.js';
+import { readPage, type Store, type TxnOp } from '../store/index.js';
 import { ConflictError, NotFoundError, TooLargeError } from './errors.js';
-import { cancelJob, getJob, JobExistsError, jobTasks, listJobs, submitJob, summarize, type JobRecord } from '../engine/jobs/jobs.js';
+import { cancelJob, getJob, JobExistsError, submitJob, summarize, type JobRecord } from '../engine/jobs/jobs.js';
 import { parseJobSpec } from '../engine/jobs/job-spec.js';
-import { decodeJson, type TaskResult } from '../engine/tasks/task-model.js';
+import { decodeJson } from '../engine/tasks/task-model.js';
+import { jobSummary, jobTaskPage } from './job-list.js';
+import { allPages, checkPage, fitPage, RESPONSE_BYTES, type Page, type PageRequest, type TaskListOptions, type WorkListOptions } from './paging.js';
 import { StoreRuns } from './store-runs.js';
 import type { Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunView, StatusView, WorkChange, WorkView, WorkerView } from './types.js';
+import { listWorkPage, workView } from './work-list.js';
 
 export interface StoreClientOptions {
   /** Largest content accepted, in bytes (default 1 MiB). */
@@ -35,7 +38,10 @@ export class StoreClient implements RotaClient {
     return this.runs.createRun(input);
   }
   listRuns(): Promise<RunRecord[]> {
-    return this.runs.listRuns();
+    return allPages((after) => this.runs.listRunPage({ after }));
+  }
+  listRunPage(options: PageRequest = {}): Promise<Page<RunRecord>> {
+    return this.runs.listRunPage(options);
   }
   getRun(id: string): Promise<RunView> {
     return this.runs.getRun(id);
@@ -112,31 +118,35 @@ export class StoreClient implements RotaClient {
     });
     const [item, spec, assign, claim, status, result] = r.results.map((x) => (x.type === 'range' ? x.kvs[0] : undefined));
     if (!item) throw new NotFoundError('work', id);
-    return this.view(id, item, spec, assign, claim, status, result);
+    return workView(id, item, spec, assign, claim, status, result);
   }
 
-  async listWork(): Promise<WorkView[]> {
-    const { kvs: items, revision } = await listPrefix(this.store, this.keys.registry);
-    const [specs, assign, active, status, results] = await Promise.all(
-      [this.keys.specs, this.keys.assign, this.keys.active, this.keys.status, this.keys.results].map(async (prefix) => {
-        const { kvs } = await listPrefix(this.store, prefix, { revision });
-        return new Map(kvs.map((kv) => [kv.key.slice(prefix.length), kv]));
-      }),
-    );
-    return items.map((item) => {
-      const id = item.key.slice(this.keys.registry.length);
-      return this.view(id, item, specs.get(id), assign.get(id), active.get(id), status.get(id), results.get(id));
-    });
+  listWork(): Promise<WorkView[]> {
+    return allPages((after) => this.listWorkPage({ after }));
   }
 
-  async listWorkers(): Promise<WorkerView[]> {
-    const [{ kvs }, leader] = await Promise.all([listPrefix(this.store, this.keys.workers), Election.leader(this.store, this.keys.leader)]);
+  listWorkPage(options: WorkListOptions = {}): Promise<Page<WorkView>> {
+    return listWorkPage(this.store, this.keys, options);
+  }
+
+  listWorkers(): Promise<WorkerView[]> {
+    return allPages((after) => this.listWorkerPage({ after }));
+  }
+
+  async listWorkerPage(options: PageRequest = {}): Promise<Page<WorkerView>> {
+    checkPage(options, 'worker');
+    const [page, leader] = await Promise.all([
+      readPage(this.store, this.keys.workers, { after: options.after && this.keys.worker(options.after), limit: options.limit ?? 1000, maxBytes: RESPONSE_BYTES }),
+      Election.leader(this.store, this.keys.leader),
+    ]);
     const out: WorkerView[] = [];
-    for (const kv of kvs) {
+    for (const kv of page.kvs) {
       const record = decodeWorker(kv.value);
       if (record) out.push(workerView(kv.key.slice(this.keys.workers.length), record, leader));
     }
-    return out;
+    // A damaged record is skipped, but the cursor still moves past it.
+    const last = page.kvs.at(-1)?.key.slice(this.keys.workers.length);
+    return { ...fitPage(out, (w) => w.id, page.more, last), total: await this.count(this.keys.workers) };
   }
 
   async setDraining(workerId: string, draining: boolean): Promise<WorkerView> {
@@ -157,17 +167,32 @@ export class StoreClient implements RotaClient {
   }
 
   async listJobs(): Promise<JobStatus[]> {
-    const jobs = await listJobs(this.store, this.keys);
-    return Promise.all(jobs.map(async (job) => summarize(job, await jobTasks(this.store, this.keys, job), Date.now())));
+    const jobs = await allPages((after) => this.listJobPage({ after }));
+    return jobs.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async listJobPage(options: PageRequest = {}): Promise<Page<JobStatus>> {
+    checkPage(options, 'job');
+    const page = await readPage(this.store, this.keys.jobs, { after: options.after && this.keys.job(options.after), limit: options.limit ?? 100, maxBytes: RESPONSE_BYTES });
+    const jobs = page.kvs.flatMap((kv) => decodeJson<JobRecord>(kv.value) ?? []);
+    // One job's counts at a time: each reads all of that job's tasks, page by page.
+    const out: JobStatus[] = [];
+    for (const job of jobs) out.push(await jobSummary(this.store, this.keys, job, Date.now()));
+    const last = page.kvs.at(-1)?.key.slice(this.keys.jobs.length);
+    return { ...fitPage(out, (j) => j.id, page.more, last), total: await this.count(this.keys.jobs) };
   }
 
   async getJob(id: string): Promise<JobStatus> {
-    const job = await this.job(id);
-    return summarize(job, await jobTasks(this.store, this.keys, job), Date.now());
+    return jobSummary(this.store, this.keys, await this.job(id), Date.now());
   }
 
   async jobTasks(id: string): Promise<JobTask[]> {
-    return jobTasks(this.store, this.keys, await this.job(id));
+    const tasks = await allPages((after) => this.jobTaskPage(id, { after, output: true }));
+    return tasks.sort((a, b) => a.index - b.index);
+  }
+
+  async jobTaskPage(id: string, options: TaskListOptions = {}): Promise<Page<JobTask>> {
+    return jobTaskPage(this.store, this.keys, await this.job(id), options);
   }
 
   async cancelJob(id: string): Promise<JobStatus> {
@@ -183,40 +208,23 @@ export class StoreClient implements RotaClient {
 
   async status(): Promise<StatusView> {
     // Counts only: the status line is asked for often, and a fleet may hold many items.
-    const count = async (prefix: string) => (await this.store.range(prefix, { prefix: true, countOnly: true })).count;
     const [items, assigned, running, workers, leader] = await Promise.all([
-      count(this.keys.registry),
-      count(this.keys.assign),
-      count(this.keys.active),
-      count(this.keys.workers),
+      this.count(this.keys.registry),
+      this.count(this.keys.assign),
+      this.count(this.keys.active),
+      this.count(this.keys.workers),
       Election.leader(this.store, this.keys.leader),
     ]);
     return { leader, workers, items, assigned, running };
   }
 
+  private async count(prefix: string): Promise<number> {
+    return (await this.store.range(prefix, { prefix: true, countOnly: true })).count;
+  }
+
   private checkSize(content: string): void {
     const size = Buffer.byteLength(content);
     if (size > this.maxContent) throw new TooLargeError(size, this.maxContent);
-  }
-
-  private view(id: string, item: KeyValue, spec?: KeyValue, assign?: KeyValue, claim?: KeyValue, status?: KeyValue, result?: KeyValue): WorkView {
-    let restarts: number | undefined;
-    try {
-      const s = status ? (JSON.parse(status.value) as { restarts?: number; token?: number }) : undefined;
-      if (s && claim && s.token === claim.createRevision) restarts = s.restarts;
-    } catch {
-      // a damaged status says nothing
-    }
-    return {
-      id,
-      content: item.value,
-      ...decodeSpec(spec?.value),
-      assignedTo: assign?.value,
-      claimedBy: claim?.value,
-      fencingToken: claim?.createRevision,
-      restarts,
-      result: decodeJson<TaskResult>(result?.value),
-    };
   }
 }
 

@@ -2,8 +2,10 @@
 import type { Keys } from '../engine/keys.js';
 import { checkId } from '../engine/model.js';
 import * as runs from '../engine/runs/runs.js';
-import type { Store } from '../store/index.js';
+import { decodeJson } from '../engine/tasks/task-model.js';
+import { prefixEnd, scanPrefix, type Store } from '../store/index.js';
 import { ConflictError, NotFoundError } from './errors.js';
+import { checkPage, fitPage, type Page, type PageRequest } from './paging.js';
 import type { Completion, CreateRun, RunRecord, RunView } from './types.js';
 
 /** Maps RunNotFoundError to NotFoundError (404) and RunRefusedError to ConflictError (409). */
@@ -27,8 +29,38 @@ export class StoreRuns {
   createRun(input: CreateRun): Promise<RunView> {
     return translate(() => runs.createRun(this.store, this.keys, runs.parseCreateRun(input), Date.now()));
   }
-  listRuns(): Promise<RunRecord[]> {
-    return runs.listRuns(this.store, this.keys);
+  /** One page of runs in id order: their record keys found by a keys-only scan, then read. */
+  async listRunPage(options: PageRequest = {}): Promise<Page<RunRecord>> {
+    checkPage(options, 'run');
+    const limit = options.limit ?? 100;
+    const base = this.keys.runs;
+    // After run X come the keys past every runs/X/… key.
+    const from = options.after === undefined ? base : prefixEnd(`${base}${options.after}/`);
+    const found: string[] = [];
+    let more = false;
+    let revision = 0;
+    scan: for await (const page of scanPrefix(this.store, base, { from, keysOnly: true })) {
+      revision = page.revision;
+      for (const kv of page.kvs) {
+        const rest = kv.key.slice(base.length);
+        if (rest.indexOf('/') !== rest.length - 4 || !rest.endsWith('/run')) continue; // pending and params keys
+        if (found.length === limit) {
+          more = true;
+          break scan;
+        }
+        found.push(kv.key);
+      }
+    }
+    const records: RunRecord[] = [];
+    for (let i = 0; i < found.length; i += 50) {
+      const kvs = await Promise.all(found.slice(i, i + 50).map((key) => this.store.get(key, { revision })));
+      for (const kv of kvs) {
+        const r = decodeJson<RunRecord>(kv?.value);
+        if (r) records.push(r);
+      }
+    }
+    const last = found.at(-1)?.slice(base.length, -'/run'.length);
+    return fitPage(records, (r) => r.id, more, last);
   }
   getRun(id: string): Promise<RunView> {
     checkId(id, 'run id');

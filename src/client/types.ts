@@ -4,13 +4,25 @@ import type { JobStatus, JobTask } from '../engine/jobs/jobs.js';
 import type { Completion, CreateRun, RunRecord, RunView } from '../engine/runs/runs.js';
 import type { WorkInput } from '../engine/model.js';
 import type { TaskResult } from '../engine/tasks/task-model.js';
+import type { Page, PageRequest, TaskListOptions, WorkListOptions } from './paging.js';
 
-export type { Completion, CreateRun, JobStatus, JobTask, RunRecord, RunView, TaskResult };
+export type { Completion, CreateRun, JobStatus, JobTask, Page, PageRequest, RunRecord, RunView, TaskListOptions, TaskResult, WorkListOptions };
+
+/** A task's outcome as views show it: in lists the output may be cut to its last 1 KiB. */
+export type ResultView = TaskResult & {
+  /** Set in list views when `output` is only the tail (GET /work/:id has all of it). */
+  outputTruncated?: boolean;
+};
 
 /** An item with where it runs. */
 export interface WorkView {
   id: string;
+  /** The content; in list views only its first 1 KiB unless the whole was asked for. */
   content: string;
+  /** List views: the content's whole size in bytes. */
+  contentBytes?: number;
+  /** List views: set when `content` is only the head of it. */
+  contentTruncated?: boolean;
   kind: 'service' | 'task';
   weight: number;
   selector: Record<string, string>;
@@ -23,7 +35,7 @@ export interface WorkView {
   /** How often its process restarted on the current worker. */
   restarts?: number;
   /** Tasks: the outcome, once done. */
-  result?: TaskResult;
+  result?: ResultView;
 }
 
 /** A worker with its current load. */
@@ -61,20 +73,36 @@ export interface RotaClient {
   addWork(input: WorkInput): Promise<WorkView>;
   updateWork(id: string, change: WorkChange): Promise<WorkView>;
   deleteWork(id: string): Promise<void>;
+  /** One item, with its whole content and output. */
   getWork(id: string): Promise<WorkView>;
+  /** Every item as a list shows it (content and output cut to previews), read page by page. */
   listWork(): Promise<WorkView[]>;
+  /** One page of items: at most `limit` after `after`, previews unless `content` (see WorkListOptions). */
+  listWorkPage(options?: WorkListOptions): Promise<Page<WorkView>>;
+  /** Every worker, read page by page. */
   listWorkers(): Promise<WorkerView[]>;
+  /** One page of workers, in id order. */
+  listWorkerPage(options?: PageRequest): Promise<Page<WorkerView>>;
   setDraining(workerId: string, draining: boolean): Promise<WorkerView>;
   status(): Promise<StatusView>;
   /** Submits a job spec (JSON or YAML text). */
   submitJob(spec: string): Promise<JobStatus>;
+  /** Every job, oldest first, read page by page. */
   listJobs(): Promise<JobStatus[]>;
+  /** One page of jobs, in id order. */
+  listJobPage(options?: PageRequest): Promise<Page<JobStatus>>;
   getJob(id: string): Promise<JobStatus>;
+  /** Every task of a job with its whole output, in index order, read page by page. */
   jobTasks(id: string): Promise<JobTask[]>;
+  /** One page of a job's tasks, in id order, outputs cut to their tails unless `output`. */
+  jobTaskPage(id: string, options?: TaskListOptions): Promise<Page<JobTask>>;
   /** Cancels what has not finished; running tasks are stopped. */
   cancelJob(id: string): Promise<JobStatus>;
   createRun(input: CreateRun): Promise<RunView>;
+  /** Every run, read page by page. */
   listRuns(): Promise<RunRecord[]>;
+  /** One page of runs, in id order. */
+  listRunPage(options?: PageRequest): Promise<Page<RunRecord>>;
   getRun(id: string): Promise<RunView>;
   /** `node/index` reports `state` done; the last report advances the run. */
   completeRun(id: string, report: { node: string; index: number; state: string }): Promise<Completion>;

@@ -175,7 +175,12 @@ export class Leader extends EventEmitter<LeaderEvents> {
     let planning = Promise.resolve();
     let lastFleet = '';
     let lastCost = 0;
+    // Views announce their first load one by one ('reset'); planning before every one has loaded
+    // would read a registry still being listed as empty and remove every assignment (seen with
+    // 200 items of 1 MiB, whose list takes seconds).
+    let loaded = false;
     const plan = () => {
+      if (!loaded) return;
       planning = planning
         .then(async () => {
           const t = this.clock.monotonic();
@@ -230,6 +235,7 @@ export class Leader extends EventEmitter<LeaderEvents> {
       // While the store is away the first lists wait for it; a leader deposed meanwhile stops waiting.
       await Promise.race([Promise.all([workers.start(), ...all.slice(1).map((v) => v.start())]), deposed]);
       if (!election.isLeader) return;
+      loaded = true;
       plan();
       const reconcile = setInterval(() => {
         void Promise.all(all.map((v) => v.resync())).then(plan);

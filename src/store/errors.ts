@@ -7,6 +7,7 @@ export type StoreErrorCode =
   | 'lease-not-found'
   | 'unavailable'
   | 'invalid-request'
+  | 'response-too-large'
   | 'permission-denied'
   | 'closed';
 
@@ -67,6 +68,16 @@ export class UnavailableError extends StoreError {
 export class InvalidRequestError extends StoreError {
   constructor(message: string) {
     super('invalid-request', message);
+  }
+}
+
+/**
+ * An answer was larger than this client accepts (etcd's gRPC receive limit). Lists read in pages
+ * that shrink when this happens; for one key it means the receive limit is below the value's size.
+ */
+export class ResponseTooLargeError extends StoreError {
+  constructor(message: string) {
+    super('response-too-large', message);
   }
 }
 

@@ -18,4 +18,4 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   if (config.backend === 'etcd') return new EtcdStore(config);
   return EmbeddedStore.open(config);
 }
-export { listPrefix, prefixEnd } from './paged-list.js';
+export { DEFAULT_PAGE_BYTES, DEFAULT_PAGE_KEYS, listPrefix, prefixEnd, readPage, scanPrefix, sizeOf, type ScanOptions, type ScanPage } from './paged-list.js';

@@ -14,6 +14,7 @@ import {
   type Watch,
 } from '../../src/store/index.js';
 import { waitFor } from '../helpers/processes.js';
+import { pagingConformance } from './paging.js';
 import { storeModelProperty } from './store-model.js';
 
 export interface Backend {
@@ -323,5 +324,7 @@ export function storeConformance(backend: Backend): void {
     it('property: any sequence of writes matches a reference model, and a watch replays it exactly', async () => {
       await storeModelProperty(store, fresh, backend.propertyRuns);
     });
+
+    pagingConformance(() => store, Math.ceil(backend.propertyRuns / 2));
   });
 }

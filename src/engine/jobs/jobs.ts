@@ -3,7 +3,7 @@
 // 'ready' — so a submission cut off halfway never runs half a job. Cancelling writes a 'cancelled'
 // result for every unfinished task; workers running one are told by the loss of its assignment.
 import { randomBytes } from 'node:crypto';
-import { listPrefix, type Store, type TxnOp } from '../../store/index.js';
+import { listPrefix, type KeyValue, type Store, type TxnOp } from '../../store/index.js';
 import type { Keys } from '../keys.js';
 import { encodeSpec, specOf } from '../model.js';
 import { decodeJson, type AttemptRecord, type TaskResult } from '../tasks/task-model.js';
@@ -101,6 +101,13 @@ export async function jobTasks(store: Store, keys: Keys, job: JobRecord): Promis
       return kvs;
     }),
   );
+  return tasksFrom(keys, job, { items, specs, results, active, attempts }).sort((a, b) => a.index - b.index);
+}
+
+/** The tasks of `items` (registry key-values of a job's tasks), in their order, from their other keys. */
+export function tasksFrom(keys: Keys, job: JobRecord, sections: Record<'items' | 'specs' | 'results' | 'active' | 'attempts', KeyValue[]>): JobTask[] {
+  const { items, specs, results, active, attempts } = sections;
+  const prefix = `${job.id}.`;
   const byTask = (kvs: typeof items, p: string) => new Map(kvs.map((kv) => [kv.key.slice(p.length), kv.value]));
   const specOfTask = byTask(specs, keys.specs);
   const resultOf = byTask(results, keys.results);
@@ -127,8 +134,7 @@ export async function jobTasks(store: Store, keys: Keys, job: JobRecord): Promis
         attempts: result?.attempts ?? attemptCount.get(id) ?? 0,
         result,
       } satisfies JobTask;
-    })
-    .sort((a, b) => a.index - b.index);
+    });
 }
 
 /** Counts, progress and rate of a job. */

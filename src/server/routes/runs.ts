@@ -1,13 +1,17 @@
 // /runs: create, read, report, parameters, delete.
 import type { FastifyInstance } from 'fastify';
 import type { RotaClient } from '../../client/types.js';
+import { parseListQuery, sendPage } from './page-query.js';
 
 type RunParams = { Params: { id: string; node: string; index: string; name: string } };
 
 /** Registers the /runs routes. */
 export function registerRunRoutes(app: FastifyInstance, client: RotaClient): void {
   app.post('/runs', async (req, reply) => reply.status(201).send(await client.createRun(req.body as never)));
-  app.get('/runs', async () => client.listRuns());
+  app.get('/runs', async (req, reply) => {
+    const query = parseListQuery(req, 'run');
+    return sendPage(req, reply, query, await client.listRunPage(query));
+  });
   app.get<{ Params: { id: string } }>('/runs/:id', async (req) => client.getRun(req.params.id));
   app.post<{ Params: { id: string } }>('/runs/:id/complete', async (req) => client.completeRun(req.params.id, req.body as never));
   app.delete<{ Params: { id: string } }>('/runs/:id', async (req, reply) => {

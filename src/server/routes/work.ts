@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RotaClient } from '../../client/types.js';
 import { parseWorkChange, parseWorkInput, type WorkInput } from '../../engine/model.js';
+import { parseListQuery, sendPage } from './page-query.js';
 
 const isJson = (req: FastifyRequest) => (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === 'application/json';
 const raw = (body: unknown) => (typeof body === 'string' ? body : body === undefined || body === null ? '' : String(body));
@@ -24,6 +25,10 @@ export function registerWorkRoutes(app: FastifyInstance, client: RotaClient): vo
     return reply.status(204).send();
   });
 
-  app.get('/work', async () => client.listWork());
+  // Pages: ?limit= (1-1000, default 1000) &after=ID, ?content=true for whole contents, ?q= to search.
+  app.get('/work', async (req, reply) => {
+    const query = parseListQuery(req, 'work', { flags: ['content'], texts: ['q'] });
+    return sendPage(req, reply, query, await client.listWorkPage(query));
+  });
   app.get<{ Params: { id: string } }>('/work/:id', async (req) => client.getWork(req.params.id));
 }

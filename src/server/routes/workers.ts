@@ -2,11 +2,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { RotaClient } from '../../client/types.js';
 import { HttpError } from '../errors.js';
+import { parseListQuery, sendPage } from './page-query.js';
 import type { LocalWorkers } from '../app.js';
 
 /** Registers the /workers routes. */
 export function registerWorkerRoutes(app: FastifyInstance, client: RotaClient, local?: LocalWorkers): void {
-  app.get('/workers', async () => client.listWorkers());
+  app.get('/workers', async (req, reply) => {
+    const query = parseListQuery(req, 'worker');
+    return sendPage(req, reply, query, await client.listWorkerPage(query));
+  });
   app.post<{ Params: { id: string } }>('/workers/:id/drain', async (req) => client.setDraining(req.params.id, true));
   app.post<{ Params: { id: string } }>('/workers/:id/undrain', async (req) => client.setDraining(req.params.id, false));
 

@@ -70,13 +70,17 @@ export class Mvcc {
 
   /** Reads at revision `at`, which a transaction sets one past the current one to see its own writes. */
   private read(key: string, options: RangeOptions, at: number): Omit<RangeResult, 'revision'> {
-    let kvs = this.select(key, options, at);
-    const count = kvs.length;
+    const limit = options.limit ?? 0;
+    // Unsorted pages keep only their first `limit` keys and count the rest: a paged list then
+    // allocates per page, not per key left in the range.
+    const keep = options.countOnly ? 0 : options.sort || limit <= 0 ? Infinity : limit;
+    const selected = this.select(key, options, at, keep);
+    const count = selected.count;
+    let kvs = selected.kvs;
     if (options.countOnly) return { kvs: [], count, more: false };
     if (options.sort) kvs = sortKvs(kvs, options.sort.target, options.sort.order);
-    const limit = options.limit ?? 0;
     const more = limit > 0 && count > limit;
-    if (more) kvs = kvs.slice(0, limit);
+    if (kvs.length > limit && limit > 0) kvs = kvs.slice(0, limit);
     if (options.keysOnly) kvs = kvs.map((kv) => ({ ...kv, value: '' }));
     return { kvs, count, more };
   }
@@ -114,7 +118,7 @@ export class Mvcc {
         events.push({ type: 'put', kv, prev });
         results.push(op.prevKv && prev ? { type: 'put', prev } : { type: 'put' });
       } else {
-        const gone = this.select(op.key, op, rev);
+        const gone = this.select(op.key, op, rev).kvs;
         for (const prev of gone) {
           this.record(prev.key, rev, null, prev);
           events.push({ type: 'delete', kv: tombstone(prev.key, rev), prev });
@@ -194,24 +198,26 @@ export class Mvcc {
     history.push({ rev, kv });
   }
 
-  /** Live key-values matching the selector at revision `at`, in key order. */
-  private select(key: string, sel: KeySelector, at: number): KeyValue[] {
+  /** The first `keep` live key-values matching the selector at revision `at`, in key order, and how many match. */
+  private select(key: string, sel: KeySelector, at: number, keep = Infinity): { kvs: KeyValue[]; count: number } {
     const out: KeyValue[] = [];
     if (!sel.prefix && sel.end === undefined) {
       const kv = this.at(key, at);
-      if (kv) out.push(kv);
-      return out;
+      if (kv && keep > 0) out.push(kv);
+      return { kvs: out, count: kv ? 1 : 0 };
     }
     // An empty end ('\0' in etcd terms) means "to the end of the key space".
     const stop = sel.prefix
       ? (k: string) => !k.startsWith(key)
       : (k: string) => sel.end !== '' && compareKeys(k, sel.end!) >= 0;
+    let count = 0;
     for (const k of this.sorted.from(key)) {
       if (stop(k)) break;
       const kv = this.at(k, at);
-      if (kv) out.push(kv);
+      if (!kv) continue;
+      if (count++ < keep) out.push(kv);
     }
-    return out;
+    return { kvs: out, count };
   }
 
   private at(key: string, rev: number): KeyValue | null {

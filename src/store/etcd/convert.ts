@@ -6,6 +6,7 @@ import {
   InvalidRequestError,
   LeaseNotFoundError,
   PermissionDeniedError,
+  ResponseTooLargeError,
   StoreClosedError,
   StoreError,
   UnavailableError,
@@ -139,6 +140,8 @@ export function toStoreError(err: unknown, context?: { revision?: number; lease?
   ) {
     return new PermissionDeniedError(`etcd refused the request: ${message}`);
   }
+  // grpc-js refusing an answer over its receive limit: the request was fine, its answer too big.
+  if (message.includes('Received message larger than max')) return new ResponseTooLargeError(`etcd's answer is too large for this client: ${message}`);
   if (err instanceof etcd3.GRPCResourceExhastedError || message.includes('request is too large') || message.includes('larger than max')) {
     return new InvalidRequestError(`request is too large: ${message}`);
   }

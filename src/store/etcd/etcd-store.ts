@@ -35,6 +35,12 @@ export interface EtcdStoreOptions {
   /** Deadline of a call while etcd is known to be away (its last attempt failed), in ms. */
   failFastMs?: number;
   clock?: Clock;
+  /**
+   * Largest answer accepted from etcd, in bytes (default 32 MiB). It must hold the largest single
+   * value with its previous value (a watch event): etcd accepts requests up to --max-request-bytes
+   * (1.5 MiB by default). Lists read in pages well below it (see paged-list.ts).
+   */
+  maxResponseBytes?: number;
 }
 
 /** Whether etcd answered the last attempt of any call; when not, since when and why. */
@@ -50,6 +56,8 @@ const DEFAULT_FAIL_FAST_MS = 1500;
 const AWAY_AFTER_MS = 3000;
 /** reachability() reports etcd away after this long without an answer, while attempts fail or wait. */
 const SILENT_MS = 1000;
+// grpc-js refuses answers over 4 MiB by default: below what six values of 900 KB take in one list.
+const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 /** Store on etcd; see Store. */
 export class EtcdStore implements Store {
@@ -96,6 +104,7 @@ export class EtcdStore implements Store {
         'grpc.keepalive_permit_without_calls': 1,
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 1000,
+        'grpc.max_receive_message_length': options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
       },
     });
   }

@@ -1,11 +1,14 @@
 // A watch on etcd that survives connection loss. It owns its gRPC stream and resumes from the
 // revision after the last batch it delivered. etcd3's own Watcher is not used: it resumes from the
 // header revision of the create response, which can skip events a catching-up watch had not yet sent.
+// It asks etcd to fragment large answers: a watch catching up sends up to 1000 revisions in one
+// message, far beyond any receive limit when values are large; fragments are at most etcd's request
+// limit each (one event larger than that comes alone) and are joined here before delivery.
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../clock.js';
-import { CompactedError, StoreClosedError, UnavailableError } from '../errors.js';
+import { CompactedError, ResponseTooLargeError, StoreClosedError, UnavailableError } from '../errors.js';
 import type { Watch, WatchBatch, WatchEvent, WatchEvents } from '../types.js';
-import { fromRawKv, type RawKv } from './convert.js';
+import { fromRawKv, toStoreError, type RawKv } from './convert.js';
 
 /** The part of a gRPC duplex stream a watch uses. */
 export interface WatchStream {
@@ -23,6 +26,8 @@ export interface RawWatchResponse {
   canceled: boolean;
   compact_revision: string;
   cancel_reason: string;
+  /** More of the same answer follows (etcd split it, as asked with `fragment`). */
+  fragment: boolean;
   events: Array<{ type: string; kv: RawKv; prev_kv: RawKv | null }>;
 }
 
@@ -39,6 +44,8 @@ export class EtcdWatch extends EventEmitter<WatchEvents> implements Watch {
   private backoffMs = 50;
   private retryTimer?: TimerHandle;
   private settleReady!: (err?: Error) => void;
+  /** Events of an answer whose last fragment has not arrived yet. */
+  private fragments: RawWatchResponse['events'] = [];
 
   constructor(
     private readonly openStream: () => Promise<WatchStream>,
@@ -75,6 +82,9 @@ export class EtcdWatch extends EventEmitter<WatchEvents> implements Watch {
         const onFailure = (err: Error) => {
           if (failed || this.stream !== stream) return;
           failed = true;
+          // Resuming would be refused the same answer again, forever: fail, and let the caller list.
+          const cause = toStoreError(err);
+          if (cause instanceof ResponseTooLargeError) return this.fail(cause);
           this.reconnect(err);
         };
         stream.on('data', (res) => {
@@ -83,7 +93,7 @@ export class EtcdWatch extends EventEmitter<WatchEvents> implements Watch {
         stream.on('error', onFailure);
         stream.on('end', () => onFailure(new UnavailableError('etcd closed the watch stream')));
         stream.write({
-          create_request: { ...this.range, start_revision: this.next, prev_kv: this.prevKv, progress_notify: false },
+          create_request: { ...this.range, start_revision: this.next, prev_kv: this.prevKv, progress_notify: false, fragment: true },
         });
       },
       (err: Error) => this.reconnect(err),
@@ -94,6 +104,7 @@ export class EtcdWatch extends EventEmitter<WatchEvents> implements Watch {
     if (this.closed) return;
     this.stream?.cancel();
     this.stream = undefined;
+    this.fragments = [];
     if (this.established) this.emit('disconnected', err);
     this.retryTimer = this.clock.setTimeout(() => this.connect(), this.backoffMs);
     this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
@@ -112,6 +123,14 @@ export class EtcdWatch extends EventEmitter<WatchEvents> implements Watch {
       if (this.established) return void this.emit('reconnected');
       this.established = true;
       return this.settleReady();
+    }
+    if (res.fragment) {
+      for (const ev of res.events) this.fragments.push(ev);
+      return;
+    }
+    if (this.fragments.length > 0) {
+      res = { ...res, events: [...this.fragments, ...res.events] };
+      this.fragments = [];
     }
     for (const batch of this.batches(res)) {
       if (this.closed) return;
