@@ -1,17 +1,17 @@
 // /jobs: submit a matrix job (JSON or YAML), follow it, read its results, cancel it.
 import type { FastifyInstance } from 'fastify';
 import type { RotaClient } from '../../client/types.js';
+import { LIMITS } from '../../engine/input-limits.js';
+import { bodyText } from '../body.js';
+import { jobId, param } from '../query.js';
 
 /** Registers the /jobs routes. */
-export async function registerJobRoutes(app: FastifyInstance, client: RotaClient): Promise<void> {
-  await app.register(async (scope) => {
-    // The spec is parsed here, with line numbers for its errors: keep the JSON body as text too.
-    scope.removeContentTypeParser(['application/json']);
-    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
-    scope.post('/jobs', async (req, reply) => reply.status(201).send(await client.submitJob(typeof req.body === 'string' ? req.body : '')));
-  });
+export function registerJobRoutes(app: FastifyInstance, client: RotaClient): void {
+  // The spec is parsed by the engine, with line numbers for its errors and every limit checked
+  // before the job is expanded: the route passes the text as it came.
+  app.post('/jobs', { config: { body: 'spec' }, bodyLimit: LIMITS.specBytes }, async (req, reply) => reply.status(201).send(await client.submitJob(bodyText(req))));
   app.get('/jobs', async () => client.listJobs());
-  app.get<{ Params: { id: string } }>('/jobs/:id', async (req) => client.getJob(req.params.id));
-  app.get<{ Params: { id: string } }>('/jobs/:id/tasks', async (req) => client.jobTasks(req.params.id));
-  app.delete<{ Params: { id: string } }>('/jobs/:id', async (req) => client.cancelJob(req.params.id));
+  app.get<{ Params: { id: string } }>('/jobs/:id', async (req) => client.getJob(param(req.params.id, jobId)));
+  app.get<{ Params: { id: string } }>('/jobs/:id/tasks', async (req) => client.jobTasks(param(req.params.id, jobId)));
+  app.delete<{ Params: { id: string } }>('/jobs/:id', async (req) => client.cancelJob(param(req.params.id, jobId)));
 }
