@@ -39,11 +39,28 @@ export interface ServerOptions {
   local?: LocalWorkers;
 }
 
+/** Answers what is not HTTP at all (an unknown method, a broken header) before any route sees it. */
+function answerBadHttp(err: NodeJS.ErrnoException, socket: import('node:net').Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, message] =
+    err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'the request headers are larger than 16 KiB'] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'the request took too long to arrive'] : [400, `the request is not valid HTTP (${err.code ?? 'unreadable'})`];
+  const body = JSON.stringify({ error: 'invalid', message });
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : status === 431 ? 'Request Header Fields Too Large' : 'Request Timeout'}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy(err);
+}
+
 /** Builds the API; call listen() on the result. */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const maxContent = options.maxContentBytes ?? 1024 * 1024;
   // Ids are up to 128 characters: longer path segments must reach the route (and its 400), not a 404.
-  const app = Fastify({ bodyLimit: maxContent + 64 * 1024, logger: false, routerOptions: { maxParamLength: 512 } });
+  const app = Fastify({
+    bodyLimit: maxContent + 64 * 1024,
+    logger: false,
+    routerOptions: { maxParamLength: 512 },
+    // A path the router cannot read (bad percent-encoding, an overlong segment) is answered like any error.
+    frameworkErrors: (err, req, reply) => sendError(err, req, reply),
+    clientErrorHandler: answerBadHttp,
+  });
   app.setErrorHandler(sendError);
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)}` });

@@ -32,7 +32,7 @@ export function describeError(err: unknown): HttpError {
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new HttpError(413, 'too_large', `the body is larger than this route's limit of ${fe.message.match(/\d+/)?.[0] ?? '?'} bytes`);
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new HttpError(415, 'unsupported_media_type', fe.message);
   if (fe.code?.startsWith('FST_ERR_CTP') || (fe.statusCode === 400 && fe.message)) return new HttpError(400, 'invalid', `the body cannot be read: ${fe.message}`);
-  if (fe.statusCode && fe.statusCode < 500) return new HttpError(fe.statusCode, 'invalid', fe.message);
+  if (fe.statusCode && fe.statusCode < 500) return new HttpError(fe.statusCode, 'invalid', fe.message.length > 300 ? `${fe.message.slice(0, 300)}…` : fe.message);
   return new HttpError(500, 'internal', err instanceof Error ? err.message : String(err));
 }
 

@@ -25,6 +25,8 @@ declare module 'fastify' {
     stream?: boolean;
     /** Needs no token (health check, dashboard files). */
     public?: boolean;
+    /** Takes a WebSocket upgrade (every other route refuses one). */
+    websocket?: boolean;
   }
 }
 
@@ -76,6 +78,9 @@ export function requestGuard(options: GuardOptions) {
       }
     }
     if (!req.routeOptions.url) return; // no such route: the 404 says so
+    if (String(req.headers.upgrade ?? '').toLowerCase() === 'websocket' && !config.websocket) {
+      throw new HttpError(400, 'invalid', `${route} is not a WebSocket; only GET /ws takes an upgrade`);
+    }
     checkBodyType(req, config.body, route);
     if (config.query !== 'any') checkQuery(req, { ...(config.query ?? {}), ...(config.stream ? { access_token: () => undefined } : {}) }, route);
   };

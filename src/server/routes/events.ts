@@ -22,7 +22,7 @@ const endReason = (err?: Error) =>
     : { error: 'ended', message: err?.message ?? 'the stream ended' };
 
 const filterQuery: QuerySpec = { prefix: keyPrefix, item: id('item id'), job: jobId, run: id('run id'), fromRevision: revision };
-const stream = (query: QuerySpec) => ({ config: { stream: true, query }, exposeHeadRoute: false });
+const stream = (query: QuerySpec, websocket = false) => ({ config: { stream: true, query, websocket }, exposeHeadRoute: false });
 
 /** Registers the event routes; `slots` bounds how many streams are open at once. */
 export function registerEventRoutes(app: FastifyInstance, store: Store, keys: Keys, client: RotaClient, slots: StreamSlots): void {
@@ -47,7 +47,7 @@ export function registerEventRoutes(app: FastifyInstance, store: Store, keys: Ke
   app.route<EventQuery>({
     method: 'GET',
     url: '/ws',
-    ...stream(filterQuery),
+    ...stream(filterQuery, true),
     preHandler: beforeUpgrade,
     handler: async () => {
       throw new HttpError(400, 'invalid', 'GET /ws is a WebSocket: connect with Upgrade: websocket, or use GET /events (Server-Sent Events)');
