@@ -1,5 +1,6 @@
 // What `rota up` and `rota node` share: logging, processors, the API, and shutting down cleanly.
 import fs from 'node:fs';
+import net from 'node:net';
 import type { Command } from 'commander';
 import { StoreClient } from '../client/store-client.js';
 import type { Keys } from '../engine/keys.js';
@@ -24,6 +25,9 @@ export interface ServeOptions {
   exec?: string;
   handler?: string;
   token?: string;
+  insecure?: boolean;
+  allowHost: string[];
+  maxStreams: string;
   api: boolean;
   logFormat: 'text' | 'json';
   logLevel: LogLevel;
@@ -41,9 +45,33 @@ export function addServeOptions(cmd: Command, defaultPort: string): Command {
     .option('--exec <command>', 'run each item as this command (sh -c), item in ROTA_WORK_ID, ROTA_WORK_CONTENT, ROTA_FENCING_TOKEN and stdin')
     .option('--handler <file>', 'run each item with this module: export start/update/stop(item, ctx)')
     .option('--token <token>', 'require Authorization: Bearer <token> on the API (default: $ROTA_TOKEN)')
+    .option('--insecure', 'serve the API on a non-loopback --host without a token (anyone who reaches it can run commands here)')
+    .option('--allow-host <names>', 'more Host names the API answers to, comma-separated (".example.com": a domain and its subdomains; "*": any); localhost, IP addresses and --host always', (v: string, all: string[]) => [...all, ...v.split(',').map((s) => s.trim()).filter(Boolean)], [] as string[])
+    .option('--max-streams <n>', 'most event streams (SSE and WebSocket) the API serves at once', '256')
     .option('--no-api', 'serve no HTTP API')
     .option('--log-format <format>', 'text or json', 'text')
-    .option('--log-level <level>', 'debug, info, warn or error', 'info');
+    .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .hook('preAction', (_cmd, action) => checkExposure(action.opts() as ServeOptions));
+}
+
+/** Whether `host` is a loopback address, reachable from this machine only. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
+  return net.isIPv4(v4) && v4.startsWith('127.');
+}
+
+/**
+ * Protected mode (as Redis has it): an API on an address other machines can reach must require a
+ * token, because it can start processes; --insecure says the network is trusted. Throws the reason.
+ */
+export function checkExposure(opts: Pick<ServeOptions, 'api' | 'host' | 'token' | 'insecure'>): void {
+  if (!opts.api || isLoopback(opts.host) || opts.token || process.env.ROTA_TOKEN || opts.insecure) return;
+  throw new Error(
+    `refusing to serve the API on ${opts.host} without a token (protected mode): anyone who can reach that address could run commands on this machine. ` +
+      'Give --token <secret> (or ROTA_TOKEN), listen on 127.0.0.1 (the default), or pass --insecure if every machine on that network is trusted.',
+  );
 }
 
 /** Parses a positive whole number option or exits with a message. */
@@ -74,7 +102,20 @@ export function workerSettings(opts: ServeOptions): WorkerSettings {
 /** Starts the API (unless --no-api); returns its URL. */
 export async function startApi(store: Store, keys: Keys, opts: ServeOptions, log: Logger, local?: LocalWorkers, health?: HealthCheck) {
   if (!opts.api) return undefined;
-  const app = await buildServer({ client: new StoreClient(store, keys), token: opts.token ?? process.env.ROTA_TOKEN, local, events: { store, keys }, health });
+  checkExposure(opts);
+  const token = opts.token || process.env.ROTA_TOKEN || undefined;
+  if (!token && !isLoopback(opts.host)) log.warn(`--insecure: the API on ${opts.host} needs no token; anyone who reaches it can run commands on this machine`);
+  if (opts.allowHost.includes('*')) log.warn('--allow-host *: the API answers to any Host name, so a web page could reach it by DNS rebinding');
+  const app = await buildServer({
+    client: new StoreClient(store, keys),
+    token,
+    local,
+    events: { store, keys },
+    listenHost: opts.host,
+    allowHosts: opts.allowHost,
+    maxStreams: Math.max(1, positiveInt(opts.maxStreams, '--max-streams')),
+    health,
+  });
   await app.listen({ port: positiveInt(opts.port, '--port'), host: opts.host });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;

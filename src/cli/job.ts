@@ -20,20 +20,48 @@ export async function watchJob(client: RotaClient, id: string, view = new Progre
   }
 }
 
-/** Prints a job's results; returns how many tasks failed. */
-async function printResults(client: RotaClient, id: string, json: boolean): Promise<number> {
-  const tasks = await client.jobTasks(id);
-  if (json) console.log(JSON.stringify(tasks, null, 2));
-  else {
-    const axes = [...new Set(tasks.flatMap((t) => Object.keys(t.values)))];
-    console.log(
-      formatTable(
-        ['TASK', 'STATUS', 'DURATION', 'ATTEMPTS', ...axes.map((a) => a.toUpperCase())],
-        tasks.map((t) => [t.id, t.status, t.result?.durationMs !== undefined ? formatDuration(t.result.durationMs) : undefined, t.attempts, ...axes.map((a) => t.values[a])]),
-      ),
-    );
+/** Exit codes of `rota job results` (and of watch/submit --wait, which wait for the end). */
+export const RESULTS_EXIT = { succeeded: 0, failed: 1, unfinished: 2 } as const;
+
+/** The exit code a job's results give: 0 every task succeeded, 1 any did not, 2 not finished yet. */
+export function resultsExitCode(total: number, tasks: Array<{ status: string }>): number {
+  const finished = tasks.length === total && tasks.every((t) => t.status !== 'pending' && t.status !== 'running');
+  if (!finished) return RESULTS_EXIT.unfinished;
+  return tasks.every((t) => t.status === 'succeeded') ? RESULTS_EXIT.succeeded : RESULTS_EXIT.failed;
+}
+
+/**
+ * Prints a job's results; returns the exit code they give (resultsExitCode). With `wait`, first
+ * follows the job (progress on stderr) until every task has its result.
+ */
+async function printResults(client: RotaClient, id: string, json: boolean, wait: boolean): Promise<number> {
+  const view = new ProgressView(process.stderr);
+  for (;;) {
+    const job = await client.getJob(id);
+    const tasks = await client.jobTasks(id);
+    const code = resultsExitCode(job.total, tasks);
+    if (code === RESULTS_EXIT.unfinished && wait) {
+      view.show(job);
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    if (wait) view.end();
+    if (json) console.log(JSON.stringify(tasks, null, 2));
+    else {
+      const axes = [...new Set(tasks.flatMap((t) => Object.keys(t.values)))];
+      console.log(
+        formatTable(
+          ['TASK', 'STATUS', 'DURATION', 'ATTEMPTS', ...axes.map((a) => a.toUpperCase())],
+          tasks.map((t) => [t.id, t.status, t.result?.durationMs !== undefined ? formatDuration(t.result.durationMs) : undefined, t.attempts, ...axes.map((a) => t.values[a])]),
+        ),
+      );
+    }
+    if (code === RESULTS_EXIT.unfinished) {
+      const done = tasks.filter((t) => t.status !== 'pending' && t.status !== 'running').length;
+      console.error(`job ${id} has not finished: ${done} of ${job.total} tasks done${job.counts.failed ? `, ${job.counts.failed} failed so far` : ''} (exit 2; --wait waits for the end)`);
+    }
+    return code;
   }
-  return tasks.filter((t) => t.status === 'failed').length;
 }
 
 /** Adds the job and task commands. */
@@ -41,26 +69,32 @@ export function registerJobs(program: Command): void {
   const job = program.command('job').description('submit and follow matrix jobs');
   withApi(job.command('submit <file>'))
     .description('submit a job spec (JSON or YAML; "-" reads stdin); prints the job id')
-    .option('--wait', 'follow it to the end; exit 1 if a task failed')
+    .option('--wait', 'follow it to the end; exit 1 unless every task succeeded')
     .action(async (file: string, opts: ApiOptions & { wait?: boolean }) => {
       const client = clientFor(opts);
       const submitted = await client.submitJob(fs.readFileSync(file === '-' ? 0 : file, 'utf8'));
       console.log(submitted.id);
       if (!opts.wait) return;
       const done = await watchJob(client, submitted.id);
-      if (done.counts.failed > 0) process.exitCode = 1;
+      if (done.counts.succeeded < done.total) process.exitCode = 1;
     });
   withApi(job.command('watch <id>'))
     .description('follow a job: a progress bar on a terminal, plain lines when piped')
     .action(async (id: string, opts: ApiOptions) => {
       const done = await watchJob(clientFor(opts), id);
-      if (done.counts.failed > 0) process.exitCode = 1;
+      if (done.counts.succeeded < done.total) process.exitCode = 1;
     });
   withApi(job.command('results <id>'))
-    .description('a table of the tasks: status, duration, attempts, matrix values; exit 1 if any failed')
+    .description('a table of the tasks: status, duration, attempts, matrix values')
     .option('--json', 'print JSON (with output tails)')
-    .action(async (id: string, opts: ApiOptions) => {
-      if ((await printResults(clientFor(opts), id, Boolean(opts.json))) > 0) process.exitCode = 1;
+    .option('--wait', 'wait until the job has finished (a progress bar on stderr), then print')
+    .addHelpText(
+      'after',
+      '\nExit status:\n  0  the job has finished and every task succeeded\n  1  the job has finished and a task failed or was cancelled\n  2  the job has not finished yet (tasks pending, running or waiting for a retry); --wait waits for the end\n\n' +
+        'So `rota job results $JOB && deploy` deploys only a finished, fully successful job.',
+    )
+    .action(async (id: string, opts: ApiOptions & { json?: boolean; wait?: boolean }) => {
+      process.exitCode = await printResults(clientFor(opts), id, Boolean(opts.json), Boolean(opts.wait));
     });
   withApi(job.command('ls'))
     .description('list jobs with their progress')

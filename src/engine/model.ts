@@ -1,13 +1,8 @@
 // What items and workers are, how they are stored, and how user input becomes one (validated).
 import { z } from 'zod';
+import { bytes, checkLimit, FORBIDDEN_KEYS, LIMITS, ValidationError } from './input-limits.js';
 
-/** Input that cannot become an item or a worker setting; the message says what is wrong. */
-export class ValidationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ValidationError';
-  }
-}
+export { LimitError, ValidationError } from './input-limits.js';
 
 /** Label selector: every key must be present on the worker with this value. */
 export type Selector = Record<string, string>;
@@ -67,8 +62,29 @@ export function checkId(id: string, what = 'id'): string {
   return id;
 }
 
-const stringRecord = z.record(z.string(), z.string());
-const labelsSchema = z.record(z.string().regex(LABEL_KEY_RE, 'label keys are letters, digits, ".", "_", "/" or "-"'), z.string().max(256));
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const noNul = (s: string) => !s.includes('\0');
+/** A command argument or env value: any text but NUL, which no argv or environment can carry. */
+const argText = z.string().refine(noNul, 'must not contain NUL characters');
+const labelsSchema = z.record(z.string().regex(LABEL_KEY_RE, 'label keys are letters, digits, ".", "_", "/" or "-"'), z.string().max(LIMITS.labelValue));
+const envSchema = z.record(z.string().regex(ENV_NAME_RE, 'env names are letters, digits and "_", not starting with a digit'), argText);
+const duration = z.number().int().max(LIMITS.durationMs, `at most ${LIMITS.durationMs} ms`);
+
+/** Throws LimitError when a command, env or selector is over its limits (before anything uses it). */
+export function checkTaskLimits(input: { command?: string[]; env?: Record<string, string>; selector?: Record<string, string> }, where = ''): void {
+  if (input.command) {
+    checkLimit('commandArgs', input.command.length, `arguments of ${where}command`);
+    const size = input.command.reduce((n, a) => n + bytes(a), 0);
+    checkLimit('commandBytes', size, `bytes of ${where}command`);
+  }
+  if (input.env) {
+    const entries = Object.entries(input.env);
+    checkLimit('envVars', entries.length, `variables of ${where}env`);
+    const size = entries.reduce((n, [k, v]) => n + bytes(k) + bytes(v), 0);
+    checkLimit('envBytes', size, `bytes of ${where}env`);
+  }
+  if (input.selector) checkLimit('labels', Object.keys(input.selector).length, `entries of ${where}selector`);
+}
 
 /** A work spec as a user writes it (JSON body of POST /work). */
 export const workInputSchema = z
@@ -78,11 +94,11 @@ export const workInputSchema = z
     kind: z.enum(['service', 'task']).optional(),
     weight: z.number().int().min(1).max(1_000_000).optional(),
     selector: labelsSchema.optional(),
-    command: z.array(z.string()).min(1).optional(),
-    env: stringRecord.optional(),
-    timeoutMs: z.number().int().positive().optional(),
+    command: z.array(argText).min(1).optional(),
+    env: envSchema.optional(),
+    timeoutMs: duration.positive().optional(),
     maxAttempts: z.number().int().min(1).max(100).optional(),
-    backoffMs: z.number().int().min(0).optional(),
+    backoffMs: duration.min(0).optional(),
   })
   .strict();
 
@@ -97,6 +113,7 @@ export type WorkChangeInput = z.infer<typeof workChangeSchema>;
 export function parseWorkChange(body: unknown): WorkChangeInput {
   const r = workChangeSchema.safeParse(body);
   if (!r.success) throw new ValidationError(describeIssues(r.error));
+  checkTaskLimits(r.data);
   return r.data;
 }
 
@@ -105,6 +122,7 @@ export function parseWorkInput(body: unknown): WorkInput {
   const r = workInputSchema.safeParse(body);
   if (!r.success) throw new ValidationError(describeIssues(r.error));
   if (r.data.id !== undefined) checkId(r.data.id, 'work id');
+  checkTaskLimits(r.data);
   return r.data;
 }
 
@@ -163,10 +181,13 @@ export function parseLabels(text: string): Record<string, string> {
   for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq <= 0) throw new ValidationError(`label "${part}" is not key=value`);
-    out[part.slice(0, eq)] = part.slice(eq + 1);
+    const key = part.slice(0, eq);
+    if (FORBIDDEN_KEYS.has(key)) throw new ValidationError(`label key "${key}" is not allowed`);
+    out[key] = part.slice(eq + 1);
   }
   const r = labelsSchema.safeParse(out);
   if (!r.success) throw new ValidationError(describeIssues(r.error));
+  checkTaskLimits({ selector: out });
   return out;
 }
 

@@ -1,6 +1,8 @@
-// Every failure answered as JSON {error, message} with the status that says whose fault it is.
+// Every failure answered as JSON {error, message} with the status that says whose fault it is:
+// anything a client sent is a 4xx; a 5xx means the node or its store failed.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ConflictError, NotFoundError, TooLargeError, ValidationError } from '../client/errors.js';
+import { LimitError } from '../engine/input-limits.js';
 import { StoreError, UnavailableError } from '../store/index.js';
 
 /** An HTTP error with a code a program can switch on and a message a person can act on. */
@@ -9,6 +11,7 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -17,6 +20,7 @@ export class HttpError extends Error {
 /** Status, code and message for any error a handler threw. */
 export function describeError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
+  if (err instanceof LimitError) return new HttpError(413, 'too_large', err.message);
   if (err instanceof ValidationError) return new HttpError(400, 'invalid', err.message);
   if (err instanceof NotFoundError) return new HttpError(404, 'not_found', err.message);
   if (err instanceof ConflictError) return new HttpError(409, 'conflict', err.message);
@@ -25,14 +29,15 @@ export function describeError(err: unknown): HttpError {
     return err.code === 'invalid-request' ? new HttpError(400, 'invalid', err.message) : new HttpError(503, 'unavailable', err instanceof UnavailableError && err.endpoint ? err.message : `the store cannot answer: ${err.message}`);
   }
   const fe = err as FastifyError;
-  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new HttpError(413, 'too_large', `the body is larger than the limit of ${fe.message.match(/\d+/)?.[0] ?? '?'} bytes`);
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new HttpError(413, 'too_large', `the body is larger than this route's limit of ${fe.message.match(/\d+/)?.[0] ?? '?'} bytes`);
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new HttpError(415, 'unsupported_media_type', fe.message);
   if (fe.code?.startsWith('FST_ERR_CTP') || (fe.statusCode === 400 && fe.message)) return new HttpError(400, 'invalid', `the body cannot be read: ${fe.message}`);
-  if (fe.statusCode && fe.statusCode < 500) return new HttpError(fe.statusCode, 'invalid', fe.message);
+  if (fe.statusCode && fe.statusCode < 500) return new HttpError(fe.statusCode, 'invalid', fe.message.length > 300 ? `${fe.message.slice(0, 300)}…` : fe.message);
   return new HttpError(500, 'internal', err instanceof Error ? err.message : String(err));
 }
 
 /** Fastify error handler answering with describeError. */
 export function sendError(err: unknown, _req: FastifyRequest, reply: FastifyReply): void {
   const e = describeError(err);
-  void reply.status(e.status).send({ error: e.code, message: e.message });
+  void reply.status(e.status).headers(e.headers).send({ error: e.code, message: e.message });
 }

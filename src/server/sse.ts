@@ -2,6 +2,7 @@
 // with Last-Event-ID), a heartbeat, and slow clients dropped with a reason instead of buffering
 // without bound.
 import type { FastifyReply } from 'fastify';
+import { HttpError } from './errors.js';
 
 /** Most bytes waiting for a slow client before it is dropped. */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -58,10 +59,22 @@ export class SseStream {
   }
 }
 
-/** The revision to resume from: Last-Event-ID + 1, or ?fromRevision. */
+/** Largest revision a client may name (beyond it a number loses precision). */
+const MAX_REVISION = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The revision to resume from: Last-Event-ID + 1, or ?fromRevision; undefined for "from now".
+ * A value that is not a revision is refused (400), never taken as "from now".
+ */
 export function resumeFrom(headers: Record<string, string | string[] | undefined>, query: { fromRevision?: string }): number | undefined {
-  const last = Number(headers['last-event-id']);
-  if (Number.isInteger(last) && last > 0) return last + 1;
-  const from = Number(query.fromRevision);
-  return Number.isInteger(from) && from > 0 ? from : undefined;
+  const header = headers['last-event-id'];
+  if (header !== undefined && header !== '') {
+    const last = typeof header === 'string' && /^[0-9]{1,16}$/.test(header.trim()) ? Number(header.trim()) : NaN;
+    if (!Number.isSafeInteger(last) || last >= MAX_REVISION) throw new HttpError(400, 'invalid', `Last-Event-ID "${String(header).slice(0, 40)}" is not an event id (a whole number)`);
+    if (last > 0) return last + 1;
+  }
+  if (query.fromRevision === undefined) return undefined;
+  const from = /^[0-9]{1,16}$/.test(query.fromRevision) ? Number(query.fromRevision) : NaN;
+  if (!Number.isSafeInteger(from) || from < 1) throw new HttpError(400, 'invalid', `query parameter fromRevision: "${query.fromRevision.slice(0, 40)}" is not a revision (a whole number from 1)`);
+  return from;
 }

@@ -2,7 +2,9 @@
 // exclude and include rules. Parsed with positions, so every refusal points at its line.
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
+import { bytes, checkLimit, checkShape, jsonDepth, LimitError, LIMITS } from '../input-limits.js';
 import { ValidationError } from '../model.js';
+import { checkJobSize, checkSpecText } from './spec-limits.js';
 
 /** A spec that cannot become a job; `line` is 1-based when known. */
 export class JobSpecError extends ValidationError {
@@ -16,24 +18,29 @@ export class JobSpecError extends ValidationError {
 }
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String);
-const stringMap = z.record(z.string(), scalar);
+/** Text that becomes an argument or an env value: no NUL, which no argv or environment can carry. */
+const argScalar = scalar.refine((s) => !s.includes('\0'), 'must not contain NUL characters');
+const FIELD_RE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const fieldMap = z.record(z.string().regex(FIELD_RE, 'field names are letters, digits and "_"'), scalar);
+const labelMap = z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, 'label keys are letters, digits, ".", "_", "/" or "-"'), scalar);
 // No '.': task ids are <job>.<n>, and one job's prefix must not cover another's tasks.
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const duration = z.number().int().max(LIMITS.durationMs, `at most ${LIMITS.durationMs} ms`);
 
 const schema = z
   .object({
     name: z.string().regex(ID_RE, 'use 1-64 letters, digits, "_" or "-", starting with a letter or digit'),
     id: z.string().regex(ID_RE, 'use 1-64 letters, digits, "_" or "-", starting with a letter or digit').optional(),
-    command: z.array(scalar).min(1, 'give at least the program'),
-    matrix: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'axis names are letters, digits and "_"'), z.array(scalar).min(1, 'an axis needs at least one value')).optional(),
-    exclude: z.array(stringMap).optional(),
-    include: z.array(stringMap).optional(),
-    env: stringMap.optional(),
-    selector: stringMap.optional(),
-    labels: z.record(z.string(), z.record(z.string(), stringMap)).optional(),
-    timeoutMs: z.number().int().positive().optional(),
+    command: z.array(argScalar).min(1, 'give at least the program'),
+    matrix: z.record(z.string().regex(FIELD_RE, 'axis names are letters, digits and "_"'), z.array(scalar).min(1, 'an axis needs at least one value')).optional(),
+    exclude: z.array(fieldMap).optional(),
+    include: z.array(fieldMap).optional(),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'env names are letters, digits and "_", not starting with a digit'), argScalar).optional(),
+    selector: labelMap.optional(),
+    labels: z.record(z.string(), z.record(z.string(), labelMap)).optional(),
+    timeoutMs: duration.positive().optional(),
     maxAttempts: z.number().int().min(1).max(100).optional(),
-    backoffMs: z.number().int().min(0).optional(),
+    backoffMs: duration.min(0).optional(),
   })
   .strict();
 
@@ -51,18 +58,44 @@ export interface ExpandedTask {
 }
 
 /** Most tasks one job may expand to. */
-export const MAX_TASKS = 50_000;
+export const MAX_TASKS = LIMITS.jobTasks;
 
-/** Parses JSON or YAML text into a checked spec. */
+/** Parses JSON or YAML text into a checked spec, every limit checked before the job is expanded. */
 export function parseJobSpec(text: string): JobSpec {
+  checkLimit('specBytes', bytes(text), 'bytes of the job spec');
+  // JSON (what programs send) is read by JSON.parse, whose cost is linear; anything else by YAML,
+  // whose cost grows with tokens and nesting and is bounded first. Lines for errors come from YAML.
+  let data = readJson(text);
+  let doc: Document | undefined;
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0];
-    throw new JobSpecError(`the spec does not parse: ${e.message.split('\n')[0]}`, lines.linePos(e.pos[0]).line);
+  const parseYaml = () => {
+    checkSpecText(text);
+    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    return doc;
+  };
+  if (data === undefined) {
+    const parsed = parseYaml();
+    if (parsed.errors.length > 0) {
+      const e = parsed.errors[0];
+      throw new JobSpecError(`the spec does not parse: ${e.message.split('\n')[0]}`, lines.linePos(e.pos[0]).line);
+    }
+    try {
+      data = parsed.toJS({ maxAliasCount: LIMITS.specAliases });
+    } catch (err) {
+      // yaml counts the nodes aliases expand to ("billion laughs") and stops at maxAliasCount.
+      if (/alias/i.test((err as Error).message)) throw new LimitError('specAliases', 'alias expansions in the job spec', `more than ${LIMITS.specAliases}`);
+      throw new JobSpecError(`the spec cannot be read: ${(err as Error).message}`);
+    }
   }
-  const lineOf = (path: Array<string | number>) => nodeLine(doc, lines, path);
-  const r = schema.safeParse(doc.toJS());
+  const lineOf = (path: Array<string | number>) => {
+    try {
+      return nodeLine(doc ?? parseYaml(), lines, path);
+    } catch {
+      return undefined; // too large to parse as YAML just for a line number
+    }
+  };
+  checkShape(data, 'specDepth', 'spec', 'axisValues');
+  const r = schema.safeParse(data);
   if (!r.success) {
     const issue = r.error.issues[0];
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
@@ -96,23 +129,33 @@ export function parseJobSpec(text: string): JobSpec {
   spec.command.forEach((arg, i) => check(arg, ['command', i]));
   for (const [k, v] of Object.entries(spec.env ?? {})) check(v, ['env', k]);
   for (const [k, v] of Object.entries(spec.selector ?? {})) check(v, ['selector', k]);
+  checkJobSize(spec);
   return spec;
 }
 
 /** The tasks of a job, in a fixed order: the first axis varies slowest; includes come last. */
 export function expandJob(spec: JobSpec): ExpandedTask[] {
+  checkJobSize(spec); // never expand what the limits refuse, whoever calls this
   const axes = Object.entries(spec.matrix ?? {});
   let combos: Array<Record<string, string>> = [{}];
   for (const [axis, values] of axes) combos = combos.flatMap((c) => values.map((v) => ({ ...c, [axis]: v })));
   if (axes.length === 0) combos = spec.include?.length ? [] : [{}];
-  const matches = (combo: Record<string, string>, rule: Record<string, string>) => Object.entries(rule).every(([k, v]) => combo[k] === v);
-  combos = combos.filter((c) => !(spec.exclude ?? []).some((rule) => matches(c, rule)));
+  const rules = (spec.exclude ?? []).map((rule) => Object.entries(rule));
+  combos = combos.filter((c) => !rules.some((rule) => rule.every(([k, v]) => c[k] === v)));
+  // An include whose axis values name an existing combination extends it; any other is a new task.
+  const keyOf = (c: Record<string, string | undefined>) => JSON.stringify(axes.map(([axis]) => c[axis] ?? null));
+  const byAxes = new Map(combos.map((c) => [keyOf(c), c]));
   for (const extra of spec.include ?? []) {
-    const same = combos.find((c) => axes.every(([axis]) => c[axis] === extra[axis]));
-    if (same) Object.assign(same, extra); // extends an existing combination with extra fields
-    else combos.push({ ...extra });
+    const same = axes.length ? byAxes.get(keyOf(extra)) : undefined;
+    if (same) {
+      Object.assign(same, extra); // keys were checked: no "__proto__" can reach here
+    } else {
+      const added = { ...extra };
+      combos.push(added);
+      byAxes.set(keyOf(added), added);
+    }
   }
-  if (combos.length > MAX_TASKS) throw new JobSpecError(`the matrix expands to ${combos.length} tasks; the limit is ${MAX_TASKS}`);
+  if (combos.length > MAX_TASKS) throw new JobSpecError(`the matrix expands to ${combos.length} tasks; the limit is ${MAX_TASKS} (jobTasks)`);
   return combos.map((values, index) => {
     const fill = (t: string) => t.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => values[name] ?? whole);
     const env: Record<string, string> = {};
@@ -123,6 +166,18 @@ export function expandJob(spec: JobSpec): ExpandedTask[] {
     for (const [axis, byValue] of Object.entries(spec.labels ?? {})) Object.assign(selector, byValue[values[axis]] ?? {});
     return { index, values, command: spec.command.map(fill), env, selector };
   });
+}
+
+/** `text` parsed as JSON when it is JSON (nesting bounded first), else undefined. */
+function readJson(text: string): unknown {
+  if (!/^\s*[[{]/.test(text)) return undefined;
+  const depth = jsonDepth(text, LIMITS.specDepth);
+  if (depth > LIMITS.specDepth) throw new LimitError('specDepth', 'nesting of the job spec', `${depth} or more`);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined; // YAML flow style, or broken: YAML says where
+  }
 }
 
 /** The 1-based line of the node at `path`, or of its nearest existing parent. */

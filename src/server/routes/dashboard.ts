@@ -1,5 +1,6 @@
 // The dashboard at /: static files from web/, served by the node itself (no CDN, nothing to fetch
-// from the internet). They hold no data, so they need no token; every call they make does.
+// from the internet). They hold no data, so they need no token; every call they make does. Their
+// requests are same-origin, which is what lets the API refuse every other origin.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,9 +8,6 @@ import type { FastifyInstance } from 'fastify';
 
 const webDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../web');
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.png': 'image/png' };
-
-/** Paths of the dashboard's files, which the token check lets through. */
-export const dashboardPaths = new Set<string>(['/']);
 
 /** Registers GET / and GET /<file> for every file in web/. */
 export function registerDashboard(app: FastifyInstance): void {
@@ -19,11 +17,18 @@ export function registerDashboard(app: FastifyInstance): void {
     const type = TYPES[path.extname(name)];
     if (!type) continue;
     files.set(`/${name}`, { body: fs.readFileSync(path.join(webDir, name)), type });
-    dashboardPaths.add(`/${name}`);
   }
   const send = (file: { body: Buffer; type: string }) => (_req: unknown, reply: import('fastify').FastifyReply) =>
-    reply.header('content-type', file.type).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff').send(file.body);
+    reply
+      .header('content-type', file.type)
+      .header('cache-control', 'no-cache')
+      .header('x-content-type-options', 'nosniff')
+      // No other site may frame the dashboard and click its buttons.
+      .header('x-frame-options', 'DENY')
+      .header('content-security-policy', "frame-ancestors 'none'")
+      .send(file.body);
+  const options = { config: { public: true } };
   const index = files.get('/index.html');
-  if (index) app.get('/', send(index));
-  for (const [route, file] of files) app.get(route, send(file));
+  if (index) app.get('/', options, send(index));
+  for (const [route, file] of files) app.get(route, options, send(file));
 }

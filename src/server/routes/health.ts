@@ -9,7 +9,7 @@ export type HealthCheck = () => Health;
 
 /** Adds GET /healthz. */
 export function registerHealthRoutes(app: FastifyInstance, check?: HealthCheck): void {
-  app.get('/healthz', async (_req, reply) => {
+  app.get('/healthz', { config: { public: true } }, async (_req, reply) => {
     let health: Health;
     try {
       health = check ? check() : { ok: true, reasons: [] };

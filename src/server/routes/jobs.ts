@@ -1,25 +1,25 @@
 // /jobs: submit a matrix job (JSON or YAML), follow it, read its results, cancel it.
 import type { FastifyInstance } from 'fastify';
 import type { RotaClient } from '../../client/types.js';
-import { parseListQuery, sendPage } from './page-query.js';
+import { LIMITS } from '../../engine/input-limits.js';
+import { bodyText } from '../body.js';
+import { jobId, param } from '../query.js';
+import { listQuery, parseListQuery, sendPage } from './page-query.js';
 
 /** Registers the /jobs routes. */
-export async function registerJobRoutes(app: FastifyInstance, client: RotaClient): Promise<void> {
-  await app.register(async (scope) => {
-    // The spec is parsed here, with line numbers for its errors: keep the JSON body as text too.
-    scope.removeContentTypeParser(['application/json']);
-    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
-    scope.post('/jobs', async (req, reply) => reply.status(201).send(await client.submitJob(typeof req.body === 'string' ? req.body : '')));
-  });
-  app.get('/jobs', async (req, reply) => {
+export function registerJobRoutes(app: FastifyInstance, client: RotaClient): void {
+  // The spec is parsed by the engine, with line numbers for its errors and every limit checked
+  // before the job is expanded: the route passes the text as it came.
+  app.post('/jobs', { config: { body: 'spec' }, bodyLimit: LIMITS.specBytes }, async (req, reply) => reply.status(201).send(await client.submitJob(bodyText(req))));
+  app.get('/jobs', { config: { query: listQuery() } }, async (req, reply) => {
     const query = parseListQuery(req, 'job');
     return sendPage(req, reply, query, await client.listJobPage(query));
   });
-  app.get<{ Params: { id: string } }>('/jobs/:id', async (req) => client.getJob(req.params.id));
+  app.get<{ Params: { id: string } }>('/jobs/:id', async (req) => client.getJob(param(req.params.id, jobId)));
   // Pages of tasks in id order; ?output=true for whole output tails instead of their last 1 KiB.
-  app.get<{ Params: { id: string } }>('/jobs/:id/tasks', async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/jobs/:id/tasks', { config: { query: listQuery('output') } }, async (req, reply) => {
     const query = parseListQuery(req, 'task', { flags: ['output'] });
-    return sendPage(req, reply, query, await client.jobTaskPage(req.params.id, query));
+    return sendPage(req, reply, query, await client.jobTaskPage(param(req.params.id, jobId), query));
   });
-  app.delete<{ Params: { id: string } }>('/jobs/:id', async (req) => client.cancelJob(req.params.id));
+  app.delete<{ Params: { id: string } }>('/jobs/:id', async (req) => client.cancelJob(param(req.params.id, jobId)));
 }

@@ -4,6 +4,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ValidationError } from '../../client/errors.js';
 import { checkPage, MAX_PAGE_LIMIT, type Page } from '../../client/paging.js';
+import { anything, type QuerySpec } from '../query.js';
+
+/** The query parameters a list route takes (limit, after and `extra`); parseListQuery checks their values. */
+export function listQuery(...extra: string[]): QuerySpec {
+  return Object.fromEntries(['limit', 'after', ...extra].map((name) => [name, anything]));
+}
 
 /** What a list route was asked for: limit, after, its yes/no flags and, where allowed, q. */
 export type ListQuery = { limit?: number; after?: string; q?: string } & Record<string, boolean | number | string | undefined>;

@@ -1,22 +1,23 @@
-// /work: add, update, delete and read items.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+// /work: add, update, delete and read items. Raw content as the etcd allocator's README sends it
+// (`curl -d`, text/plain); a JSON spec only when sent as application/json.
+import type { FastifyInstance } from 'fastify';
 import type { RotaClient } from '../../client/types.js';
 import { parseWorkChange, parseWorkInput, type WorkInput } from '../../engine/model.js';
-import { parseListQuery, sendPage } from './page-query.js';
+import { bodyJson, bodyText, isJson } from '../body.js';
+import { listQuery, parseListQuery, sendPage } from './page-query.js';
 
-const isJson = (req: FastifyRequest) => (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === 'application/json';
-const raw = (body: unknown) => (typeof body === 'string' ? body : body === undefined || body === null ? '' : String(body));
+/** Registers the /work routes; bodies up to `maxContent` bytes of content. */
+export function registerWorkRoutes(app: FastifyInstance, client: RotaClient, maxContent: number): void {
+  const withBody = { config: { body: 'content' as const }, bodyLimit: maxContent + 64 * 1024 };
 
-/** Registers the /work routes. */
-export function registerWorkRoutes(app: FastifyInstance, client: RotaClient): void {
-  app.post('/work', async (req, reply) => {
-    const input: WorkInput = isJson(req) ? parseWorkInput(req.body) : { content: raw(req.body) };
+  app.post('/work', withBody, async (req, reply) => {
+    const input: WorkInput = isJson(req) ? parseWorkInput(bodyJson(req)) : { content: bodyText(req) };
     const view = await client.addWork(input);
     return reply.status(201).send(view);
   });
 
-  app.put<{ Params: { id: string } }>('/work/:id', async (req) => {
-    const change = isJson(req) ? parseWorkChange(req.body) : { content: raw(req.body) };
+  app.put<{ Params: { id: string } }>('/work/:id', withBody, async (req) => {
+    const change = isJson(req) ? parseWorkChange(bodyJson(req)) : { content: bodyText(req) };
     return client.updateWork(req.params.id, change);
   });
 
@@ -26,7 +27,7 @@ export function registerWorkRoutes(app: FastifyInstance, client: RotaClient): vo
   });
 
   // Pages: ?limit= (1-1000, default 1000) &after=ID, ?content=true for whole contents, ?q= to search.
-  app.get('/work', async (req, reply) => {
+  app.get('/work', { config: { query: listQuery('content', 'q') } }, async (req, reply) => {
     const query = parseListQuery(req, 'work', { flags: ['content'], texts: ['q'] });
     return sendPage(req, reply, query, await client.listWorkPage(query));
   });

@@ -4,6 +4,7 @@ import type { RotaClient } from '../../client/types.js';
 import { HttpError } from '../errors.js';
 import { parseListQuery, sendPage } from './page-query.js';
 import type { LocalWorkers } from '../app.js';
+import { id, oneOf, param } from '../query.js';
 
 /** Registers the /workers routes. */
 export function registerWorkerRoutes(app: FastifyInstance, client: RotaClient, local?: LocalWorkers): void {
@@ -19,9 +20,10 @@ export function registerWorkerRoutes(app: FastifyInstance, client: RotaClient, l
     return local;
   };
   app.post('/workers', async (_req, reply) => reply.status(201).send(await localOnly().add()));
-  app.delete<{ Params: { id: string }; Querystring: { crash?: string } }>('/workers/:id', async (req, reply) => {
+  app.delete<{ Params: { id: string }; Querystring: { crash?: string } }>('/workers/:id', { config: { query: { crash: oneOf('true', 'false', '1', '0') } } }, async (req, reply) => {
+    const worker = param(req.params.id, id('worker id'));
     const crash = req.query.crash === 'true' || req.query.crash === '1';
-    if (!(await localOnly().remove(req.params.id, crash))) throw new HttpError(404, 'not_found', `no local worker ${req.params.id} on this node`);
+    if (!(await localOnly().remove(worker, crash))) throw new HttpError(404, 'not_found', `no local worker ${worker} on this node`);
     return reply.status(204).send();
   });
 }
