@@ -9,6 +9,7 @@ import type { RotaNode, WorkerSettings } from '../engine/node.js';
 import { execProcessor } from '../engine/processors/exec-processor.js';
 import { handlerProcessor } from '../engine/processors/handler-processor.js';
 import { logProcessor } from '../engine/processors/log-processor.js';
+import { parseAge, parseCount, type RetentionPolicy } from '../engine/retention/policy.js';
 import { buildServer, type LocalWorkers } from '../server/app.js';
 import type { Store } from '../store/index.js';
 
@@ -26,6 +27,8 @@ export interface ServeOptions {
   api: boolean;
   logFormat: 'text' | 'json';
   logLevel: LogLevel;
+  retainResults: string;
+  retainCount: string;
 }
 
 /** Adds the options both `up` and `node` take. */
@@ -42,7 +45,14 @@ export function addServeOptions(cmd: Command, defaultPort: string): Command {
     .option('--token <token>', 'require Authorization: Bearer <token> on the API (default: $ROTA_TOKEN)')
     .option('--no-api', 'serve no HTTP API')
     .option('--log-format <format>', 'text or json', 'text')
-    .option('--log-level <level>', 'debug, info, warn or error', 'info');
+    .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .option('--retain-results <age>', 'delete finished tasks and jobs (results, attempts and all) older than this: 7d, 12h, 30m; 0 keeps them', '7d')
+    .option('--retain-count <n>', 'keep at most this many finished tasks, newest first (a job counts as its tasks and goes whole); 0 = no limit', '10000');
+}
+
+/** The retention policy of --retain-results and --retain-count (applied by whichever node leads). */
+export function retentionPolicy(opts: ServeOptions): RetentionPolicy {
+  return { maxAgeMs: parseAge(opts.retainResults), maxCount: parseCount(opts.retainCount) };
 }
 
 /** Parses a positive whole number option or exits with a message. */

@@ -2,9 +2,9 @@
 import type { Keys } from '../engine/keys.js';
 import { checkId } from '../engine/model.js';
 import * as runs from '../engine/runs/runs.js';
-import type { Store } from '../store/index.js';
+import type { WriteOnce } from '../engine/write-once.js';
 import { ConflictError, NotFoundError } from './errors.js';
-import type { Completion, CreateRun, RunRecord, RunView } from './types.js';
+import type { Completion, CreateRun, RunRecord, RunReport, RunView } from './types.js';
 
 /** Maps RunNotFoundError to NotFoundError (404) and RunRefusedError to ConflictError (409). */
 async function translate<T>(op: () => Promise<T>): Promise<T> {
@@ -19,29 +19,32 @@ async function translate<T>(op: () => Promise<T>): Promise<T> {
 
 /** The run half of StoreClient. */
 export class StoreRuns {
-  constructor(
-    private readonly store: Store,
-    private readonly keys: Keys,
-  ) {}
+  private readonly store;
 
-  createRun(input: CreateRun): Promise<RunView> {
-    return translate(() => runs.createRun(this.store, this.keys, runs.parseCreateRun(input), Date.now()));
+  constructor(
+    private readonly once: WriteOnce,
+    private readonly keys: Keys,
+  ) {
+    this.store = once.store;
   }
-  listRuns(): Promise<RunRecord[]> {
+
+  async createRun(input: CreateRun): Promise<RunView> {
+    return translate(() => runs.createRun(this.once, this.keys, runs.parseCreateRun(input), Date.now()));
+  }
+  async listRuns(): Promise<RunRecord[]> {
     return runs.listRuns(this.store, this.keys);
   }
-  getRun(id: string): Promise<RunView> {
+  async getRun(id: string): Promise<RunView> {
     checkId(id, 'run id');
-    return translate(() => runs.getRun(this.store, this.keys, id));
+    return translate(() => runs.getRun(this.once, this.keys, id));
   }
-  completeRun(id: string, report: { node: string; index: number; state: string }): Promise<Completion> {
+  async completeRun(id: string, report: RunReport): Promise<Completion> {
     checkId(id, 'run id');
     const r = runs.parseReport(report);
-    return translate(() => runs.completeRun(this.store, this.keys, id, r.node, r.index, r.state, Date.now()));
+    return translate(() => runs.completeRun(this.once, this.keys, id, r));
   }
-  setRunParam(id: string, node: string, index: number, name: string, value: string): Promise<void> {
+  async setRunParam(id: string, node: string, index: number, name: string, value: string): Promise<void> {
     checkId(id, 'run id');
-    checkId(node, 'node name');
     return translate(() => runs.setParam(this.store, this.keys, id, node, index, name, value));
   }
   async getRunParam(id: string, node: string, index: number, name: string): Promise<string> {
@@ -50,8 +53,8 @@ export class StoreRuns {
     if (value === undefined) throw new NotFoundError('parameter', `${node}/${index}/${name} of run ${id}`);
     return value;
   }
-  deleteRun(id: string): Promise<void> {
+  async deleteRun(id: string): Promise<void> {
     checkId(id, 'run id');
-    return translate(() => runs.deleteRun(this.store, this.keys, id));
+    return translate(() => runs.deleteRun(this.once, this.keys, id));
   }
 }

@@ -1,11 +1,11 @@
 // The operations users call, one interface with two transports: on a store (the server, library
 // users in-process) and over HTTP (the CLI, remote users).
 import type { JobStatus, JobTask } from '../engine/jobs/jobs.js';
-import type { Completion, CreateRun, RunRecord, RunView } from '../engine/runs/runs.js';
+import type { Completion, CreateRun, RunRecord, RunReport, RunView } from '../engine/runs/runs.js';
 import type { WorkInput } from '../engine/model.js';
 import type { TaskResult } from '../engine/tasks/task-model.js';
 
-export type { Completion, CreateRun, JobStatus, JobTask, RunRecord, RunView, TaskResult };
+export type { Completion, CreateRun, JobStatus, JobTask, RunRecord, RunReport, RunView, TaskResult };
 
 /** An item with where it runs. */
 export interface WorkView {
@@ -73,11 +73,13 @@ export interface RotaClient {
   jobTasks(id: string): Promise<JobTask[]>;
   /** Cancels what has not finished; running tasks are stopped. */
   cancelJob(id: string): Promise<JobStatus>;
+  /** Deletes a job with its tasks, their results and attempts; running tasks are stopped. */
+  deleteJob(id: string): Promise<void>;
   createRun(input: CreateRun): Promise<RunView>;
   listRuns(): Promise<RunRecord[]>;
   getRun(id: string): Promise<RunView>;
-  /** `node/index` reports `state` done; the last report advances the run. */
-  completeRun(id: string, report: { node: string; index: number; state: string }): Promise<Completion>;
+  /** `node/index` reports `state` done (of `round`, when given: retries of it are then safe); the last report advances the run. */
+  completeRun(id: string, report: RunReport): Promise<Completion>;
   setRunParam(id: string, node: string, index: number, name: string, value: string): Promise<void>;
   getRunParam(id: string, node: string, index: number, name: string): Promise<string>;
   deleteRun(id: string): Promise<void>;

@@ -13,6 +13,8 @@ import { Limiter } from './limit.js';
 import type { Logger } from './log.js';
 import { decodeWorker, type WorkerRecord } from './model.js';
 import { planRound } from './plan-round.js';
+import { DEFAULT_RETENTION, type RetentionPolicy } from './retention/policy.js';
+import { RetentionSweeper } from './retention/sweeper.js';
 
 export interface LeaderOptions {
   store: Store;
@@ -29,6 +31,10 @@ export interface LeaderOptions {
   random?: () => number;
   /** Arranges for the election lease to be revoked if this process dies; returns the cancel. */
   releaseOnDeath?: (lease: string) => () => void;
+  /** What finished work is kept (default DEFAULT_RETENTION); the leader deletes the rest. */
+  retention?: RetentionPolicy;
+  /** Pause between retention rounds (ms). */
+  retentionEveryMs?: number;
 }
 
 export interface PlanSummary {
@@ -194,8 +200,19 @@ export class Leader extends EventEmitter<LeaderEvents> {
       v.on('failed', (err) => this.log.warn('watch failed, listing again', { prefix: v.prefix, error: err.message }));
     }
     const deposed = new Promise<void>((resolve) => election.once('deposed', () => resolve()));
+    const sweeper = new RetentionSweeper({
+      store,
+      keys,
+      policy: this.options.retention ?? DEFAULT_RETENTION,
+      clock: this.clock,
+      log: this.log,
+      fence: () => election.fence(),
+      snapshot: () => ({ registry: views.registry.kvs, specs: views.specs.kvs, results: views.results.kvs, jobs: views.jobs.kvs }),
+      everyMs: this.options.retentionEveryMs,
+    });
     try {
       await Promise.all([workers.start(), ...all.slice(1).map((v) => v.start())]);
+      sweeper.start();
       plan();
       const reconcile = setInterval(() => {
         void Promise.all(all.map((v) => v.resync())).then(plan);
@@ -205,6 +222,7 @@ export class Leader extends EventEmitter<LeaderEvents> {
     } finally {
       clearTimeout(timer);
       clearTimeout(wake);
+      await sweeper.stop();
       await planning;
       await Promise.all([workers.close(), ...all.slice(1).map((v) => v.close())]);
     }

@@ -1,4 +1,4 @@
-// /jobs: submit a matrix job (JSON or YAML), follow it, read its results, cancel it.
+// /jobs: submit a matrix job (JSON or YAML), follow it, read its results, cancel it, delete it.
 import type { FastifyInstance } from 'fastify';
 import type { RotaClient } from '../../client/types.js';
 
@@ -13,5 +13,10 @@ export async function registerJobRoutes(app: FastifyInstance, client: RotaClient
   app.get('/jobs', async () => client.listJobs());
   app.get<{ Params: { id: string } }>('/jobs/:id', async (req) => client.getJob(req.params.id));
   app.get<{ Params: { id: string } }>('/jobs/:id/tasks', async (req) => client.jobTasks(req.params.id));
-  app.delete<{ Params: { id: string } }>('/jobs/:id', async (req) => client.cancelJob(req.params.id));
+  app.post<{ Params: { id: string } }>('/jobs/:id/cancel', async (req) => client.cancelJob(req.params.id));
+  // The job, its tasks, their results and attempts; running tasks are stopped.
+  app.delete<{ Params: { id: string } }>('/jobs/:id', async (req, reply) => {
+    await client.deleteJob(req.params.id);
+    return reply.status(204).send();
+  });
 }
