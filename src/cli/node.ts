@@ -36,6 +36,7 @@ export function registerNode(program: Command): void {
     const settings = opts.worker ? workerSettings(opts) : undefined;
     const id = checkId(opts.id ?? randomUUID(), 'worker id');
     const ttl = positiveInt(opts.ttl, '--ttl');
+    const retention = retentionPolicy(opts);
     const { store, endpoints, gateway } = await connectEtcd(opts, log);
     const keys = new Keys(opts.prefix);
     const api = await startApi(store, keys, opts, log);
@@ -49,7 +50,7 @@ export function registerNode(program: Command): void {
       worker: settings,
       api: api?.url,
       releaseOnDeath: (lease) => releaseOnDeath(lease, gateway),
-      retention: retentionPolicy(opts),
+      retention,
     });
     log.info(`rota node on etcd ${endpoints.join(',')}`, { node: id, prefix: opts.prefix });
     const stop = stopOnSignals(log, { node, api, store });
