@@ -143,6 +143,10 @@ try {
   await watch.close();
 
   const rate = finished / runSeconds;
+  // What a task costs etcd, from its own counters.
+  const perTask: Record<string, number> = {};
+  for (const m of ['etcd_mvcc_put_total', 'etcd_mvcc_delete_total', 'etcd_mvcc_txn_total', 'etcd_mvcc_range_total']) perTask[m.replace(/^etcd_mvcc_|_total$/g, '')] = round((await metric(etcd.url, m)) / finished, 1);
+  console.log('etcd operations per task:', perTask);
   const peak = Math.max(...samples.map((s) => s.dbTotalMiB));
   console.log(`\nsoak: ${finished} no-op tasks in ${round(runSeconds, 1)} s (${Math.round(rate)} tasks/s), 2 rota nodes × 50 slots, retention ${RETAIN} finished tasks, etcd periodic compaction ${COMPACTION}\n`);
   printTable(
@@ -150,7 +154,7 @@ try {
     [[finished, peak, beforeDefrag.dbTotalMiB, beforeDefrag.dbInUseMiB, defrag.status === 0 ? afterDefragMiB : 'defrag failed', beforeDefrag.keys.results, beforeDefrag.keys.all]],
   );
   if (finished < TASKS) console.log(`\nstopped at ${SECONDS} s; at ${Math.round(rate)} tasks/s, ${TASKS} tasks take ${Math.round(TASKS / rate)} s`);
-  const file = writeResults('soak', { tasks: finished, target: TASKS, seconds: round(runSeconds, 1), tasksPerSec: Math.round(rate), retainCount: RETAIN, compaction: `periodic ${COMPACTION}`, peakDbMiB: peak, endDbMiB: beforeDefrag.dbTotalMiB, endInUseMiB: beforeDefrag.dbInUseMiB, afterDefragMiB, samples });
+  const file = writeResults('soak', { tasks: finished, target: TASKS, seconds: round(runSeconds, 1), tasksPerSec: Math.round(rate), retainCount: RETAIN, compaction: `periodic ${COMPACTION}`, peakDbMiB: peak, endDbMiB: beforeDefrag.dbTotalMiB, endInUseMiB: beforeDefrag.dbInUseMiB, afterDefragMiB, perTask, samples });
   console.log(`\nwritten to ${file}`);
 } finally {
   await Promise.all(nodes.map((n) => n.stop()));

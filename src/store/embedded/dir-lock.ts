@@ -5,7 +5,9 @@
 // process holds it. The LOCK file beside the data is for people (`cat LOCK`): the holder writes
 // its pid there whole (temp file, then rename). Where there are no abstract sockets, the LOCK file
 // is the lock: created with link() from a file already holding the pid (never seen empty), and a
-// dead owner's lock is taken over by renaming it aside and checking it was that one.
+// dead owner's lock is taken over by renaming it aside and checking it was that one. (Abstract
+// socket names live in a network namespace: containers that share a data directory but not a
+// network namespace are not kept apart by them.)
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -40,7 +42,10 @@ export class DirLock {
       });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-      throw new DirInUseError(dir, await askHolder(name));
+      // The holder says who it is; a frozen one cannot, and its LOCK file tells instead.
+      const said = await askHolder(name);
+      const written = readText(lockPath);
+      throw new DirInUseError(dir, said ?? (written && /^\d+$/.test(written) ? `process ${written}` : 'another process'));
     }
     server.unref(); // the lock must not keep the process alive
     writeWhole(lockPath, String(process.pid));
@@ -92,12 +97,12 @@ export class DirLock {
   }
 }
 
-/** Which process holds the socket, as it says itself. */
-function askHolder(name: string): Promise<string> {
+/** Which process holds the socket, as it says itself (undefined if it does not answer within 1 s). */
+function askHolder(name: string): Promise<string | undefined> {
   return new Promise((resolve) => {
     let answer = '';
     const socket = net.connect(name);
-    const done = () => resolve(/^\d+$/.test(answer) ? `process ${answer}` : 'another process');
+    const done = () => resolve(/^\d+$/.test(answer) ? `process ${answer}` : undefined);
     socket.setTimeout(1000, () => socket.destroy());
     socket.on('data', (d) => (answer += d));
     socket.on('close', done);
