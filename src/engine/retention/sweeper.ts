@@ -117,8 +117,9 @@ export class RetentionSweeper {
         success: leftoverDeletes(keys, o.id),
       })),
     );
-    if (tasks + orphans + jobsDone + plan.jobs.length > 0) {
-      log.info('Retention: deleted finished work', { tasks, jobs: jobsDone, jobsMarked: plan.jobs.length, orphanResults: orphans, jobTasks: spent });
+    if (plan.tasks.length + plan.orphans.length + plan.jobs.length + plan.deleting.length > 0) {
+      // Fewer deleted than planned: the leader's copy was behind; the next round sees again.
+      log.info('Retention: deleted finished work', { tasks, of: plan.tasks.length, jobs: jobsDone, jobsMarked: plan.jobs.length, orphanResults: orphans, jobTasks: spent });
     }
     return spent + plan.tasks.length + plan.orphans.length >= this.budget || plan.jobs.length > 0;
   }
