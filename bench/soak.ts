@@ -22,6 +22,7 @@ const SECONDS = Number(process.env.SOAK_SECONDS ?? 900);
 const RETAIN = Number(process.env.SOAK_RETAIN ?? 10_000);
 const COMPACTION = process.env.SOAK_COMPACTION ?? '1m';
 const BACKLOG = 4000;
+const DRAIN_MS = Number(process.env.SOAK_DRAIN_MS ?? 120_000);
 const keys = new Keys('/work/');
 const spec = encodeSpec(specOf({ kind: 'task' }))!;
 
@@ -61,6 +62,9 @@ async function metric(url: string, name: string): Promise<number> {
 }
 
 const etcd = await startEtcd();
+// Ctrl-C ends the soak cleanly: nodes and etcd stopped, nothing left running.
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void (interrupted = true));
 const store = new EtcdStore({ endpoints: [etcd.url] });
 const nodes: RotaProcess[] = [];
 const samples: Sample[] = [];
@@ -70,12 +74,17 @@ try {
     nodes.push(await startRota(['node', '--etcd', etcd.url, '--id', id, '--capacity', '50', '--ttl', process.env.SOAK_TTL ?? '30', '--no-api', '--log-level', process.env.SOAK_LOG ?? 'warn', ...(RETAIN >= 0 ? ['--retain-count', String(RETAIN)] : [])], { expectWorker: false }));
     await waitFor(async () => (await store.get(keys.worker(id))) !== null, 20_000, 'worker registration');
   }
+  // Finished = submitted − unfinished, and unfinished = items without a result (retention takes an
+  // item and its result together). Counted, not watched: a watch that falls behind a compaction ends.
   let finished = 0;
-  const watch = store.watch(keys.results, { prefix: true });
-  watch.on('events', (b) => {
-    for (const ev of b.events) if (ev.type === 'put' && ev.kv.version === 1) finished++;
-  });
-  await watch.ready;
+  let submitted = 0;
+  const poll = async () => {
+    const sent = submitted; // before the read: a batch landing meanwhile only makes this lower
+    const r = await store.txn({ success: [keys.registry, keys.results].map((key) => ({ type: 'range' as const, key, prefix: true, countOnly: true })) });
+    const [items, results] = r.results.map((x) => (x.type === 'range' ? x.count : 0));
+    finished = Math.max(finished, sent - (items - results));
+  };
+  const poller = setInterval(() => void poll().catch(() => undefined), 250);
 
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
@@ -106,8 +115,7 @@ try {
   const sampler = setInterval(() => void sample().catch((e) => console.error('sample failed:', (e as Error).message)), 10_000);
 
   // Feed: keep at most BACKLOG tasks waiting, as a steady producer would.
-  let submitted = 0;
-  while (submitted < TASKS && elapsed() < SECONDS) {
+  while (submitted < TASKS && elapsed() < SECONDS && !interrupted) {
     if (submitted - finished >= BACKLOG) {
       await new Promise((r) => setTimeout(r, 20));
       continue;
@@ -121,28 +129,30 @@ try {
     await store.txn({ success: ops });
     submitted += n;
   }
-  await waitFor(() => finished >= submitted, Number(process.env.SOAK_DRAIN_MS ?? 600_000), 'the last results', 100).catch(async (err) => {
-    // Say what the unfinished ones are doing before giving up.
-    const { kvs } = await store.range(keys.registry, { prefix: true });
-    const results = new Set((await store.range(keys.results, { prefix: true, keysOnly: true })).kvs.map((kv) => kv.key.slice(keys.results.length)));
-    for (const kv of kvs.filter((x) => !results.has(x.key.slice(keys.registry.length))).slice(0, 10)) {
-      const id = kv.key.slice(keys.registry.length);
-      const [assign, claim, result, attempts] = await Promise.all([store.get(keys.assignment(id)), store.get(keys.claim(id)), store.get(keys.result(id)), store.range(keys.attempt(id), { prefix: true })]);
-      if (!result) console.error(id, { assign: assign?.value, claim: claim?.value, attempts: attempts.kvs.map((a) => a.value) });
-    }
-    throw err;
-  });
+  const submitSeconds = elapsed();
+  // The last ones; a fleet that stops making progress for DRAIN_MS is reported as such, not waited on.
+  let last = finished;
+  let lastMove = elapsed();
+  while (finished < submitted && elapsed() - lastMove < DRAIN_MS / 1000 && !interrupted) {
+    await new Promise((r) => setTimeout(r, 250));
+    if (finished > last) [last, lastMove] = [finished, elapsed()];
+  }
+  const stalled = finished < submitted;
+  if (stalled) console.log(`no progress for ${DRAIN_MS / 1000} s with ${submitted - finished} tasks unfinished`);
   const runSeconds = elapsed();
   // Retention catches up with the last results.
-  await waitFor(async () => (await count(keys.results)) <= RETAIN, 60_000, 'retention to catch up', 500).catch(() => undefined);
+  if (RETAIN > 0) await waitFor(async () => (await count(keys.results)) <= RETAIN, 60_000, 'retention to catch up', 500).catch(() => undefined);
   clearInterval(sampler);
+  await poll();
+  clearInterval(poller);
   await sample();
   const beforeDefrag = samples[samples.length - 1];
   const defrag = spawnSync('etcdctl', ['--endpoints', etcd.url, 'defrag'], { encoding: 'utf8' });
   const afterDefragMiB = round((await metric(etcd.url, 'etcd_mvcc_db_total_size_in_bytes')) / 2 ** 20, 1);
-  await watch.close();
 
   const rate = finished / runSeconds;
+  const nodeExits = nodes.filter((n) => n.child.exitCode !== null || n.child.signalCode !== null).length;
+  if (nodeExits) console.log(`${nodeExits} rota node(s) exited during the soak:`, nodes.flatMap((n) => n.lines.slice(-3)));
   // What a task costs etcd, from its own counters.
   const perTask: Record<string, number> = {};
   for (const m of ['etcd_mvcc_put_total', 'etcd_mvcc_delete_total', 'etcd_mvcc_txn_total', 'etcd_mvcc_range_total']) perTask[m.replace(/^etcd_mvcc_|_total$/g, '')] = round((await metric(etcd.url, m)) / finished, 1);
@@ -154,7 +164,7 @@ try {
     [[finished, peak, beforeDefrag.dbTotalMiB, beforeDefrag.dbInUseMiB, defrag.status === 0 ? afterDefragMiB : 'defrag failed', beforeDefrag.keys.results, beforeDefrag.keys.all]],
   );
   if (finished < TASKS) console.log(`\nstopped at ${SECONDS} s; at ${Math.round(rate)} tasks/s, ${TASKS} tasks take ${Math.round(TASKS / rate)} s`);
-  const file = writeResults('soak', { tasks: finished, target: TASKS, seconds: round(runSeconds, 1), tasksPerSec: Math.round(rate), retainCount: RETAIN, compaction: `periodic ${COMPACTION}`, peakDbMiB: peak, endDbMiB: beforeDefrag.dbTotalMiB, endInUseMiB: beforeDefrag.dbInUseMiB, afterDefragMiB, perTask, samples });
+  const file = writeResults('soak', { tasks: finished, target: TASKS, seconds: round(runSeconds, 1), tasksPerSec: Math.round(rate), retainCount: RETAIN, compaction: `periodic ${COMPACTION}`, peakDbMiB: peak, endDbMiB: beforeDefrag.dbTotalMiB, endInUseMiB: beforeDefrag.dbInUseMiB, afterDefragMiB, perTask, stalled, nodeExits, submitSeconds: round(submitSeconds, 1), samples });
   console.log(`\nwritten to ${file}`);
 } finally {
   await Promise.all(nodes.map((n) => n.stop()));

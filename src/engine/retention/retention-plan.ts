@@ -26,6 +26,7 @@ export interface ExpiredTask {
   result: KeyValue;
 }
 
+/** What one round of retention deletes. */
 export interface RetentionPlan {
   /** Finished standalone tasks to delete, oldest first, at most the budget. */
   tasks: ExpiredTask[];

@@ -15,6 +15,7 @@ import { itemDeletes, leftoverDeletes } from '../work.js';
 import type { RetentionPolicy } from './policy.js';
 import { planRetention, type RetentionSnapshot } from './retention-plan.js';
 
+/** What the sweeper works with: the leader's store, fence and copy of the state. */
 export interface SweeperOptions {
   store: Store;
   keys: Keys;
