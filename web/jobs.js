@@ -50,7 +50,7 @@ export async function renderJobs(root, ctx) {
   });
   const cancel = h('button', { class: 'danger', disabled: job.state === 'cancelled' || Boolean(job.finishedAt) }, 'Cancel job');
   cancel.addEventListener('click', async () => {
-    if (confirm(`Cancel ${job.id}?`)) await api('DELETE', `/jobs/${encodeURIComponent(job.id)}`).catch((e) => alert(e.message));
+    if (confirm(`Cancel ${job.id}?`)) await api('POST', `/jobs/${encodeURIComponent(job.id)}/cancel`).catch((e) => alert(e.message));
     ctx.refresh();
   });
   const table = (rows) =>

@@ -10,6 +10,7 @@ import type { RotaNode, WorkerSettings } from '../engine/node.js';
 import { execProcessor } from '../engine/processors/exec-processor.js';
 import { handlerProcessor } from '../engine/processors/handler-processor.js';
 import { logProcessor } from '../engine/processors/log-processor.js';
+import { parseAge, parseCount, type RetentionPolicy } from '../engine/retention/policy.js';
 import { buildServer, type LocalWorkers } from '../server/app.js';
 import type { HealthCheck } from '../server/routes/health.js';
 import type { Store } from '../store/index.js';
@@ -31,6 +32,8 @@ export interface ServeOptions {
   api: boolean;
   logFormat: 'text' | 'json';
   logLevel: LogLevel;
+  retainResults: string;
+  retainCount: string;
 }
 
 /** Adds the options both `up` and `node` take. */
@@ -51,7 +54,14 @@ export function addServeOptions(cmd: Command, defaultPort: string): Command {
     .option('--no-api', 'serve no HTTP API')
     .option('--log-format <format>', 'text or json', 'text')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .option('--retain-results <age>', 'delete finished tasks and jobs (results, attempts and all) older than this: 7d, 12h, 30m; 0 keeps them', '7d')
+    .option('--retain-count <n>', 'keep at most this many finished tasks, newest first (a job counts as its tasks and goes whole); 0 = no limit', '10000')
     .hook('preAction', (_cmd, action) => checkExposure(action.opts() as ServeOptions));
+}
+
+/** The retention policy of --retain-results and --retain-count (applied by whichever node leads). */
+export function retentionPolicy(opts: ServeOptions): RetentionPolicy {
+  return { maxAgeMs: parseAge(opts.retainResults), maxCount: parseCount(opts.retainCount) };
 }
 
 /** Whether `host` is a loopback address, reachable from this machine only. */

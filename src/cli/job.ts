@@ -110,6 +110,12 @@ export function registerJobs(program: Command): void {
       const j = await clientFor(opts).cancelJob(id);
       console.log(`cancelled ${j.id}: ${j.counts.cancelled} tasks`);
     });
+  withApi(job.command('rm <id>'))
+    .description('delete a job: its tasks, their results and attempts (running tasks are stopped)')
+    .action(async (id: string, opts: ApiOptions) => {
+      await clientFor(opts).deleteJob(id);
+      console.log(`deleted ${id}`);
+    });
 
   const task = program.command('task').description('single tasks');
   withApi(task.command('add'))

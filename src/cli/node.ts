@@ -6,7 +6,7 @@ import { checkId } from '../engine/model.js';
 import { RotaNode } from '../engine/node.js';
 import { releaseOnDeath } from '../engine/processors/guarded-child.js';
 import { waitUntilIdle } from '../engine/tasks/idle.js';
-import { addServeOptions, loggerFor, positiveInt, startApi, stopOnSignals, workerSettings, type ServeOptions } from './common.js';
+import { addServeOptions, loggerFor, positiveInt, retentionPolicy, startApi, stopOnSignals, workerSettings, type ServeOptions } from './common.js';
 import { connectEtcd, type EtcdFlags } from './etcd-connect.js';
 
 interface NodeOptions extends ServeOptions, EtcdFlags {
@@ -36,6 +36,7 @@ export function registerNode(program: Command): void {
     const settings = opts.worker ? workerSettings(opts) : undefined;
     const id = checkId(opts.id ?? randomUUID(), 'worker id');
     const ttl = positiveInt(opts.ttl, '--ttl');
+    const retention = retentionPolicy(opts);
     const { store, endpoints, gateway } = await connectEtcd(opts, log);
     const keys = new Keys(opts.prefix);
     let node: RotaNode | undefined;
@@ -50,6 +51,7 @@ export function registerNode(program: Command): void {
       worker: settings,
       api: api?.url,
       releaseOnDeath: (lease) => releaseOnDeath(lease, gateway),
+      retention,
     });
     log.info(`rota node on etcd ${endpoints.join(',')}`, { node: id, prefix: opts.prefix });
     const stop = stopOnSignals(log, { node, api, store });

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { Keys } from '../engine/keys.js';
 import { RotaNode } from '../engine/node.js';
 import { EmbeddedStore } from '../store/index.js';
-import { addServeOptions, loggerFor, positiveInt, startApi, stopOnSignals, workerSettings, type ServeOptions } from './common.js';
+import { addServeOptions, loggerFor, positiveInt, retentionPolicy, startApi, stopOnSignals, workerSettings, type ServeOptions } from './common.js';
 
 interface UpOptions extends ServeOptions {
   memory?: boolean;
@@ -23,6 +23,7 @@ export function registerUp(program: Command): void {
     .option('--workers <n>', 'local workers to start', '3');
   addServeOptions(cmd, '3000').action(async (opts: UpOptions) => {
     const log = loggerFor(opts);
+    const retention = retentionPolicy(opts);
     const dir = opts.memory ? undefined : path.resolve(opts.dataDir);
     const store = await EmbeddedStore.open({ dir });
     const keys = new Keys(opts.prefix);
@@ -31,7 +32,7 @@ export function registerUp(program: Command): void {
       add: () => node!.add(),
       remove: (id, crash) => node!.remove(id, crash),
     }, () => node?.health() ?? { ok: false, reasons: ['the node is starting'] });
-    node = new RotaNode({ store, keys, log, ttl: positiveInt(opts.ttl, '--ttl'), worker: workerSettings(opts), api: api?.url });
+    node = new RotaNode({ store, keys, log, ttl: positiveInt(opts.ttl, '--ttl'), worker: workerSettings(opts), api: api?.url, retention });
     log.info(`rota up: embedded store ${dir ? `in ${dir}` : 'in memory'}`, { node: node.id });
     stopOnSignals(log, { node, api, store });
     await node.start(positiveInt(opts.workers, '--workers'));

@@ -1,7 +1,7 @@
 // The client operations over HTTP: what the CLI and remote users call.
 import type { WorkInput } from '../engine/model.js';
 import { allPages, type Page, type PageRequest, type TaskListOptions, type WorkListOptions } from './paging.js';
-import type { Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunView, StatusView, WorkChange, WorkView, WorkerView } from './types.js';
+import type { Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunReport, RunView, StatusView, WorkChange, WorkView, WorkerView } from './types.js';
 
 /** An error answer of the API, with its status and code. */
 export class ApiError extends Error {
@@ -71,7 +71,10 @@ export class HttpClient implements RotaClient {
     return this.page(`/jobs/${encodeURIComponent(id)}/tasks`, options);
   }
   cancelJob(id: string): Promise<JobStatus> {
-    return this.call('DELETE', `/jobs/${encodeURIComponent(id)}`);
+    return this.call('POST', `/jobs/${encodeURIComponent(id)}/cancel`);
+  }
+  async deleteJob(id: string): Promise<void> {
+    await this.call('DELETE', `/jobs/${encodeURIComponent(id)}`);
   }
   createRun(input: CreateRun): Promise<RunView> {
     return this.call('POST', '/runs', input);
@@ -85,7 +88,7 @@ export class HttpClient implements RotaClient {
   getRun(id: string): Promise<RunView> {
     return this.call('GET', `/runs/${encodeURIComponent(id)}`);
   }
-  completeRun(id: string, report: { node: string; index: number; state: string }): Promise<Completion> {
+  completeRun(id: string, report: RunReport): Promise<Completion> {
     return this.call('POST', `/runs/${encodeURIComponent(id)}/complete`, report);
   }
   async setRunParam(id: string, node: string, index: number, name: string, value: string): Promise<void> {

@@ -1,18 +1,21 @@
 // The client operations directly on a store: what the HTTP server serves and library users call.
 import { randomUUID } from 'node:crypto';
 import { Keys } from '../engine/keys.js';
-import { checkId, decodeSpec, decodeWorker, encodeSpec, parseWorkChange, parseWorkInput, specOf, type WorkInput, type WorkerRecord } from '../engine/model.js';
+import { checkId, decodeWorker, parseWorkChange, parseWorkInput, specOf, type WorkInput, type WorkerRecord } from '../engine/model.js';
 import { Election } from '../recipes/election.js';
 import { updateRecord } from '../recipes/membership.js';
-import { readPage, type Store, type TxnOp } from '../store/index.js';
+import { readPage, type Store } from '../store/index.js';
 import { ConflictError, NotFoundError, TooLargeError } from './errors.js';
-import { cancelJob, getJob, JobExistsError, submitJob, summarize, type JobRecord } from '../engine/jobs/jobs.js';
+import { deleteJob } from '../engine/jobs/job-delete.js';
+import { cancelJob, getJob, JobChangedError, JobDeletingError, JobExistsError, submitJob, summarize, type JobRecord } from '../engine/jobs/jobs.js';
 import { parseJobSpec } from '../engine/jobs/job-spec.js';
 import { decodeJson } from '../engine/tasks/task-model.js';
+import { createItem, deleteItem, updateItem } from '../engine/work.js';
+import { WriteOnce } from '../engine/write-once.js';
 import { jobSummary, jobTaskPage } from './job-list.js';
 import { allPages, checkPage, fitPage, RESPONSE_BYTES, type Page, type PageRequest, type TaskListOptions, type WorkListOptions } from './paging.js';
 import { StoreRuns } from './store-runs.js';
-import type { Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunView, StatusView, WorkChange, WorkView, WorkerView } from './types.js';
+import type { Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunReport, RunView, StatusView, WorkChange, WorkView, WorkerView } from './types.js';
 import { listWorkPage, workView } from './work-list.js';
 
 export interface StoreClientOptions {
@@ -24,6 +27,8 @@ export interface StoreClientOptions {
 export class StoreClient implements RotaClient {
   private readonly maxContent: number;
   private readonly runs: StoreRuns;
+  /** Every conditional write goes through it: a retry of a write that committed is its success. */
+  private readonly once: WriteOnce;
 
   constructor(
     private readonly store: Store,
@@ -31,7 +36,8 @@ export class StoreClient implements RotaClient {
     options: StoreClientOptions = {},
   ) {
     this.maxContent = options.maxContentBytes ?? 1024 * 1024;
-    this.runs = new StoreRuns(store, keys);
+    this.once = new WriteOnce(store, keys);
+    this.runs = new StoreRuns(this.once, keys);
   }
 
   createRun(input: CreateRun): Promise<RunView> {
@@ -46,7 +52,7 @@ export class StoreClient implements RotaClient {
   getRun(id: string): Promise<RunView> {
     return this.runs.getRun(id);
   }
-  completeRun(id: string, report: { node: string; index: number; state: string }): Promise<Completion> {
+  completeRun(id: string, report: RunReport): Promise<Completion> {
     return this.runs.completeRun(id, report);
   }
   setRunParam(id: string, node: string, index: number, name: string, value: string): Promise<void> {
@@ -64,15 +70,7 @@ export class StoreClient implements RotaClient {
     this.checkSize(checked.content);
     const id = checked.id ?? randomUUID();
     const spec = specOf(checked);
-    const encoded = encodeSpec(spec);
-    const r = await this.store.txn({
-      compare: [{ key: this.keys.item(id), target: 'create', op: '==', value: 0 }],
-      success: [
-        { type: 'put', key: this.keys.item(id), value: checked.content },
-        encoded ? { type: 'put', key: this.keys.spec(id), value: encoded } : { type: 'delete', key: this.keys.spec(id) },
-      ],
-    });
-    if (!r.succeeded) throw new ConflictError(`work ${id} already exists; update it with PUT /work/${id}`);
+    if (!(await createItem(this.once, this.keys, id, checked.content, spec))) throw new ConflictError(`work ${id} already exists; update it with PUT /work/${id}`);
     return { id, content: checked.content, ...spec };
   }
 
@@ -80,33 +78,14 @@ export class StoreClient implements RotaClient {
     checkId(id, 'work id');
     const change = parseWorkChange(input);
     if (change.content !== undefined) this.checkSize(change.content);
-    for (;;) {
-      const [item, specKv] = await Promise.all([this.store.get(this.keys.item(id)), this.store.get(this.keys.spec(id))]);
-      if (!item) throw new NotFoundError('work', id);
-      const old = decodeSpec(specKv?.value);
-      const next = specOf(change, old);
-      const ops: TxnOp[] = [];
-      if (change.content !== undefined) ops.push({ type: 'put', key: this.keys.item(id), value: change.content });
-      const encoded = encodeSpec(next);
-      if (encoded !== specKv?.value) {
-        ops.push(encoded ? { type: 'put', key: this.keys.spec(id), value: encoded } : { type: 'delete', key: this.keys.spec(id) });
-      }
-      if (ops.length === 0) return this.getWork(id);
-      const r = await this.store.txn({ compare: [{ key: this.keys.item(id), target: 'mod', op: '==', value: item.modRevision }], success: ops });
-      if (r.succeeded) return this.getWork(id);
-    }
+    if (!(await updateItem(this.store, this.once, this.keys, id, change))) throw new NotFoundError('work', id);
+    return this.getWork(id);
   }
 
+  /** Deletes an item with its spec, result and attempts: the same id added again runs afresh. */
   async deleteWork(id: string): Promise<void> {
     checkId(id, 'work id');
-    const r = await this.store.txn({
-      compare: [{ key: this.keys.item(id), target: 'create', op: '>', value: 0 }],
-      success: [
-        { type: 'delete', key: this.keys.item(id) },
-        { type: 'delete', key: this.keys.spec(id) },
-      ],
-    });
-    if (!r.succeeded) throw new NotFoundError('work', id);
+    if (!(await deleteItem(this.once, this.keys, id))) throw new NotFoundError('work', id);
   }
 
   async getWork(id: string): Promise<WorkView> {
@@ -158,10 +137,10 @@ export class StoreClient implements RotaClient {
 
   async submitJob(text: string): Promise<JobStatus> {
     try {
-      const job = await submitJob(this.store, this.keys, parseJobSpec(text), Date.now());
+      const job = await submitJob(this.once, this.keys, parseJobSpec(text), Date.now());
       return summarize(job, [], Date.now());
     } catch (err) {
-      if (err instanceof JobExistsError) throw new ConflictError(err.message);
+      if (err instanceof JobExistsError || err instanceof JobChangedError) throw new ConflictError(err.message);
       throw err;
     }
   }
@@ -196,8 +175,20 @@ export class StoreClient implements RotaClient {
   }
 
   async cancelJob(id: string): Promise<JobStatus> {
-    await cancelJob(this.store, this.keys, await this.job(id), Date.now());
+    checkId(id, 'job id');
+    try {
+      if ((await cancelJob(this.once, this.keys, id, Date.now())) === undefined) throw new NotFoundError('job', id);
+    } catch (err) {
+      if (err instanceof JobDeletingError) throw new ConflictError(err.message);
+      throw err;
+    }
     return this.getJob(id);
+  }
+
+  /** Deletes a job with its tasks, their results and attempts; running tasks are stopped. */
+  async deleteJob(id: string): Promise<void> {
+    checkId(id, 'job id');
+    if (!(await deleteJob(this.once, this.keys, id))) throw new NotFoundError('job', id);
   }
 
   private async job(id: string): Promise<JobRecord> {

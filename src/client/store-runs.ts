@@ -2,11 +2,12 @@
 import type { Keys } from '../engine/keys.js';
 import { checkId } from '../engine/model.js';
 import * as runs from '../engine/runs/runs.js';
+import type { WriteOnce } from '../engine/write-once.js';
 import { decodeJson } from '../engine/tasks/task-model.js';
-import { prefixEnd, scanPrefix, type Store } from '../store/index.js';
+import { prefixEnd, scanPrefix } from '../store/index.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import { checkPage, fitPage, type Page, type PageRequest } from './paging.js';
-import type { Completion, CreateRun, RunRecord, RunView } from './types.js';
+import type { Completion, CreateRun, RunRecord, RunReport, RunView } from './types.js';
 
 /** Maps RunNotFoundError to NotFoundError (404) and RunRefusedError to ConflictError (409). */
 async function translate<T>(op: () => Promise<T>): Promise<T> {
@@ -21,13 +22,13 @@ async function translate<T>(op: () => Promise<T>): Promise<T> {
 
 /** The run half of StoreClient. */
 export class StoreRuns {
-  constructor(
-    private readonly store: Store,
-    private readonly keys: Keys,
-  ) {}
+  private readonly store;
 
-  createRun(input: CreateRun): Promise<RunView> {
-    return translate(() => runs.createRun(this.store, this.keys, runs.parseCreateRun(input), Date.now()));
+  constructor(
+    private readonly once: WriteOnce,
+    private readonly keys: Keys,
+  ) {
+    this.store = once.store;
   }
   /** One page of runs in id order: their record keys found by a keys-only scan, then read. */
   async listRunPage(options: PageRequest = {}): Promise<Page<RunRecord>> {
@@ -62,18 +63,21 @@ export class StoreRuns {
     const last = found.at(-1)?.slice(base.length, -'/run'.length);
     return fitPage(records, (r) => r.id, more, last);
   }
-  getRun(id: string): Promise<RunView> {
-    checkId(id, 'run id');
-    return translate(() => runs.getRun(this.store, this.keys, id));
+
+  async createRun(input: CreateRun): Promise<RunView> {
+    return translate(() => runs.createRun(this.once, this.keys, runs.parseCreateRun(input), Date.now()));
   }
-  completeRun(id: string, report: { node: string; index: number; state: string }): Promise<Completion> {
+  async getRun(id: string): Promise<RunView> {
+    checkId(id, 'run id');
+    return translate(() => runs.getRun(this.once, this.keys, id));
+  }
+  async completeRun(id: string, report: RunReport): Promise<Completion> {
     checkId(id, 'run id');
     const r = runs.parseReport(report);
-    return translate(() => runs.completeRun(this.store, this.keys, id, r.node, r.index, r.state, Date.now()));
+    return translate(() => runs.completeRun(this.once, this.keys, id, r));
   }
-  setRunParam(id: string, node: string, index: number, name: string, value: string): Promise<void> {
+  async setRunParam(id: string, node: string, index: number, name: string, value: string): Promise<void> {
     checkId(id, 'run id');
-    checkId(node, 'node name');
     return translate(() => runs.setParam(this.store, this.keys, id, node, index, name, value));
   }
   async getRunParam(id: string, node: string, index: number, name: string): Promise<string> {
@@ -82,8 +86,8 @@ export class StoreRuns {
     if (value === undefined) throw new NotFoundError('parameter', `${node}/${index}/${name} of run ${id}`);
     return value;
   }
-  deleteRun(id: string): Promise<void> {
+  async deleteRun(id: string): Promise<void> {
     checkId(id, 'run id');
-    return translate(() => runs.deleteRun(this.store, this.keys, id));
+    return translate(() => runs.deleteRun(this.once, this.keys, id));
   }
 }

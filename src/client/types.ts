@@ -1,12 +1,12 @@
 // The operations users call, one interface with two transports: on a store (the server, library
 // users in-process) and over HTTP (the CLI, remote users).
 import type { JobStatus, JobTask } from '../engine/jobs/jobs.js';
-import type { Completion, CreateRun, RunRecord, RunView } from '../engine/runs/runs.js';
+import type { Completion, CreateRun, RunRecord, RunReport, RunView } from '../engine/runs/runs.js';
 import type { WorkInput } from '../engine/model.js';
 import type { TaskResult } from '../engine/tasks/task-model.js';
 import type { Page, PageRequest, TaskListOptions, WorkListOptions } from './paging.js';
 
-export type { Completion, CreateRun, JobStatus, JobTask, Page, PageRequest, RunRecord, RunView, TaskListOptions, TaskResult, WorkListOptions };
+export type { Completion, CreateRun, JobStatus, JobTask, Page, PageRequest, RunRecord, RunReport, RunView, TaskListOptions, TaskResult, WorkListOptions };
 
 /** A task's outcome as views show it: in lists the output may be cut to its last 1 KiB. */
 export type ResultView = TaskResult & {
@@ -98,14 +98,16 @@ export interface RotaClient {
   jobTaskPage(id: string, options?: TaskListOptions): Promise<Page<JobTask>>;
   /** Cancels what has not finished; running tasks are stopped. */
   cancelJob(id: string): Promise<JobStatus>;
+  /** Deletes a job with its tasks, their results and attempts; running tasks are stopped. */
+  deleteJob(id: string): Promise<void>;
   createRun(input: CreateRun): Promise<RunView>;
   /** Every run, read page by page. */
   listRuns(): Promise<RunRecord[]>;
   /** One page of runs, in id order. */
   listRunPage(options?: PageRequest): Promise<Page<RunRecord>>;
   getRun(id: string): Promise<RunView>;
-  /** `node/index` reports `state` done; the last report advances the run. */
-  completeRun(id: string, report: { node: string; index: number; state: string }): Promise<Completion>;
+  /** `node/index` reports `state` done (of `round`, when given: retries of it are then safe); the last report advances the run. */
+  completeRun(id: string, report: RunReport): Promise<Completion>;
   setRunParam(id: string, node: string, index: number, name: string, value: string): Promise<void>;
   getRunParam(id: string, node: string, index: number, name: string): Promise<string>;
   deleteRun(id: string): Promise<void>;

@@ -24,6 +24,8 @@ export class Keys {
   readonly jobs: string;
   /** runs/<runId>/…: a run's record, pending participants and parameters. */
   readonly runs: string;
+  /** requests/<requestId>: proof, on a short lease, that a client's write committed (retries). */
+  readonly requests: string;
 
   constructor(readonly prefix = '/work/') {
     if (!prefix.endsWith('/')) throw new Error(`prefix must end with "/": ${prefix}`);
@@ -38,6 +40,7 @@ export class Keys {
     this.attempts = `${prefix}attempts/`;
     this.jobs = `${prefix}jobs/`;
     this.runs = `${prefix}runs/`;
+    this.requests = `${prefix}requests/`;
   }
 
   worker(id: string): string {
@@ -67,6 +70,9 @@ export class Keys {
   }
   job(id: string): string {
     return this.jobs + id;
+  }
+  request(id: string): string {
+    return this.requests + id;
   }
 
   /** The id at the end of `key` under `section` (one of the prefixes above). */

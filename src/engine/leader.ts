@@ -13,6 +13,8 @@ import { Limiter } from './limit.js';
 import type { Logger } from './log.js';
 import { decodeWorker, type WorkerRecord } from './model.js';
 import { planRound } from './plan-round.js';
+import { DEFAULT_RETENTION, type RetentionPolicy } from './retention/policy.js';
+import { RetentionSweeper } from './retention/sweeper.js';
 
 export interface LeaderOptions {
   store: Store;
@@ -29,6 +31,10 @@ export interface LeaderOptions {
   random?: () => number;
   /** Arranges for the election lease to be revoked if this process dies; returns the cancel. */
   releaseOnDeath?: (lease: string) => () => void;
+  /** What finished work is kept (default DEFAULT_RETENTION); the leader deletes the rest. */
+  retention?: RetentionPolicy;
+  /** Pause between retention rounds (ms). */
+  retentionEveryMs?: number;
 }
 
 export interface PlanSummary {
@@ -231,11 +237,22 @@ export class Leader extends EventEmitter<LeaderEvents> {
       election.once('deposed', () => resolve());
       if (!election.isLeader) resolve();
     });
+    const sweeper = new RetentionSweeper({
+      store,
+      keys,
+      policy: this.options.retention ?? DEFAULT_RETENTION,
+      clock: this.clock,
+      log: this.log,
+      fence: () => election.fence(),
+      snapshot: () => ({ registry: views.registry.kvs, specs: views.specs.kvs, results: views.results.kvs, jobs: views.jobs.kvs }),
+      everyMs: this.options.retentionEveryMs,
+    });
     try {
       // While the store is away the first lists wait for it; a leader deposed meanwhile stops waiting.
       await Promise.race([Promise.all([workers.start(), ...all.slice(1).map((v) => v.start())]), deposed]);
       if (!election.isLeader) return;
       loaded = true;
+      sweeper.start();
       plan();
       const reconcile = setInterval(() => {
         void Promise.all(all.map((v) => v.resync())).then(plan);
@@ -246,6 +263,7 @@ export class Leader extends EventEmitter<LeaderEvents> {
       clearTimeout(timer);
       clearTimeout(wake);
       clearTimeout(retry);
+      await sweeper.stop();
       // Views first: a round waiting on a view that re-lists while the store is away returns then.
       await Promise.all([workers.close(), ...all.slice(1).map((v) => v.close())]);
       await planning;

@@ -7,6 +7,7 @@ import type { Keys } from './keys.js';
 import { Leader } from './leader.js';
 import type { Logger } from './log.js';
 import type { Processor } from './processors/types.js';
+import type { RetentionPolicy } from './retention/policy.js';
 
 export interface WorkerSettings {
   /** Makes the processor of one worker (each worker gets its own). */
@@ -32,6 +33,8 @@ export interface RotaNodeOptions {
   api?: string;
   /** Arranges for a session's lease to be revoked if this process dies; returns the cancel. */
   releaseOnDeath?: (lease: string) => () => void;
+  /** What finished work the leader keeps (default DEFAULT_RETENTION). */
+  retention?: RetentionPolicy;
 }
 
 /** A leader candidate plus local workers, started and stopped together. */
@@ -43,7 +46,7 @@ export class RotaNode {
   constructor(private readonly options: RotaNodeOptions) {
     this.id = options.nodeId ?? randomUUID();
     if (options.lead !== false) {
-      this.leader = new Leader({ store: options.store, keys: options.keys, nodeId: this.id, log: options.log, ttl: options.ttl, releaseOnDeath: options.releaseOnDeath });
+      this.leader = new Leader({ store: options.store, keys: options.keys, nodeId: this.id, log: options.log, ttl: options.ttl, releaseOnDeath: options.releaseOnDeath, retention: options.retention });
     }
   }
 

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { Keys } from '../../src/engine/keys.js';
 import { createRun, getRun } from '../../src/engine/runs/runs.js';
+import { WriteOnce } from '../../src/engine/write-once.js';
 import { useEtcdFleet } from '../helpers/fleet.js';
 import { exited, spawnTracked, waitFor } from '../helpers/processes.js';
 import { rotaBin, root, startRota } from '../helpers/rota-process.js';
@@ -47,7 +48,7 @@ describe('runs on etcd', { timeout: 120_000 }, () => {
     const keys = new Keys('/work/');
     const participants = Object.fromEntries(['p0', 'p1', 'p2', 'p3'].map((n) => [n, Array.from({ length: 25 }, (_, i) => i)]));
     const states = ['init', 'provisioning', 'executing', 'ready'];
-    await createRun(fleet.store, keys, { id: 'crowd', participants, states }, Date.now());
+    await createRun(new WriteOnce(fleet.store, keys), keys, { id: 'crowd', participants, states }, Date.now());
     const procs = Object.keys(participants).map((n) =>
       spawnTracked(process.execPath, ['--import', 'tsx', 'test/fixtures/run-reporter.ts', fleet.etcd.endpoints[0], '/work/', 'crowd', n, '25', states.slice(0, 3).join(',')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] }),
     );
@@ -60,7 +61,7 @@ describe('runs on etcd', { timeout: 120_000 }, () => {
     const advances = outs.flatMap((o) => o().split('\n').filter(Boolean)).sort();
     assert.deepEqual(advances, ['advanced executing', 'advanced init', 'advanced provisioning']);
     const run = await waitFor(async () => {
-      const r = await getRun(fleet.store, keys, 'crowd');
+      const r = await getRun(new WriteOnce(fleet.store, keys), keys, 'crowd');
       return r.state === 'ready' ? r : undefined;
     }, 5000, 'the run to be ready');
     assert.deepEqual(run.history.map((h) => [h.state, h.round]), [['init', 1], ['provisioning', 2], ['executing', 3], ['ready', 4]]);

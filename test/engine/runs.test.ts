@@ -8,6 +8,7 @@ import { StoreClient } from '../../src/client/store-client.js';
 import { watchRun } from '../../src/client/watch-run.js';
 import { Keys } from '../../src/engine/keys.js';
 import { completeRun, createRun, getRun, RunRefusedError } from '../../src/engine/runs/runs.js';
+import { WriteOnce } from '../../src/engine/write-once.js';
 import { buildServer } from '../../src/server/app.js';
 import type { Store } from '../../src/store/index.js';
 import { forEachBackend } from '../helpers/backends.js';
@@ -16,11 +17,13 @@ import { fresh } from '../store/conformance.js';
 forEachBackend('runs', (backend) => {
   let store: Store;
   let keys: Keys;
+  let w: WriteOnce;
   let app: FastifyInstance;
   let api: string;
   before(async () => {
     store = await backend.open();
     keys = new Keys(fresh());
+    w = new WriteOnce(store, keys);
     app = await buildServer({ client: new StoreClient(store, keys), events: { store, keys } });
     await app.listen({ port: 0, host: '127.0.0.1' });
     api = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
@@ -28,17 +31,17 @@ forEachBackend('runs', (backend) => {
   after(async () => app?.close());
 
   const run = (id: string, participants: Record<string, number[]> = { node1: [1, 2, 4], node2: [2] }) =>
-    createRun(store, keys, { id, participants, states: ['init', 'provisioning', 'executing', 'ready'] }, Date.now());
+    createRun(w, keys, { id, participants, states: ['init', 'provisioning', 'executing', 'ready'] }, Date.now());
 
   it('advances when the last participant reports, re-arms everyone, refuses what does not fit, is idempotent', async () => {
     await run('run-1235');
-    const done = async (node: string, index: number, state: string) => completeRun(store, keys, 'run-1235', node, index, state, Date.now());
+    const done = async (node: string, index: number, state: string) => completeRun(w, keys, 'run-1235', { node, index, state });
     assert.equal((await done('node1', 1, 'init')).advanced, false);
     const again = await done('node1', 1, 'init');
     assert.deepEqual([again.recorded, again.advanced], [false, false], 'a repeat changes nothing');
     await assert.rejects(done('node2', 1, 'init'), (e: Error) => e instanceof RunRefusedError && /node2\/1 is not a participant.*node1 \[1 2 4\], node2 \[2\]/.test(e.message));
     await assert.rejects(done('node1', 2, 'executing'), (e: Error) => e instanceof RunRefusedError && /is in state "init" \(round 1\)/.test(e.message));
-    const before = await getRun(store, keys, 'run-1235');
+    const before = await getRun(w, keys, 'run-1235');
     assert.deepEqual(before.pending, ['node1/2', 'node1/4', 'node2/2'], 'refusals changed nothing');
     await done('node1', 2, 'init');
     await done('node1', 4, 'init');
@@ -50,18 +53,19 @@ forEachBackend('runs', (backend) => {
     assert.deepEqual(last.run.history.map((h) => h.state), ['init', 'provisioning']);
     // A late report of the old state does not eat a participant of the new round.
     await assert.rejects(done('node1', 1, 'init'), RunRefusedError);
-    assert.equal((await getRun(store, keys, 'run-1235')).pending.length, 4);
+    assert.equal((await getRun(w, keys, 'run-1235')).pending.length, 4);
   });
 
   it('advances exactly once per round when 100 participants report at once', async () => {
     await run('crowd', { a: Array.from({ length: 50 }, (_, i) => i), b: Array.from({ length: 50 }, (_, i) => i) });
     const clients = [store, await backend.open(), await backend.open()];
     for (const state of ['init', 'provisioning', 'executing']) {
-      const reports = ['a', 'b'].flatMap((node) => Array.from({ length: 50 }, (_, i) => completeRun(clients[i % 3], keys, 'crowd', node, i, state, Date.now())));
+      const writers = clients.map((c) => new WriteOnce(c, keys));
+      const reports = ['a', 'b'].flatMap((node) => Array.from({ length: 50 }, (_, i) => completeRun(writers[i % 3], keys, 'crowd', { node, index: i, state })));
       const results = await Promise.all(reports);
       assert.equal(results.filter((r) => r.advanced).length, 1, `one advance for ${state}`);
     }
-    const r = await getRun(store, keys, 'crowd');
+    const r = await getRun(w, keys, 'crowd');
     assert.deepEqual(r.history.map((h) => [h.state, h.round]), [['init', 1], ['provisioning', 2], ['executing', 3], ['ready', 4]]);
   });
 
@@ -85,13 +89,13 @@ forEachBackend('runs', (backend) => {
     const sse = watchRun(api, 'live');
     const first = await sse.next();
     assert.equal(first.value?.type, 'run');
-    await completeRun(store, keys, 'live', 'n', 1, 'init', Date.now());
+    await completeRun(w, keys, 'live', { node: 'n', index: 1, state: 'init' });
     const seen = await sse.next();
     assert.deepEqual([seen.value?.type, (seen.value as { state: string }).state], ['state', 'provisioning']);
     const lastRevision = (seen.value as { revision: number }).revision;
     await sse.return(undefined); // the waiter goes away…
-    await completeRun(store, keys, 'live', 'n', 1, 'provisioning', Date.now());
-    await completeRun(store, keys, 'live', 'n', 1, 'executing', Date.now());
+    await completeRun(w, keys, 'live', { node: 'n', index: 1, state: 'provisioning' });
+    await completeRun(w, keys, 'live', { node: 'n', index: 1, state: 'executing' });
     const resumed = watchRun(api, 'live', { afterRevision: lastRevision }); // …and comes back
     const states: string[] = [];
     for await (const e of resumed) {

@@ -1,15 +1,20 @@
 // Jobs: a named batch of tasks expanded from a matrix. Submitting writes the job first as
 // 'submitting' (the leader runs none of its tasks yet), then its tasks in batches, then flips it to
-// 'ready' — so a submission cut off halfway never runs half a job. Cancelling writes a 'cancelled'
-// result for every unfinished task; workers running one are told by the loss of its assignment.
+// 'ready' — so a submission cut off halfway never runs half a job. Each step is guarded by the
+// record as this submission wrote it, so a job deleted or cancelled meanwhile gets no more tasks,
+// and goes through WriteOnce, so a retried step that had committed is not taken for a conflict.
+// Cancelling writes a 'cancelled' result for every unfinished task; workers running one are told
+// by the loss of its assignment. Deleting is in job-delete.ts.
 import { randomBytes } from 'node:crypto';
 import { listPrefix, type KeyValue, type Store, type TxnOp } from '../../store/index.js';
 import type { Keys } from '../keys.js';
 import { encodeSpec, specOf } from '../model.js';
 import { decodeJson, type AttemptRecord, type TaskResult } from '../tasks/task-model.js';
+import type { WriteOnce } from '../write-once.js';
 import { expandJob, type JobSpec } from './job-spec.js';
 
-export type JobState = 'submitting' | 'ready' | 'cancelled';
+/** 'deleting': `rota job rm` (or retention) has begun to take it away; none of its tasks runs. */
+export type JobState = 'submitting' | 'ready' | 'cancelled' | 'deleting';
 
 /** jobs/<id>. */
 export interface JobRecord {
@@ -44,6 +49,22 @@ export interface JobTask {
   result?: TaskResult;
 }
 
+/** Raised when a job is deleted or cancelled while it is being submitted. */
+export class JobChangedError extends Error {
+  constructor(id: string) {
+    super(`job ${id} was changed (deleted or cancelled) while it was being submitted; submit it again`);
+    this.name = 'JobChangedError';
+  }
+}
+
+/** Raised when a job is being deleted and cannot be changed any more. */
+export class JobDeletingError extends Error {
+  constructor(id: string) {
+    super(`job ${id} is being deleted; finish that with rota job rm ${id}`);
+    this.name = 'JobDeletingError';
+  }
+}
+
 /** Raised when a job id is taken. */
 export class JobExistsError extends Error {
   constructor(id: string) {
@@ -58,15 +79,19 @@ const PER_TXN = 60;
 export const taskId = (job: string, index: number) => `${job}.${index}`;
 
 /** Writes a job and its tasks; returns the job record (state 'ready'). */
-export async function submitJob(store: Store, keys: Keys, spec: JobSpec, now: number): Promise<JobRecord> {
+export async function submitJob(w: WriteOnce, keys: Keys, spec: JobSpec, now: number): Promise<JobRecord> {
+  const store = w.store;
   const tasks = expandJob(spec);
   const id = spec.id ?? `${spec.name}-${now.toString(36)}${randomBytes(2).toString('hex')}`;
   const record: JobRecord = { id, name: spec.name, state: 'submitting', total: tasks.length, createdAt: now, spec };
-  const created = await store.txn({
+  const written = JSON.stringify(record);
+  const created = await w.txn({
     compare: [{ key: keys.job(id), target: 'create', op: '==', value: 0 }],
-    success: [{ type: 'put', key: keys.job(id), value: JSON.stringify(record) }],
+    success: [{ type: 'put', key: keys.job(id), value: written }],
   });
   if (!created.succeeded) throw new JobExistsError(id);
+  // Every later step only while the record is still the one written above.
+  const unchanged = { key: keys.job(id), target: 'value' as const, op: '==' as const, value: written };
   for (let i = 0; i < tasks.length; i += PER_TXN) {
     const ops: TxnOp[] = [];
     for (const t of tasks.slice(i, i + PER_TXN)) {
@@ -74,10 +99,12 @@ export async function submitJob(store: Store, keys: Keys, spec: JobSpec, now: nu
       ops.push({ type: 'put', key: keys.item(taskId(id, t.index)), value: JSON.stringify(t.values) });
       ops.push({ type: 'put', key: keys.spec(taskId(id, t.index)), value: encodeSpec(spec_)! });
     }
-    await store.txn({ success: ops });
+    // Puts of the same values: a retried batch that had committed writes them again, harmlessly.
+    if (!(await store.txn({ compare: [unchanged], success: ops })).succeeded) throw new JobChangedError(id);
   }
   const ready = { ...record, state: 'ready' as const };
-  await store.put(keys.job(id), JSON.stringify(ready));
+  const flipped = await w.txn({ compare: [unchanged], success: [{ type: 'put', key: keys.job(id), value: JSON.stringify(ready) }] });
+  if (!flipped.succeeded) throw new JobChangedError(id);
   return ready;
 }
 
@@ -120,7 +147,10 @@ export function tasksFrom(keys: Keys, job: JobRecord, sections: Record<'items' |
     attemptCount.set(id, (attemptCount.get(id) ?? 0) + 1);
     if (claimed.has(id) && !decodeJson<AttemptRecord>(kv.value)?.end) running.add(id);
   }
+  // Another job's id may start with this one's and a dot ("a" and "a.1"): only this job's own tasks.
+  const own = (id: string) => /^\d+$/.test(id.slice(prefix.length)) && Number(id.slice(prefix.length)) < job.total;
   return items
+    .filter((kv) => own(kv.key.slice(keys.registry.length)))
     .map((kv) => {
       const id = kv.key.slice(keys.registry.length);
       const spec = decodeJson<{ command?: string[]; values?: Record<string, string> }>(specOfTask.get(id));
@@ -152,20 +182,36 @@ export function summarize(job: JobRecord, tasks: JobTask[], now: number): JobSta
 }
 
 /** Cancels a job: no more of its tasks start, running ones are stopped, unfinished ones get a 'cancelled' result. */
-export async function cancelJob(store: Store, keys: Keys, job: JobRecord, now: number): Promise<number> {
-  await store.put(keys.job(job.id), JSON.stringify({ ...job, state: 'cancelled' }));
+export async function cancelJob(w: WriteOnce, keys: Keys, id: string, now: number): Promise<number | undefined> {
+  const store = w.store;
+  let kv: KeyValue | null;
+  let job: JobRecord | undefined;
+  for (;;) {
+    kv = await store.get(keys.job(id));
+    job = decodeJson<JobRecord>(kv?.value);
+    if (!kv || !job) return undefined;
+    if (job.state === 'deleting') throw new JobDeletingError(id);
+    if (job.state === 'cancelled') break;
+    // Guarded, so a job deleted meanwhile is not brought back by this put.
+    const r = await store.txn({ compare: [{ key: kv.key, target: 'mod', op: '==', value: kv.modRevision }], success: [{ type: 'put', key: kv.key, value: JSON.stringify({ ...job, state: 'cancelled' }) }] });
+    if (r.succeeded) break;
+  }
   const open = (await jobTasks(store, keys, job)).filter((t) => !t.result);
   const write = async (batch: JobTask[]) =>
-    store.txn({
-      compare: batch.map((t) => ({ key: keys.result(t.id), target: 'create' as const, op: '==' as const, value: 0 })),
+    w.txn({
+      // Only a task that still exists and has no result yet (one compare is WriteOnce's).
+      compare: batch.flatMap((t) => [
+        { key: keys.result(t.id), target: 'create' as const, op: '==' as const, value: 0 },
+        { key: keys.item(t.id), target: 'create' as const, op: '>' as const, value: 0 },
+      ]),
       success: batch.map((t) => {
         const result: TaskResult = { status: 'cancelled', reason: 'cancelled', exitCode: null, signal: null, attempts: t.attempts, finishedAt: now, output: '' };
         return { type: 'put' as const, key: keys.result(t.id), value: JSON.stringify(result) };
       }),
     });
   let cancelled = 0;
-  for (let i = 0; i < open.length; i += 100) {
-    const batch = open.slice(i, i + 100);
+  for (let i = 0; i < open.length; i += CANCEL_PER_TXN) {
+    const batch = open.slice(i, i + CANCEL_PER_TXN);
     if ((await write(batch)).succeeded) {
       cancelled += batch.length;
       continue;
@@ -175,3 +221,6 @@ export async function cancelJob(store: Store, keys: Keys, job: JobRecord, now: n
   }
   return cancelled;
 }
+
+/** Cancelled results per transaction: two compares each, under etcd's 128. */
+const CANCEL_PER_TXN = 60;

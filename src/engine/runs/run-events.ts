@@ -1,10 +1,13 @@
-// A run's changes as events for waiters: state transitions and parameter values.
+// A run's changes as events for waiters: state transitions and parameter values. A waiter also
+// watches over the run: when the last report of a round is in but no advance follows (the
+// reporter died between its report and the advance), it finishes the advance, so waiters never hang.
 import { EventEmitter } from 'node:events';
-import type { Store } from '../../store/index.js';
+import { systemClock, type Clock, type Store } from '../../store/index.js';
 import { ChangeStream } from '../events/changes.js';
 import type { Keys } from '../keys.js';
 import { decodeJson } from '../tasks/task-model.js';
-import type { RunRecord } from './runs.js';
+import { WriteOnce } from '../write-once.js';
+import { repairRun, type RunRecord } from './runs.js';
 
 export type RunEvent =
   | { type: 'state'; revision: number; run: string; state: string; round: number; at: number }
@@ -19,16 +22,36 @@ export interface RunEventsEvents {
 /** Follows one run from revision `from` (default: now). */
 export class RunEvents extends EventEmitter<RunEventsEvents> {
   private readonly stream: ChangeStream;
+  private repairing?: Promise<unknown>;
+  private closed = false;
   readonly ready: Promise<void>;
 
-  constructor(store: Store, keys: Keys, run: string, from?: number) {
+  constructor(store: Store, keys: Keys, run: string, from?: number, clock: Clock = systemClock) {
     super();
     this.stream = new ChangeStream(store, keys, { run }, from);
     this.ready = this.stream.ready;
     const base = `runs/${run}/`;
+    const once = new WriteOnce(store, keys, clock);
+    // After a report (a pending key deleted), and once at the start: is a complete round stuck?
+    let again = false;
+    const check = () => {
+      if (this.closed) return;
+      if (this.repairing) return void (again = true);
+      this.repairing = repairRun(once, keys, run, clock)
+        .catch(() => false) // gone, or the store is away: the next report brings us back
+        .finally(() => {
+          this.repairing = undefined;
+          if (again) {
+            again = false;
+            check();
+          }
+        });
+    };
+    void this.ready.then(check, () => undefined);
     this.stream.on('batch', ({ revision, changes }) => {
       for (const c of changes) {
         const rest = c.key.slice(base.length);
+        if (rest.startsWith('pending/') && c.type === 'delete') check();
         if (rest === 'run') {
           const record = decodeJson<RunRecord>(c.value);
           if (c.type === 'delete') this.emit('event', { type: 'deleted', revision, run });
@@ -43,6 +66,7 @@ export class RunEvents extends EventEmitter<RunEventsEvents> {
   }
 
   close(): Promise<void> {
+    this.closed = true;
     return this.stream.close();
   }
 }

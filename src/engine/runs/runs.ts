@@ -1,15 +1,24 @@
 // Runs: multi-party state machines with barriers (DESIGN "Runs"). Each participant (node/index)
 // reports the current state done; the last report advances the run and re-arms every participant.
-// A report is one transaction that deletes the participant's pending key, guarded by the run's
-// revision, and counts who is left; the one that leaves nobody advances the run — the new state,
-// and every participant pending again, in one transaction guarded by the same revision, so a run
-// advances exactly once per round however many report at once. A report for another state, or
-// from someone who is not a participant, is refused and changes nothing.
-import { listPrefix, type KeyValue, type Store, type TxnOp } from '../../store/index.js';
+// A report names the round it completes (the round current when it first arrives, unless the
+// caller names one): it deletes the participant's pending key only if that key is armed for this
+// round, so a retried report never counts in a later round, even when a state follows itself.
+// The report that leaves nobody pending advances the run — the new state and every participant
+// pending again, in one transaction that re-checks that nobody is pending — so a run advances
+// exactly once per round. If that reporter dies before its advance, the round is complete with
+// nobody pending: the next reader, the next report (of the next state too) or a waiter's event
+// stream finishes the advance, once the round has stayed so for REPAIR_GRACE_MS (a live reporter
+// is not raced, so the report that advanced is the one that says so). States of a list are addressed by position, so a list may name a
+// state twice ([a, b, a, c]). A report for another state, or from someone who is not a
+// participant, is refused and changes nothing. Inputs are bounded in run-input.ts.
+import { listPrefix, sleep, systemClock, type Clock, type KeyValue, type Store, type TxnOp } from '../../store/index.js';
 import type { Keys } from '../keys.js';
-import { z } from 'zod';
-import { checkId, describeIssues, ValidationError } from '../model.js';
+import { checkId } from '../model.js';
 import { decodeJson } from '../tasks/task-model.js';
+import type { WriteOnce } from '../write-once.js';
+import { checkIndex, checkValue, parseCreateRun, type CreateRun, type RunReport } from './run-input.js';
+
+export { parseCreateRun, parseReport, type CreateRun, type RunReport } from './run-input.js';
 
 /** runs/<id>/run: the run record. */
 export interface RunRecord {
@@ -21,6 +30,8 @@ export interface RunRecord {
   /** node → participant indices. */
   participants: Record<string, number[]>;
   state: string;
+  /** With `states`: the position of `state` in it (a list may name a state twice). */
+  position?: number;
   /** Rises by one on every advance. */
   round: number;
   history: Array<{ state: string; round: number; at: number }>;
@@ -52,16 +63,6 @@ export class RunRefusedError extends Error {
   }
 }
 
-export interface CreateRun {
-  id: string;
-  participants: Record<string, number[]>;
-  states?: string[];
-  transitions?: Record<string, string>;
-  defaults?: Record<string, string>;
-  /** Initial parameter values: node → index → name → value. */
-  params?: Record<string, Record<string, Record<string, string>>>;
-}
-
 export const DEFAULT_STATES = ['init', 'provisioning', 'executing', 'ready'];
 
 const runKey = (keys: Keys, id: string) => `${keys.runs}${id}/run`;
@@ -75,34 +76,28 @@ export function participantsOf(run: Pick<RunRecord, 'participants'>): string[] {
   return Object.entries(run.participants).flatMap(([node, indices]) => indices.map((i) => `${node}/${i}`));
 }
 
-/** The state after `state`, or undefined if it is final. */
-export function nextState(run: Pick<RunRecord, 'states' | 'transitions'>, state: string): string | undefined {
-  if (run.transitions) return run.transitions[state];
+/** The state after the run's current one (with its position in a list), or undefined if it is final. */
+export function nextOf(run: Pick<RunRecord, 'states' | 'transitions' | 'state' | 'position'>): { state: string; position?: number } | undefined {
+  if (run.transitions) {
+    const next = run.transitions[run.state];
+    return next === undefined ? undefined : { state: next };
+  }
   const states = run.states ?? DEFAULT_STATES;
-  const i = states.indexOf(state);
-  return i >= 0 && i < states.length - 1 ? states[i + 1] : undefined;
+  const at = run.position ?? states.indexOf(run.state); // records written before positions existed
+  return at >= 0 && at < states.length - 1 ? { state: states[at + 1], position: at + 1 } : undefined;
 }
 
-/** Checks and writes a new run in its first state, every participant pending. */
-export async function createRun(store: Store, keys: Keys, input: CreateRun, now: number): Promise<RunView> {
-  checkId(input.id, 'run id');
-  const participants = Object.entries(input.participants ?? {});
-  if (participants.length === 0) throw new ValidationError('a run needs participants, e.g. {"node1": [1, 2, 4], "node2": [2]}');
-  for (const [node, indices] of participants) {
-    checkId(node, 'node name');
-    if (!Array.isArray(indices) || indices.length === 0 || !indices.every((i) => Number.isInteger(i) && i >= 0)) {
-      throw new ValidationError(`participants.${node} must be a list of whole numbers, e.g. [1, 2, 4]`);
-    }
-  }
-  if (input.states && input.transitions) throw new ValidationError('give states or transitions, not both');
+/** Writes a new run (checked by parseCreateRun) in its first state, every participant pending. */
+export async function createRun(w: WriteOnce, keys: Keys, given: CreateRun, now: number): Promise<RunView> {
+  const input = parseCreateRun(given);
   const first = input.transitions ? Object.keys(input.transitions)[0] : (input.states ?? DEFAULT_STATES)[0];
-  if (!first) throw new ValidationError('a run needs at least one state');
   const record: RunRecord = {
     id: input.id,
     states: input.transitions ? undefined : (input.states ?? DEFAULT_STATES),
     transitions: input.transitions,
-    participants: Object.fromEntries(participants.map(([n, ix]) => [n, [...new Set(ix)].sort((a, b) => a - b)])),
+    participants: Object.fromEntries(Object.entries(input.participants).map(([n, ix]) => [n, [...new Set(ix)].sort((a, b) => a - b)])),
     state: first,
+    position: input.transitions ? undefined : 0,
     round: 1,
     history: [{ state: first, round: 1, at: now }],
     createdAt: now,
@@ -115,24 +110,56 @@ export async function createRun(store: Store, keys: Keys, input: CreateRun, now:
       for (const [name, value] of Object.entries(values)) ops.push({ type: 'put', key: paramKey(keys, record.id, node, Number(index), name), value: String(value) });
     }
   }
-  if (ops.length > 128) throw new ValidationError(`a run may have at most ${127} participants and initial parameters together`);
-  const r = await store.txn({ compare: [{ key: runKey(keys, record.id), target: 'create', op: '==', value: 0 }], success: ops });
+  const r = await w.txn({ compare: [{ key: runKey(keys, record.id), target: 'create', op: '==', value: 0 }], success: ops });
   if (!r.succeeded) throw new RunRefusedError(`run ${record.id} already exists`);
-  return { ...record, pending: participantsOf(record), final: nextState(record, first) === undefined };
+  return view(record, participantsOf(record));
+}
+
+function view(record: RunRecord, pending: string[]): RunView {
+  return { ...record, pending, final: nextOf(record) === undefined };
+}
+
+/** How long a complete round may wait for its last reporter's advance before others finish it. */
+export const REPAIR_GRACE_MS = 1000;
+
+interface RunRead {
+  kv: KeyValue;
+  record: RunRecord;
+  pending: string[];
+}
+
+/** The run record and who is pending, read at one revision. */
+async function readRun(store: Store, keys: Keys, id: string): Promise<RunRead> {
+  const r = await store.txn({ success: [{ type: 'range', key: runKey(keys, id) }, { type: 'range', key: pendingPrefix(keys, id), prefix: true, keysOnly: true }] });
+  const [rec, pending] = r.results;
+  const kv = rec.type === 'range' ? rec.kvs[0] : undefined;
+  const record = decodeJson<RunRecord>(kv?.value);
+  if (!kv || !record) throw new RunNotFoundError(id);
+  return { kv, record, pending: pending.type === 'range' ? pending.kvs.map((p) => p.key.slice(pendingPrefix(keys, id).length)) : [] };
+}
+
+/** Every report of the round is in, yet the run has not moved on. */
+const stalled = (r: RunRead) => r.pending.length === 0 && nextOf(r.record) !== undefined;
+
+/**
+ * Finishes an advance that a reporter left undone: if the round is complete but not advanced, and
+ * still so after REPAIR_GRACE_MS, advances it. True if this call advanced the run.
+ */
+export async function repairRun(w: WriteOnce, keys: Keys, id: string, clock: Clock = systemClock): Promise<boolean> {
+  const first = await readRun(w.store, keys, id);
+  if (!stalled(first)) return false;
+  await sleep(clock, REPAIR_GRACE_MS);
+  const again = await readRun(w.store, keys, id);
+  if (!stalled(again) || again.kv.modRevision !== first.kv.modRevision) return false;
+  return advance(w, keys, again.kv, again.record, clock.now());
 }
 
 /** A run with its pending participants (finishing an advance that a crashed reporter left undone). */
-export async function getRun(store: Store, keys: Keys, id: string, now = Date.now()): Promise<RunView> {
+export async function getRun(w: WriteOnce, keys: Keys, id: string, clock: Clock = systemClock): Promise<RunView> {
   for (;;) {
-    const r = await store.txn({ success: [{ type: 'range', key: runKey(keys, id) }, { type: 'range', key: pendingPrefix(keys, id), prefix: true, keysOnly: true }] });
-    const [rec, pending] = r.results;
-    const kv = rec.type === 'range' ? rec.kvs[0] : undefined;
-    const record = decodeJson<RunRecord>(kv?.value);
-    if (!kv || !record) throw new RunNotFoundError(id);
-    const left = pending.type === 'range' ? pending.kvs.map((p) => p.key.slice(pendingPrefix(keys, id).length)) : [];
-    const final = nextState(record, record.state) === undefined;
-    if (left.length === 0 && !final && (await advanceIfDone(store, keys, id, kv, record, now))) continue;
-    return { ...record, pending: left, final };
+    const r = await readRun(w.store, keys, id);
+    if (!stalled(r)) return view(r.record, r.pending);
+    await repairRun(w, keys, id, clock);
   }
 }
 
@@ -145,78 +172,79 @@ export async function listRuns(store: Store, keys: Keys): Promise<RunRecord[]> {
 /** Outcome of a report. */
 export interface Completion {
   run: RunView;
-  /** False when this participant had already reported the current state (nothing changed). */
+  /** False when this participant had already reported that round (nothing changed). */
   recorded: boolean;
   /** True when this report was the last and moved the run on. */
   advanced: boolean;
 }
 
-/** `node/index` reports `state` done. */
-export async function completeRun(store: Store, keys: Keys, id: string, node: string, index: number, state: string, now: number): Promise<Completion> {
+/** `node/index` reports `state` done (of `report.round`, or of the round current when it arrives). */
+export async function completeRun(w: WriteOnce, keys: Keys, id: string, report: RunReport, clock: Clock = systemClock): Promise<Completion> {
+  const me = `${report.node}/${report.index}`;
+  let round = report.round;
   for (;;) {
-    const kv = await store.get(runKey(keys, id));
-    const run = decodeJson<RunRecord>(kv?.value);
-    if (!kv || !run) throw new RunNotFoundError(id);
-    const me = `${node}/${index}`;
-    if (!participantsOf(run).includes(me)) {
-      const list = Object.entries(run.participants).map(([n, ix]) => `${n} [${ix.join(' ')}]`).join(', ');
+    const read = await readRun(w.store, keys, id);
+    const { record, pending } = read;
+    if (!participantsOf(record).includes(me)) {
+      const list = Object.entries(record.participants).map(([n, ix]) => `${n} [${ix.join(' ')}]`).join(', ');
       throw new RunRefusedError(`${me} is not a participant of run ${id} (participants: ${list})`);
     }
-    if (run.state !== state) {
-      throw new RunRefusedError(`run ${id} is in state "${run.state}" (round ${run.round}); ${me} cannot complete "${state}"`);
+    // A round complete but not advanced (its last reporter died?): see it finished, then look again.
+    if (stalled(read)) {
+      await repairRun(w, keys, id, clock);
+      continue;
     }
-    const guard = { key: runKey(keys, id), target: 'mod' as const, op: '==' as const, value: kv.modRevision };
-    const r = await store.txn({
-      compare: [guard, { key: pendingKey(keys, id, me), target: 'create', op: '>', value: 0 }],
+    const refuse = () => new RunRefusedError(`run ${id} is in state "${record.state}" (round ${record.round}); ${me} cannot complete "${report.state}"${round ? ` of round ${round}` : ''}`);
+    if (round === undefined) {
+      if (record.state !== report.state) throw refuse();
+      round = record.round; // from here on this report is about this round only
+    }
+    // That round is over: it could not end without this participant, so its report was in it.
+    if (round < record.round) return { run: view(record, pending), recorded: false, advanced: false };
+    if (round > record.round || record.state !== report.state) throw refuse();
+    if (!pending.includes(me)) return { run: view(record, pending), recorded: false, advanced: false };
+    const r = await w.txn({
+      compare: [{ key: pendingKey(keys, id, me), target: 'value', op: '==', value: String(round) }],
       success: [
         { type: 'delete', key: pendingKey(keys, id, me) },
         { type: 'range', key: pendingPrefix(keys, id), prefix: true, countOnly: true },
       ],
-      failure: [{ type: 'range', key: runKey(keys, id) }],
     });
-    if (!r.succeeded) {
-      const current = r.results[0].type === 'range' ? r.results[0].kvs[0] : undefined;
-      if (current?.modRevision !== kv.modRevision) continue; // the run moved on meanwhile: look again
-      // Already reported in this round: idempotent. (If nobody is left, a crash stopped the advance.)
-      const advanced = await advanceIfDone(store, keys, id, kv, run, now);
-      return { run: await getRun(store, keys, id), recorded: false, advanced };
-    }
+    if (!r.succeeded) continue; // reported meanwhile, or the round moved on: look again
     const left = r.results[1];
-    const last = left.type === 'range' && left.count === 0;
-    // The last report moves the run on (a reader may have finished that for it a moment earlier).
-    if (last) await advanceIfDone(store, keys, id, kv, run, now);
-    const after = await getRun(store, keys, id);
-    return { run: after, recorded: true, advanced: last && after.round > run.round };
+    // A replayed report does not know who is left; the advance checks that itself.
+    const last = r.replayed || (left?.type === 'range' && left.count === 0);
+    const advanced = last && (await advance(w, keys, read.kv, record, clock.now()));
+    const after = await readRun(w.store, keys, id);
+    return { run: view(after.record, after.pending), recorded: true, advanced };
   }
 }
 
-/** If nobody is pending in the round `kv` describes, moves the run to its next state and re-arms everyone. */
-async function advanceIfDone(store: Store, keys: Keys, id: string, kv: KeyValue, run: RunRecord, now: number): Promise<boolean> {
-  const next = nextState(run, run.state);
+/** If nobody is pending in the round `kv` holds, moves the run to its next state and re-arms everyone. */
+async function advance(w: WriteOnce, keys: Keys, kv: KeyValue, run: RunRecord, now: number): Promise<boolean> {
+  const next = nextOf(run);
   if (next === undefined) return false; // final state: it stays
-  const record: RunRecord = {
-    ...run,
-    state: next,
-    round: run.round + 1,
-    history: [...run.history, { state: next, round: run.round + 1, at: now }].slice(-1000),
-  };
-  const r = await store.txn({
+  const round = run.round + 1;
+  const record: RunRecord = { ...run, state: next.state, position: next.position, round, history: [...run.history, { state: next.state, round, at: now }].slice(-1000) };
+  const everyone = participantsOf(run);
+  const r = await w.txn({
     compare: [
-      { key: runKey(keys, id), target: 'mod', op: '==', value: kv.modRevision },
-      // Nobody left: the count is re-checked inside the transaction.
-      ...participantsOf(run).map((p) => ({ key: pendingKey(keys, id, p), target: 'create' as const, op: '==' as const, value: 0 })),
+      { key: kv.key, target: 'mod', op: '==', value: kv.modRevision },
+      // Nobody left: re-checked inside the transaction.
+      ...everyone.map((p) => ({ key: pendingKey(keys, run.id, p), target: 'create' as const, op: '==' as const, value: 0 })),
     ],
-    success: [
-      { type: 'put', key: runKey(keys, id), value: JSON.stringify(record) },
-      ...participantsOf(run).map((p) => ({ type: 'put' as const, key: pendingKey(keys, id, p), value: String(record.round) })),
-    ],
+    success: [{ type: 'put', key: kv.key, value: JSON.stringify(record) }, ...everyone.map((p) => ({ type: 'put' as const, key: pendingKey(keys, run.id, p), value: String(round) }))],
   });
   return r.succeeded;
 }
 
 /** Sets a participant's parameter. */
 export async function setParam(store: Store, keys: Keys, id: string, node: string, index: number, name: string, value: string): Promise<void> {
+  checkId(node, 'node name');
+  checkIndex(index);
   checkId(name, 'parameter name');
+  checkValue(value);
+  // Puts the same value again when retried: no marker needed.
   const r = await store.txn({
     compare: [{ key: runKey(keys, id), target: 'create', op: '>', value: 0 }],
     success: [{ type: 'put', key: paramKey(keys, id, node, index, name), value }],
@@ -232,37 +260,10 @@ export async function getParam(store: Store, keys: Keys, id: string, node: strin
 }
 
 /** Deletes a run with its pending set and parameters. */
-export async function deleteRun(store: Store, keys: Keys, id: string): Promise<void> {
-  const r = await store.txn({
+export async function deleteRun(w: WriteOnce, keys: Keys, id: string): Promise<void> {
+  const r = await w.txn({
     compare: [{ key: runKey(keys, id), target: 'create', op: '>', value: 0 }],
     success: [{ type: 'delete', key: `${keys.runs}${id}/`, prefix: true }],
   });
   if (!r.succeeded) throw new RunNotFoundError(id);
-}
-
-const createSchema = z
-  .object({
-    id: z.string(),
-    participants: z.record(z.string(), z.array(z.number().int().min(0)).min(1)),
-    states: z.array(z.string().min(1)).min(1).optional(),
-    transitions: z.record(z.string(), z.string()).optional(),
-    defaults: z.record(z.string(), z.string()).optional(),
-    params: z.record(z.string(), z.record(z.string(), z.record(z.string(), z.string()))).optional(),
-  })
-  .strict();
-
-/** Validates a run as a user writes it (JSON body of POST /runs). */
-export function parseCreateRun(body: unknown): CreateRun {
-  const r = createSchema.safeParse(body);
-  if (!r.success) throw new ValidationError(describeIssues(r.error));
-  return r.data;
-}
-
-const reportSchema = z.object({ node: z.string().min(1), index: z.number().int().min(0), state: z.string().min(1) }).strict();
-
-/** Validates a report (JSON body of POST /runs/:id/complete). */
-export function parseReport(body: unknown): { node: string; index: number; state: string } {
-  const r = reportSchema.safeParse(body);
-  if (!r.success) throw new ValidationError(describeIssues(r.error));
-  return r.data;
 }

@@ -11,6 +11,16 @@ import type { AttemptRecord, TaskResult } from './task-model.js';
 export const attemptId = (token: number) => String(token).padStart(16, '0');
 
 /**
+ * The item a claim made at `token` was for still exists: not deleted, nor deleted and added again
+ * (that one was created after the claim). Without it, a worker ending an attempt of a deleted item
+ * would write its attempt and result back after the delete took them away.
+ */
+export const sameItem = (keys: Keys, id: string, token: number): Compare[] => [
+  { key: keys.item(id), target: 'create', op: '>', value: 0 },
+  { key: keys.item(id), target: 'create', op: '<', value: token },
+];
+
+/**
  * Records that the claim holder begins an attempt, and learns its number (the count of attempt
  * records, read in the same transaction). Undefined if the claim is gone or the task is done.
  */
@@ -20,6 +30,7 @@ export async function beginAttempt(runner: TxnRunner, keys: Keys, id: string, to
     compare: [
       { key: keys.claim(id), target: 'create', op: '==', value: token },
       { key: keys.result(id), target: 'create', op: '==', value: 0 },
+      ...sameItem(keys, id, token),
     ],
     success: [
       { type: 'put', key: keys.attempt(id, attemptId(token)), value: JSON.stringify(record) },
@@ -45,15 +56,19 @@ export async function endAttempt(runner: TxnRunner, keys: Keys, id: string, reco
     { type: 'delete', key: keys.claim(id) },
     { type: 'delete', key: keys.assignment(id) },
   ];
+  const item = sameItem(keys, id, record.token);
   if (result) {
     const r = await runner.run({
-      compare: [claim, { key: keys.result(id), target: 'create', op: '==', value: 0 }],
+      compare: [claim, ...item, { key: keys.result(id), target: 'create', op: '==', value: 0 }],
       success: [...release, { type: 'put', key: keys.result(id), value: JSON.stringify(result) }],
     });
     if (r.succeeded) return 'recorded';
   }
-  const r = await runner.run({ compare: [claim], success: release });
-  return r.succeeded ? 'recorded' : 'refused';
+  const r = await runner.run({ compare: [claim, ...item], success: release });
+  if (r.succeeded) return 'recorded';
+  // The item was deleted: nothing of it is written back, the claim is just let go.
+  const gone = await runner.run({ compare: [claim], success: release.slice(1) });
+  return gone.succeeded ? 'recorded' : 'refused';
 }
 
 /** Leader-side writes that record an attempt lost with its worker (and the failure, if it was the last). */
@@ -69,6 +84,7 @@ export function lostAttemptTxn(
       { key: open.kv.key, target: 'mod', op: '==', value: open.kv.modRevision },
       { key: keys.claim(id), target: 'create', op: '==', value: 0 },
       { key: keys.result(id), target: 'create', op: '==', value: 0 },
+      ...sameItem(keys, id, open.record.token),
     ],
     success: [
       { type: 'put', key: open.kv.key, value: JSON.stringify({ ...open.record, end }) },

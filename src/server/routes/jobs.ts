@@ -1,4 +1,4 @@
-// /jobs: submit a matrix job (JSON or YAML), follow it, read its results, cancel it.
+// /jobs: submit a matrix job (JSON or YAML), follow it, read its results, cancel it, delete it.
 import type { FastifyInstance } from 'fastify';
 import type { RotaClient } from '../../client/types.js';
 import { LIMITS } from '../../engine/input-limits.js';
@@ -21,5 +21,10 @@ export function registerJobRoutes(app: FastifyInstance, client: RotaClient): voi
     const query = parseListQuery(req, 'task', { flags: ['output'] });
     return sendPage(req, reply, query, await client.jobTaskPage(param(req.params.id, jobId), query));
   });
-  app.delete<{ Params: { id: string } }>('/jobs/:id', async (req) => client.cancelJob(param(req.params.id, jobId)));
+  app.post<{ Params: { id: string } }>('/jobs/:id/cancel', async (req) => client.cancelJob(param(req.params.id, jobId)));
+  // The job, its tasks, their results and attempts; running tasks are stopped.
+  app.delete<{ Params: { id: string } }>('/jobs/:id', async (req, reply) => {
+    await client.deleteJob(param(req.params.id, jobId));
+    return reply.status(204).send();
+  });
 }

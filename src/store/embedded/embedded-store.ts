@@ -69,7 +69,7 @@ export class EmbeddedStore implements Store {
   /** Opens a store, recovering the data directory if one is given. */
   static async open(options: EmbeddedStoreOptions = {}): Promise<EmbeddedStore> {
     const store = new EmbeddedStore(options);
-    if (options.dir) store.recover(options.dir, options.fsync ?? true);
+    if (options.dir) await store.recover(options.dir, options.fsync ?? true);
     store.scheduleLeaseCheck();
     return store;
   }
@@ -183,8 +183,8 @@ export class EmbeddedStore implements Store {
     }, this.leaseCheckMs);
   }
 
-  private recover(dir: string, fsync: boolean): void {
-    const { dataDir, recovered } = DataDir.open(dir, fsync);
+  private async recover(dir: string, fsync: boolean): Promise<void> {
+    const { dataDir, recovered } = await DataDir.open(dir, fsync);
     this.dataDir = dataDir;
     for (const [key, value, createRevision, modRevision, version] of recovered.snapshot) {
       this.mvcc.restore(key, { key, value, createRevision, modRevision, version, lease: NO_LEASE }, modRevision);

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
+import { DirLock } from './dir-lock.js';
 
 /** A key as stored on disk: [key, value, createRevision, modRevision, version]. Never leased. */
 export type StoredKv = [string, string, number, number, number];
@@ -23,14 +24,14 @@ export interface Recovered {
 }
 
 const HEADER = 8;
-/** Data directories open in this process (the LOCK file's pid cannot tell two of ours apart). */
+/** Data directories open in this process (a clearer refusal than the lock's). */
 const openHere = new Set<string>();
 
 /** Owns a data directory: its lock, snapshot and log. */
 export class DataDir {
   private readonly walPath: string;
   private readonly snapPath: string;
-  private readonly lockPath: string;
+  private dirLock?: DirLock;
   private fd = -1;
   private bytes = 0;
   private waiting: Array<(err: Error | null) => void> = [];
@@ -42,16 +43,23 @@ export class DataDir {
   ) {
     this.walPath = path.join(dir, 'wal.log');
     this.snapPath = path.join(dir, 'snapshot.json');
-    this.lockPath = path.join(dir, 'LOCK');
   }
 
   /** Locks `dir` (creating it) and reads back what it holds. */
-  static open(dir: string, fsyncEnabled: boolean): { dataDir: DataDir; recovered: Recovered } {
+  static async open(dir: string, fsyncEnabled: boolean): Promise<{ dataDir: DataDir; recovered: Recovered }> {
     fs.mkdirSync(dir, { recursive: true });
     const dataDir = new DataDir(dir, fsyncEnabled);
-    dataDir.lock();
-    const recovered = dataDir.recover();
-    return { dataDir, recovered };
+    const abs = path.resolve(dir);
+    if (openHere.has(abs)) throw new Error(`data directory ${dir} is already open in this process`);
+    openHere.add(abs);
+    try {
+      dataDir.dirLock = await DirLock.acquire(dir);
+      return { dataDir, recovered: dataDir.recover() };
+    } catch (err) {
+      await dataDir.dirLock?.release();
+      openHere.delete(abs);
+      throw err;
+    }
   }
 
   /** Size of the log in bytes since the last snapshot. */
@@ -104,7 +112,8 @@ export class DataDir {
     while (this.syncing || this.waiting.length > 0) await new Promise((r) => setTimeout(r, 1));
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
-    fs.rmSync(this.lockPath, { force: true });
+    await this.dirLock?.release();
+    this.dirLock = undefined;
     openHere.delete(path.resolve(this.dir));
   }
 
@@ -121,27 +130,6 @@ export class DataDir {
         if (this.waiting.length > 0) this.scheduleSync();
       });
     });
-  }
-
-  private lock(): void {
-    const dir = path.resolve(this.dir);
-    if (openHere.has(dir)) throw new Error(`data directory ${this.dir} is already open in this process`);
-    for (;;) {
-      try {
-        const fd = fs.openSync(this.lockPath, 'wx');
-        fs.writeSync(fd, String(process.pid));
-        fs.closeSync(fd);
-        openHere.add(dir);
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      const owner = Number(fs.readFileSync(this.lockPath, 'utf8'));
-      if (owner && owner !== process.pid && isAlive(owner)) {
-        throw new Error(`data directory ${this.dir} is in use by process ${owner}; stop it or choose another directory`);
-      }
-      fs.rmSync(this.lockPath, { force: true }); // left behind by a process that died
-    }
   }
 
   private recover(): Recovered {
@@ -178,14 +166,5 @@ export class DataDir {
     } finally {
       fs.closeSync(fd);
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
