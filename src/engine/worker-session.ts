@@ -74,23 +74,32 @@ export class WorkerSession {
         },
       });
       if (!session) return;
+      // Before anything is written under the lease: a node killed right after registering is
+      // released by its guard, not after a TTL.
+      const forget = this.o.releaseOnDeath?.(session.lease);
+      const drop = () => {
+        forget?.();
+        void session.release(signal, random);
+      };
       try {
         await this.o.publisher.register(session, this.o.load());
       } catch (err) {
         this.lastError = (err as Error).message;
         log.warn('could not register on a new session, trying another', { error: this.lastError });
-        void session.release(signal, random);
+        drop();
         continue;
       }
-      if (signal.aborted) return void (await session.close().catch(() => undefined));
+      if (signal.aborted) {
+        forget?.();
+        return void (await session.close().catch(() => undefined));
+      }
       if (!session.valid) {
-        void session.release(signal, random);
+        drop();
         continue;
       }
       session.setMaxListeners(0);
       this.current = session;
       this.since = this.lastError = undefined;
-      const forget = this.o.releaseOnDeath?.(session.lease);
       // `done`, not 'lost': it cannot be missed, however soon the session ends.
       void session.done
         .then((err) => {

@@ -80,7 +80,7 @@ describe('tasks and jobs on etcd', { timeout: 240_000 }, () => {
 
   it('the leader killed mid-job: the job completes, every task once at a time, none lost', async () => {
     const record = path.join(tmp.dir, 'leader-kill.jsonl');
-    const spec = JSON.stringify({ name: 'steady', command: ['sh', '-c', `${rec(record)}; sleep 0.4; rec stop`], matrix: { n: Array.from({ length: 24 }, (_, i) => i) }, maxAttempts: 3, backoffMs: 100 });
+    const spec = JSON.stringify({ name: 'steady', command: ['sh', '-c', `${rec(record)}; sleep 0.4 & wait $!; rec stop`], matrix: { n: Array.from({ length: 24 }, (_, i) => i) }, maxAttempts: 3, backoffMs: 100 });
     const submitted = await api(fleet.nodes[0].api!, 'POST', '/jobs', spec, 'application/json');
     assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
     const job = submitted.body.id;

@@ -77,7 +77,7 @@ describe('a rota up node', { timeout: 120_000 }, () => {
   const results = (job: string, ...extra: string[]) => rota(['job', 'results', job, '--api', up.api!, ...extra], 60_000);
 
   it('`rota job results` exits 2 while a task waits for a retry, and --wait waits for the end (1: a task failed)', async () => {
-    const job = await submit({ name: 'retry', command: ['sh', '-c', 'exit 3'], matrix: { n: ['1'] }, maxAttempts: 2, backoffMs: 8000 });
+    const job = await submit({ name: 'retry', command: ['sh', '-c', 'exit 3'], matrix: { n: ['1'] }, maxAttempts: 2, backoffMs: 15000 });
     await waitFor(async () => ((await api(up.api!, 'GET', `/jobs/${job}/tasks`)).body[0]?.attempts ?? 0) >= 1, 10_000, 'the first attempt to fail');
     const waiting = results(job);
     assert.equal(waiting.status, 2, `a task waiting for its retry: exit ${waiting.status}\n${waiting.stdout}${waiting.stderr}`);

@@ -68,7 +68,10 @@ const SETTLE_MS = 2000;
 export class GuardProcess {
   private readonly tracked = new Map<number, Tracked>();
   private readonly proc?: ChildProcess;
+  /** Our messages to the guard (its fd 3). */
   private readonly control?: Duplex;
+  /** The guard's messages to us (its fd 4). */
+  private readonly reports?: Duplex;
   readonly startedAt = monoNow();
   private heardAt = this.startedAt;
   private greeted = false;
@@ -83,7 +86,7 @@ export class GuardProcess {
   ) {
     this.watchdog = setInterval(() => setImmediate(() => this.check()), 100).unref();
     try {
-      this.proc = spawn(nodePath, [...guardArgs, String(ORPHAN_GRACE_MS)], { stdio: ['ignore', 'ignore', 'inherit', 'pipe'], detached: true });
+      this.proc = spawn(nodePath, [...guardArgs, String(ORPHAN_GRACE_MS)], { stdio: ['ignore', 'ignore', 'inherit', 'pipe', 'pipe'], detached: true });
     } catch (err) {
       this.failure = `cannot start the guard: ${(err as Error).message}`;
       setImmediate(() => this.gone());
@@ -97,10 +100,12 @@ export class GuardProcess {
     });
     proc.on('exit', () => this.gone());
     this.control = proc.stdio[3] as Duplex | undefined;
-    if (!this.control) return;
+    this.reports = proc.stdio[4] as Duplex | undefined;
+    if (!this.control || !this.reports) return;
     this.control.on('error', () => undefined);
+    this.reports.on('error', () => undefined);
     const lines = new LineSplitter((line) => this.onMessage(line), { maxBytes: GUARD_OUT_MAX, overflow: 'drop' });
-    this.control.on('data', (chunk: Buffer) => {
+    this.reports.on('data', (chunk: Buffer) => {
       this.heardAt = monoNow();
       lines.push(chunk);
     });
@@ -171,7 +176,7 @@ export class GuardProcess {
   /** The guard keeps the node alive only while it runs children for it. */
   private hold(): void {
     const busy = this.tracked.size > 0 && !this.over;
-    for (const h of [this.proc, this.control] as Array<{ ref?: () => void; unref?: () => void } | undefined>) {
+    for (const h of [this.proc, this.control, this.reports] as Array<{ ref?: () => void; unref?: () => void } | undefined>) {
       if (busy) h?.ref?.();
       else h?.unref?.();
     }

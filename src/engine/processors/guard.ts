@@ -8,7 +8,7 @@
 //     node's children end before its lease can expire;
 //   - a stop under way is shortened by any later, stricter one (a deadline passing, the node dying),
 //     and the SIGKILL is never left to a timer that lets the guard exit first;
-//   - when the control channel (fd 3) closes — the node died — every child is stopped at once;
+//   - when the control channel (fd 3, from the node) closes — the node died — every child is stopped at once;
 //   - each child leads a process group whose leader ends the group if the guard dies
 //     (process-group.ts), so even a SIGKILL of the guard leaves nothing running;
 //   - it reports a child's exit only once the child's group is gone, and never exits while a child
@@ -61,10 +61,15 @@ let nodeGone = false;
 /** A group outlived its SIGKILL (uninterruptible sleep, or it escaped): leave the leases to expire. */
 let lingered = false;
 
-const control = new net.Socket({ fd: 3, readable: true, writable: true });
+// Two one-way channels: the node's messages on fd 3, ours on fd 4. On one socket for both, a
+// write that fails (EPIPE: the node just died) destroys it before we read what the node sent last,
+// such as the leases to revoke.
+const control = new net.Socket({ fd: 3, readable: true, writable: false });
 control.on('error', () => undefined);
+const reports = new net.Socket({ fd: 4, readable: false, writable: true });
+reports.on('error', () => undefined);
 const send = (msg: GuardOut) => {
-  if (!nodeGone && control.writable) control.write(`${JSON.stringify(msg)}\n`);
+  if (!nodeGone && reports.writable) reports.write(`${JSON.stringify(msg)}\n`);
 };
 const due = (d: Deadline) => d.at + d.ms;
 

@@ -2,13 +2,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { RotaClient } from '../../client/types.js';
 import { HttpError } from '../errors.js';
-import { parseListQuery, sendPage } from './page-query.js';
+import { listQuery, parseListQuery, sendPage } from './page-query.js';
 import type { LocalWorkers } from '../app.js';
 import { id, oneOf, param } from '../query.js';
 
 /** Registers the /workers routes. */
 export function registerWorkerRoutes(app: FastifyInstance, client: RotaClient, local?: LocalWorkers): void {
-  app.get('/workers', async (req, reply) => {
+  app.get('/workers', { config: { query: listQuery() } }, async (req, reply) => {
     const query = parseListQuery(req, 'worker');
     return sendPage(req, reply, query, await client.listWorkerPage(query));
   });
