@@ -152,7 +152,9 @@ try {
 
   const rate = finished / runSeconds;
   const nodeExits = nodes.filter((n) => n.child.exitCode !== null || n.child.signalCode !== null).length;
-  if (nodeExits) console.log(`${nodeExits} rota node(s) exited during the soak:`, nodes.flatMap((n) => n.lines.slice(-3)));
+  for (const n of nodes.filter((x) => x.child.exitCode !== null || x.child.signalCode !== null)) {
+    console.log(`rota node ${n.id} exited (${n.child.exitCode ?? n.child.signalCode}) during the soak; its last lines:\n${n.lines.slice(-30).join('\n')}`);
+  }
   // What a task costs etcd, from its own counters.
   const perTask: Record<string, number> = {};
   for (const m of ['etcd_mvcc_put_total', 'etcd_mvcc_delete_total', 'etcd_mvcc_txn_total', 'etcd_mvcc_range_total']) perTask[m.replace(/^etcd_mvcc_|_total$/g, '')] = round((await metric(etcd.url, m)) / finished, 1);
