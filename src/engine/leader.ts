@@ -193,7 +193,9 @@ export class Leader extends EventEmitter<LeaderEvents> {
           if (election.isLeader) retry ??= setTimeout(() => ((retry = undefined), schedule()), 500 + Math.round(this.random() * 500));
         });
     };
+    let settling = true; // no round before the first (see below)
     const schedule = () => {
+      if (settling) return;
       const now = this.clock.monotonic();
       if (!timer) firstChangeAt = now;
       clearTimeout(timer);
@@ -229,7 +231,13 @@ export class Leader extends EventEmitter<LeaderEvents> {
     try {
       // While the store is away the first lists wait for it; a leader deposed meanwhile stops waiting.
       await Promise.race([Promise.all([workers.start(), ...all.slice(1).map((v) => v.start())]), deposed]);
+      // Items assigned to a worker that is not there: after an outage every worker re-registers at
+      // about the same time, so let the worker set settle a moment rather than move items away
+      // from a worker that is coming back (and back again once it has).
+      const present = new Set(workers.members().map((m) => m.id));
+      if ([...views.assign.kvs.values()].some((kv) => !present.has(kv.value))) await Promise.race([workers.settled(300, 1000), deposed]);
       if (!election.isLeader) return;
+      settling = false;
       plan();
       const reconcile = setInterval(() => {
         void Promise.all(all.map((v) => v.resync())).then(plan);
