@@ -181,12 +181,7 @@ export class Leader extends EventEmitter<LeaderEvents> {
     let planning = Promise.resolve();
     let lastFleet = '';
     let lastCost = 0;
-    // Views announce their first load one by one ('reset'); planning before every one has loaded
-    // would read a registry still being listed as empty and remove every assignment (seen with
-    // 200 items of 1 MiB, whose list takes seconds).
-    let loaded = false;
     const plan = () => {
-      if (!loaded) return;
       planning = planning
         .then(async () => {
           const t = this.clock.monotonic();
@@ -204,7 +199,12 @@ export class Leader extends EventEmitter<LeaderEvents> {
           if (election.isLeader) retry ??= setTimeout(() => ((retry = undefined), schedule()), 500 + Math.round(this.random() * 500));
         });
     };
+    // No round before the first (see below): views announce their first load one by one ('reset'),
+    // and planning before every one has loaded would read a registry still being listed as empty
+    // and remove every assignment (seen with 200 items of 1 MiB, whose list takes seconds).
+    let settling = true;
     const schedule = () => {
+      if (settling) return;
       const now = this.clock.monotonic();
       if (!timer) firstChangeAt = now;
       clearTimeout(timer);
@@ -250,8 +250,13 @@ export class Leader extends EventEmitter<LeaderEvents> {
     try {
       // While the store is away the first lists wait for it; a leader deposed meanwhile stops waiting.
       await Promise.race([Promise.all([workers.start(), ...all.slice(1).map((v) => v.start())]), deposed]);
+      // Items assigned to a worker that is not there: after an outage every worker re-registers at
+      // about the same time, so let the worker set settle a moment rather than move items away
+      // from a worker that is coming back (and back again once it has).
+      const present = new Set(workers.members().map((m) => m.id));
+      if ([...views.assign.kvs.values()].some((kv) => !present.has(kv.value))) await Promise.race([workers.settled(300, 1000), deposed]);
       if (!election.isLeader) return;
-      loaded = true;
+      settling = false;
       sweeper.start();
       plan();
       const reconcile = setInterval(() => {

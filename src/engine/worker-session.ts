@@ -118,9 +118,14 @@ export class WorkerSession {
     this.current = undefined;
     this.since = this.o.clock.monotonic();
     const { quiet } = await this.o.onLost(session, reason);
-    // Revoked once nothing more is written under its claims: they go as soon as the store
-    // answers, rather than a TTL later (a restarted etcd renews every lease it had).
-    void quiet.then(() => session.release(this.o.signal, this.o.random)).catch(() => undefined);
-    await this.ensure();
+    const next = this.ensure();
+    // Revoked once nothing more is written under its claims, and once the worker's record is on
+    // the new lease (so the leader never sees the worker leave and move its items away): its
+    // claims then go as soon as the store answers, not a TTL later (a restarted etcd renews every
+    // lease it had).
+    void Promise.all([quiet, next])
+      .then(() => session.release(this.o.signal, this.o.random))
+      .catch(() => undefined);
+    await next;
   }
 }

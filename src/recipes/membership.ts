@@ -2,7 +2,7 @@
 // is), and everyone can follow the live set. Records are JSON; updates are compare-and-swap so
 // two writers (the member and an operator) never lose each other's fields.
 import { EventEmitter } from 'node:events';
-import { systemClock, type Clock, type LeaseId, type Store } from '../store/index.js';
+import { systemClock, type Clock, type LeaseId, type Store, type TimerHandle } from '../store/index.js';
 import { PrefixView } from './prefix-view.js';
 
 export interface Member<T> {
@@ -26,7 +26,7 @@ export class Membership<T> extends EventEmitter<MembershipEvents> {
     store: Store,
     readonly prefix: string,
     private readonly parse: (value: string) => T | null,
-    clock: Clock = systemClock,
+    private readonly clock: Clock = systemClock,
   ) {
     super();
     this.view = new PrefixView(store, prefix, clock);
@@ -54,6 +54,24 @@ export class Membership<T> extends EventEmitter<MembershipEvents> {
 
   get(id: string): Member<T> | undefined {
     return this.members().find((m) => m.id === id);
+  }
+
+  /** Resolves once the set has not changed for `quietMs` (after `maxMs` at most), e.g. while members re-register together after an outage. */
+  settled(quietMs: number, maxMs: number): Promise<void> {
+    const until = this.clock.monotonic() + maxMs;
+    return new Promise((resolve) => {
+      let timer: TimerHandle | undefined;
+      const done = () => {
+        this.off('change', wait);
+        resolve();
+      };
+      const wait = () => {
+        if (timer) this.clock.clearTimeout(timer);
+        timer = this.clock.setTimeout(done, Math.max(0, Math.min(quietMs, until - this.clock.monotonic())));
+      };
+      this.on('change', wait);
+      wait();
+    });
   }
 }
 
