@@ -14,7 +14,7 @@ import { api, rotaBin, root, startRota, type RotaProcess } from '../helpers/rota
 const TTL = 2;
 // Each task notes its start and (on SIGTERM, or at its end) its stop, with id, worker and token.
 const rec = (file: string) =>
-  `rec() { printf '{"op":"%s","id":"%s","worker":"%s","token":%s,"at":%s}\\n' "$1" "$ROTA_WORK_ID" "$ROTA_WORKER_ID" "$ROTA_FENCING_TOKEN" $(($(date +%s%N)/1000000)) >> "${file}"; }; trap 'rec stop; exit 143' TERM; rec start`;
+  `rec() { printf '{"op":"%s","id":"%s","worker":"%s","token":%s,"pid":%s,"at":%s}\\n' "$1" "$ROTA_WORK_ID" "$ROTA_WORKER_ID" "$ROTA_FENCING_TOKEN" $$ $(($(date +%s%N)/1000000)) >> "${file}"; }; trap 'rec stop; exit 143' TERM; rec start`;
 
 describe('tasks and jobs on etcd', { timeout: 240_000 }, () => {
   const fleet = useEtcdFleet();
@@ -89,11 +89,24 @@ describe('tasks and jobs on etcd', { timeout: 240_000 }, () => {
     const leader = fleet.nodes.find((n) => n.id === leaderId)!;
     // Kill it while it runs some of the job's tasks itself.
     await waitFor(async () => [...(await fleet.owners())].some(([id, w]) => id.startsWith(job) && w === leaderId), 10_000, 'the leader to run a task');
-    await kill(leader);
-    await startNode(); // a replacement, so two workers finish the job
-    const done = await waitDone(job);
-    assert.equal(done.counts.succeeded, 24, JSON.stringify(done.counts));
-    const { runs } = assertNoOverlap(readRecords(record));
+    // A task the killed leader ran may be SIGKILLed before its TERM trap records its stop (300 ms
+    // after the node's death): then its end is when its process was seen gone, polled from /proc.
+    const goneAt = new Map<number, number>();
+    const watchGone = setInterval(() => {
+      for (const r of readRecords(record)) {
+        if (r.worker === leaderId && r.pid && !goneAt.has(r.pid) && !fs.existsSync(`/proc/${r.pid}`)) goneAt.set(r.pid, Date.now());
+      }
+    }, 20);
+    let runs: number;
+    try {
+      await kill(leader);
+      await startNode(); // a replacement, so two workers finish the job
+      const done = await waitDone(job);
+      assert.equal(done.counts.succeeded, 24, JSON.stringify(done.counts));
+      ({ runs } = assertNoOverlap(readRecords(record), (r) => (r.worker === leaderId && r.pid ? goneAt.get(r.pid) : undefined)));
+    } finally {
+      clearInterval(watchGone);
+    }
     assert.ok(runs >= 24, `runs recorded: ${runs}`);
     const lost = (await fleet.store.range(`/work/attempts/${job}.`, { prefix: true })).kvs.filter((kv) => JSON.parse(kv.value).end?.reason === 'lost').length;
     console.log(`# leader killed mid-job: ${runs} runs for 24 tasks, ${lost} attempts lost with it and retried`);

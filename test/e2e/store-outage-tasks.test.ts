@@ -19,7 +19,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Every change ever made under `prefix` (etcd keeps the history: nothing compacts it here). */
 async function history(fleet: EtcdFleet, prefix: string): Promise<WatchBatch[]> {
   // Every write of this test is under `prefix`, so the watch has caught up once it reaches the store's revision.
-  const upTo = (await fleet.store.range(prefix, { prefix: true, limit: 1 })).revision;
+  const upTo = (await patient(() => fleet.store.range(prefix, { prefix: true, limit: 1 }))).revision;
   const batches: WatchBatch[] = [];
   const watch = fleet.store.watch(prefix, { prefix: true, fromRevision: 1 });
   watch.on('events', (b) => batches.push(b));
@@ -49,13 +49,25 @@ async function assertEachEndOnce(fleet: EtcdFleet, ids: string[]): Promise<Map<s
   const out = new Map<string, { result: TaskResult; ends: string[] }>();
   for (const id of ids) {
     assert.equal(results.get(keys.result(id)), 1, `the result of ${id} was written ${results.get(keys.result(id)) ?? 0} times`);
-    const result = JSON.parse((await fleet.store.get(keys.result(id)))!.value) as TaskResult;
+    const result = JSON.parse((await patient(() => fleet.store.get(keys.result(id))))!.value) as TaskResult;
     const attempts = [...ends].filter(([k]) => k.startsWith(keys.attempt(id))).map(([, l]) => l[0]!.reason);
-    const records = (await fleet.store.range(keys.attempt(id), { prefix: true })).kvs.length;
+    const records = (await patient(() => fleet.store.range(keys.attempt(id), { prefix: true }))).kvs.length;
     assert.equal(result.attempts, records, `${id}: the result counts ${result.attempts} attempts, ${records} are recorded`);
     out.set(id, { result, ends: attempts });
   }
   return out;
+}
+
+/** A read by the test itself, retried for a while: just after a restart a loaded etcd may answer late. */
+async function patient<T>(read: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (tries >= 10) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }
 
 describe('tasks across etcd outages', { timeout: 120_000 }, () => {
