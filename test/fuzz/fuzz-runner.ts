@@ -18,6 +18,8 @@ export interface FuzzFigures {
   maxHealthzMs: number;
   /** Refused (4xx) requests after which the store's revision had moved. */
   refusedButChanged: number;
+  /** Bodies over every limit that the server cut off before the client finished sending (counted as 4xx). */
+  cutOff: number;
   /** Requests that had to be refused (foreign origin or Host) and were not. */
   acceptedButForeign: number;
   maxRequestMs: number;
@@ -36,7 +38,13 @@ interface Answer {
   error?: string;
   /** The `error` field of a JSON answer. */
   code?: string;
+  /** The client's error code when there was no answer (EPIPE, ECONNRESET). */
+  errno?: string;
 }
+
+/** Larger than any route takes: the server may answer 413 and close while the client still sends. */
+const OVER_EVERY_LIMIT = 1024 * 1024 + 64 * 1024;
+const bodyBytes = (r: FuzzRequest) => (r.body === undefined ? 0 : Buffer.isBuffer(r.body) ? r.body.length : r.body.fill);
 
 /**
  * Sends one request; event streams and upgrades are closed as soon as their status is known. A
@@ -70,7 +78,7 @@ function sendOnce(base: URL, r: FuzzRequest, agent: http.Agent | false, timeoutM
       finish({ status: 0, error: `no answer within ${timeoutMs} ms` });
       req.destroy();
     });
-    req.on('error', (err) => finish({ status: 0, error: err.message, staleSocket: req.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET' }));
+    req.on('error', (err) => finish({ status: 0, error: err.message, errno: (err as NodeJS.ErrnoException).code, staleSocket: req.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET' }));
     req.on('upgrade', (res, socket) => {
       socket.destroy();
       finish({ status: res.statusCode ?? 101 });
@@ -112,6 +120,7 @@ export async function fuzzNode(base: string, options: { backend: string; request
     fiveXX: 0,
     maxHealthzMs: 0,
     refusedButChanged: 0,
+    cutOff: 0,
     acceptedButForeign: 0,
     maxRequestMs: 0,
     seconds: 0,
@@ -185,6 +194,13 @@ export async function fuzzNode(base: string, options: { backend: string; request
       if (a.status === -1) {
         figures.requests--; // the generator made something Node's client will not send: not a request
         continue;
+      }
+      // A body over every limit cut off by the server (it answered 413 and closed while we still
+      // sent): a refusal the client could not read, still checked to have changed nothing.
+      const cutOff = a.status === 0 && (a.errno === 'EPIPE' || a.errno === 'ECONNRESET') && bodyBytes(r) > OVER_EVERY_LIMIT;
+      if (cutOff) {
+        figures.cutOff++;
+        a.status = 413;
       }
       const cls = a.status === 0 ? 'none' : (`${Math.floor(a.status / 100)}xx` as keyof FuzzFigures['status']);
       figures.status[cls]++;
