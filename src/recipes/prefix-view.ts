@@ -27,6 +27,8 @@ export class PrefixView extends EventEmitter<PrefixViewEvents> {
     private readonly store: Store,
     readonly prefix: string,
     private readonly clock: Clock = systemClock,
+    /** Keep keys and metadata only, values emptied: for followers that never read them (large contents). */
+    private readonly options: { keysOnly?: boolean } = {},
   ) {
     super();
   }
@@ -55,7 +57,7 @@ export class PrefixView extends EventEmitter<PrefixViewEvents> {
       await this.watch?.close();
       this.watch = undefined;
       try {
-        const { kvs, revision } = await listPrefix(this.store, this.prefix);
+        const { kvs, revision } = await listPrefix(this.store, this.prefix, { keysOnly: this.options.keysOnly });
         if (this.closed || gen !== this.generation) return;
         this.kvs.clear();
         for (const kv of kvs) this.kvs.set(kv.key, kv);
@@ -78,7 +80,7 @@ export class PrefixView extends EventEmitter<PrefixViewEvents> {
     watch.on('events', (batch) => {
       if (gen !== this.generation) return;
       for (const ev of batch.events) {
-        if (ev.type === 'put') this.kvs.set(ev.kv.key, ev.kv);
+        if (ev.type === 'put') this.kvs.set(ev.kv.key, this.options.keysOnly ? { ...ev.kv, value: '' } : ev.kv);
         else this.kvs.delete(ev.kv.key);
       }
       this.revision = batch.revision;
