@@ -38,7 +38,7 @@ export const MAX_PAGE_LIMIT = 1000;
 /** The JSON a page holds at most (a single larger entry is sent alone). */
 export const RESPONSE_BYTES = 4 * 1024 * 1024;
 /** What a page may read from the store at most before it ends (at least one entry). */
-export const STORE_READ_BYTES = 16 * 1024 * 1024;
+export const STORE_READ_BYTES = 8 * 1024 * 1024;
 
 /** Checks a page request; ValidationError names what is wrong. */
 export function checkPage(request: PageRequest, what: string): void {

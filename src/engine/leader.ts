@@ -160,11 +160,14 @@ export class Leader extends EventEmitter<LeaderEvents> {
   private async lead(election: Election): Promise<void> {
     const { store, keys } = this.options;
     const workers = new Membership<WorkerRecord>(store, keys.workers, decodeWorker, this.clock);
-    const view = (prefix: string) => new PrefixView(store, prefix, this.clock);
+    const view = (prefix: string, keysOnly = false) => new PrefixView(store, prefix, this.clock, { keysOnly });
     const attempts = view(keys.attempts);
     const views: Views = {
       workers,
-      registry: view(keys.registry),
+      // The planner reads which items exist, never their contents: a new leader lists keys only,
+      // not 200 MiB of items, before it can plan. (Results are read whole: retention orders them
+      // by when they finished.)
+      registry: view(keys.registry, true),
       specs: view(keys.specs),
       assign: view(keys.assign),
       active: view(keys.active),

@@ -19,6 +19,8 @@ export interface PrefixViewOptions {
   relistMs?: number;
   /** Randomness for the jitter (default Math.random). */
   random?: () => number;
+  /** Keep keys and metadata only, values emptied: for followers that never read them (large contents). */
+  keysOnly?: boolean;
 }
 
 /** Live map of key → key-value under one prefix. */
@@ -92,7 +94,7 @@ export class PrefixView extends EventEmitter<PrefixViewEvents> {
       await this.watch?.close();
       this.watch = undefined;
       try {
-        const { kvs, revision } = await listPrefix(this.store, this.prefix);
+        const { kvs, revision } = await listPrefix(this.store, this.prefix, { keysOnly: this.options.keysOnly });
         if (this.closed || gen !== this.generation) return;
         this.kvs.clear();
         for (const kv of kvs) this.kvs.set(kv.key, kv);
@@ -115,7 +117,7 @@ export class PrefixView extends EventEmitter<PrefixViewEvents> {
     watch.on('events', (batch) => {
       if (gen !== this.generation) return;
       for (const ev of batch.events) {
-        if (ev.type === 'put') this.kvs.set(ev.kv.key, ev.kv);
+        if (ev.type === 'put') this.kvs.set(ev.kv.key, this.options.keysOnly ? { ...ev.kv, value: '' } : ev.kv);
         else this.kvs.delete(ev.kv.key);
       }
       this.revision = batch.revision;

@@ -1,17 +1,20 @@
 // Reading a prefix at one revision in pages bounded by count and by size. etcd answers a range
 // with every key up to its limit whatever their size, and its gRPC client refuses an answer over
 // its receive limit: six values of 900 KB were enough to make an unpaged list fail for good. So
-// the count of each read adapts to the sizes seen, aiming at `pageBytes` per read, and a read
-// that is still refused as too large is retried with a quarter of the count.
-import { ResponseTooLargeError } from './errors.js';
+// the count of each read adapts to the sizes seen, aiming at `pageBytes` per read, and to the time
+// reads take (a busy etcd serves large pages slowly, past a call's deadline); a read refused as
+// too large, or out of time, is retried with a quarter of the count.
+import { ResponseTooLargeError, UnavailableError } from './errors.js';
 import type { KeyValue, Store } from './types.js';
 
 /** Most keys in one read unless the caller says otherwise. */
 export const DEFAULT_PAGE_KEYS = 1000;
 /** The size one read aims at (keys and values, in bytes). */
-export const DEFAULT_PAGE_BYTES = 2 * 1024 * 1024;
-/** Keys in the first read, before any size is known: 16 values at etcd's 1.5 MiB limit stay under 32 MiB. */
-const FIRST_READ_KEYS = 16;
+export const DEFAULT_PAGE_BYTES = 1024 * 1024;
+/** Keys in the first read, before any size is known: 4 values at etcd's 1.5 MiB limit make 6 MiB. */
+const FIRST_READ_KEYS = 4;
+/** A read slower than this makes the next one smaller in proportion. */
+const SLOW_READ_MS = 300;
 
 /** The first key after every key that starts with `prefix` ('' = to the end of the key space). */
 export function prefixEnd(prefix: string): string {
@@ -20,6 +23,11 @@ export function prefixEnd(prefix: string): string {
     if (c < 0xffff) return prefix.slice(0, i) + String.fromCharCode(c + 1);
   }
   return '';
+}
+
+/** Whether a read ran out of time (rather than finding the store gone). */
+function isDeadline(err: unknown): boolean {
+  return err instanceof UnavailableError && /DEADLINE_EXCEEDED|deadline/i.test(err.message);
 }
 
 /** Bytes a key-value takes in an answer (key and value; metadata is small and fixed). */
@@ -73,13 +81,15 @@ export async function* scanPrefix(store: Store, prefix: string, options: ScanOpt
   while (left > 0) {
     const limit = Math.min(count, left);
     let r;
+    const started = performance.now();
     try {
       r = await store.range(from, { end, limit, revision, keysOnly: options.keysOnly });
     } catch (err) {
-      if (!(err instanceof ResponseTooLargeError) || limit === 1) throw err;
+      if (!(err instanceof ResponseTooLargeError || isDeadline(err)) || limit === 1) throw err;
       count = Math.max(1, Math.floor(limit / 4));
       continue;
     }
+    const tookMs = performance.now() - started;
     revision ??= r.revision;
     // A read that overshot (larger values than the last page's) is cut at `target`; the rest is read again.
     let bytes = 0;
@@ -91,8 +101,9 @@ export async function* scanPrefix(store: Store, prefix: string, options: ScanOpt
     yield { kvs, revision, more };
     if (!more || left <= 0 || kvs.length === 0) return;
     from = `${kvs[kvs.length - 1].key}\0`;
-    // Aim the next read at `target` bytes from the mean size seen in this one.
-    count = Math.max(1, Math.min(maxKeys, Math.floor((target * n) / Math.max(1, bytes))));
+    // Aim the next read at `target` bytes from the mean size seen in this one, fewer if it was slow.
+    const slow = tookMs > SLOW_READ_MS && n > 1 ? SLOW_READ_MS / tookMs : 1;
+    count = Math.max(1, Math.min(maxKeys, Math.floor((target * n * slow) / Math.max(1, bytes))));
   }
 }
 

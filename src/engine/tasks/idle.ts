@@ -16,7 +16,8 @@ export interface IdleOptions {
 
 /** Whether some unfinished task could still run on a worker with `labels`. */
 export async function taskLeftFor(store: Store, keys: Keys, labels: Record<string, string>): Promise<boolean> {
-  const [items, results] = await Promise.all([listPrefix(store, keys.registry, { pageSize: 5000 }), listPrefix(store, keys.results, { pageSize: 5000 })]);
+  // Keys only: contents (up to 1 MiB each) and outputs (up to 64 KiB) say nothing here.
+  const [items, results] = await Promise.all([listPrefix(store, keys.registry, { pageSize: 5000, keysOnly: true }), listPrefix(store, keys.results, { pageSize: 5000, keysOnly: true })]);
   const done = new Set(results.kvs.map((kv) => kv.key.slice(keys.results.length)));
   for (const kv of items.kvs) {
     const id = kv.key.slice(keys.registry.length);
