@@ -179,7 +179,7 @@ export class Leader extends EventEmitter<LeaderEvents> {
       planning = planning
         .then(async () => {
           const t = this.clock.monotonic();
-          const wakeAt = await this.planOnce(election, views);
+          const wakeAt = await this.planOnce(election, views, over.signal);
           lastCost = this.clock.monotonic() - t;
           return wakeAt;
         })
@@ -194,6 +194,7 @@ export class Leader extends EventEmitter<LeaderEvents> {
         });
     };
     let settling = true; // no round before the first (see below)
+    const over = new AbortController(); // leading has ended: a round under way gives up waiting
     const schedule = () => {
       if (settling) return;
       const now = this.clock.monotonic();
@@ -245,6 +246,7 @@ export class Leader extends EventEmitter<LeaderEvents> {
       await deposed;
       clearInterval(reconcile);
     } finally {
+      over.abort();
       clearTimeout(timer);
       clearTimeout(wake);
       clearTimeout(retry);
@@ -254,9 +256,11 @@ export class Leader extends EventEmitter<LeaderEvents> {
     }
   }
 
-  /** Waits until `view` has seen revision lastWrite (or re-reads it after 5 s). */
-  private async catchUp(view: PrefixView): Promise<void> {
+  /** Waits until `view` has seen revision lastWrite (or re-reads it after 5 s), unless leading ends first. */
+  private async catchUp(view: PrefixView, over: AbortSignal): Promise<void> {
     const done = new AbortController();
+    const stop = () => done.abort();
+    over.addEventListener('abort', stop, { once: true });
     const check = () => {
       if (view.revision >= this.lastWrite) done.abort();
     };
@@ -269,16 +273,18 @@ export class Leader extends EventEmitter<LeaderEvents> {
     } catch {
       // caught up
     } finally {
+      over.removeEventListener('abort', stop);
       view.off('change', check);
       view.off('reset', check);
     }
   }
 
   /** Plans one round and writes it; returns when to plan again if nothing else changes. */
-  private async planOnce(election: Election, v: Views): Promise<number | undefined> {
+  private async planOnce(election: Election, v: Views, over: AbortSignal): Promise<number | undefined> {
     if (!election.isLeader) return undefined;
     // Plan from a view that shows our own last writes, or we would place the same items twice.
-    if (v.assign.revision < this.lastWrite) await this.catchUp(v.assign);
+    if (v.assign.revision < this.lastWrite) await this.catchUp(v.assign, over);
+    if (!election.isLeader) return undefined;
     const { keys, store } = this.options;
     const round = planRound(
       {
