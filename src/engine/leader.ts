@@ -188,7 +188,7 @@ export class Leader extends EventEmitter<LeaderEvents> {
       planning = planning
         .then(async () => {
           const t = this.clock.monotonic();
-          const wakeAt = await this.planOnce(election, views);
+          const wakeAt = await this.planOnce(election, views, over.signal);
           lastCost = this.clock.monotonic() - t;
           return wakeAt;
         })
@@ -206,6 +206,7 @@ export class Leader extends EventEmitter<LeaderEvents> {
     // and planning before every one has loaded would read a registry still being listed as empty
     // and remove every assignment (seen with 200 items of 1 MiB, whose list takes seconds).
     let settling = true;
+    const over = new AbortController(); // leading has ended: a round under way gives up waiting
     const schedule = () => {
       if (settling) return;
       const now = this.clock.monotonic();
@@ -268,6 +269,7 @@ export class Leader extends EventEmitter<LeaderEvents> {
       await deposed;
       clearInterval(reconcile);
     } finally {
+      over.abort();
       clearTimeout(timer);
       clearTimeout(wake);
       clearTimeout(retry);
@@ -278,9 +280,11 @@ export class Leader extends EventEmitter<LeaderEvents> {
     }
   }
 
-  /** Waits until `view` has seen revision lastWrite (or re-reads it after 5 s). */
-  private async catchUp(view: PrefixView): Promise<void> {
+  /** Waits until `view` has seen revision lastWrite (or re-reads it after 5 s), unless leading ends first. */
+  private async catchUp(view: PrefixView, over: AbortSignal): Promise<void> {
     const done = new AbortController();
+    const stop = () => done.abort();
+    over.addEventListener('abort', stop, { once: true });
     const check = () => {
       if (view.revision >= this.lastWrite) done.abort();
     };
@@ -293,16 +297,18 @@ export class Leader extends EventEmitter<LeaderEvents> {
     } catch {
       // caught up
     } finally {
+      over.removeEventListener('abort', stop);
       view.off('change', check);
       view.off('reset', check);
     }
   }
 
   /** Plans one round and writes it; returns when to plan again if nothing else changes. */
-  private async planOnce(election: Election, v: Views): Promise<number | undefined> {
+  private async planOnce(election: Election, v: Views, over: AbortSignal): Promise<number | undefined> {
     if (!election.isLeader) return undefined;
     // Plan from a view that shows our own last writes, or we would place the same items twice.
-    if (v.assign.revision < this.lastWrite) await this.catchUp(v.assign);
+    if (v.assign.revision < this.lastWrite) await this.catchUp(v.assign, over);
+    if (!election.isLeader) return undefined;
     const { keys, store } = this.options;
     const round = planRound(
       {
