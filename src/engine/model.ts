@@ -51,13 +51,13 @@ export interface WorkerRecord {
   api?: string;
 }
 
-const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const ID_RE = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,${LIMITS.idLength - 1}}$`);
 const LABEL_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
 
 /** Throws ValidationError unless `id` can name an item or worker (it becomes part of a key). */
 export function checkId(id: string, what = 'id'): string {
   if (!ID_RE.test(id)) {
-    throw new ValidationError(`${what} "${id.slice(0, 80)}" is not valid: use 1-128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit`);
+    throw new ValidationError(`${what} "${id.slice(0, 80)}" is not valid: use 1-${LIMITS.idLength} letters, digits, '.', '_', ':' or '-', starting with a letter or digit`);
   }
   return id;
 }

@@ -23,6 +23,8 @@ export interface FuzzFigures {
   /** Requests that had to be refused (foreign origin or Host) and were not. */
   acceptedButForeign: number;
   maxRequestMs: number;
+  /** The slowest request, described. */
+  slowest?: string;
   seconds: number;
   /** Answers by status and error code ("415 unsupported_media_type"). */
   answers: Record<string, number>;
@@ -190,7 +192,10 @@ export async function fuzzNode(base: string, options: { backend: string; request
       if (!read) await checkReads();
       const a = await send(url, r, agent);
       figures.requests++;
-      figures.maxRequestMs = Math.max(figures.maxRequestMs, a.ms);
+      if (a.ms > figures.maxRequestMs) {
+        figures.maxRequestMs = a.ms;
+        figures.slowest = `${a.status} ${describeRequest(r).slice(0, 160)}`;
+      }
       if (a.status === -1) {
         figures.requests--; // the generator made something Node's client will not send: not a request
         continue;
