@@ -42,6 +42,8 @@ export interface Round {
 // Decoded values, by the key-value object they came from (views replace the object on a change).
 const specCache = new WeakMap<KeyValue, WorkSpec>();
 const attemptCache = new WeakMap<KeyValue, AttemptRecord | null>();
+/** A job record's state, decoded once per version: a record holds its whole spec (a 10,000-value matrix), and every task of the job asks. */
+const jobStateCache = new WeakMap<KeyValue, string | null>();
 
 function cachedSpec(kv: KeyValue | undefined): WorkSpec {
   if (!kv) return decodeSpec(undefined);
@@ -89,7 +91,13 @@ export function planRound(s: Snapshot, keys: Keys, random: () => number): Round 
       claimOf: (id) => s.active.get(keys.claim(id)),
       hasResult: (id) => s.results.has(keys.result(id)),
       attemptsOf,
-      jobReady: (job) => decodeJson<{ state?: string }>(s.jobs.get(keys.job(job))?.value)?.state === 'ready',
+      jobReady: (job) => {
+        const kv = s.jobs.get(keys.job(job));
+        if (!kv) return false;
+        let state = jobStateCache.get(kv);
+        if (state === undefined) jobStateCache.set(kv, (state = decodeJson<{ state?: string }>(kv.value)?.state ?? null));
+        return state === 'ready';
+      },
     },
     keys,
     random,
