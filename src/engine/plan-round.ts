@@ -2,9 +2,10 @@
 // assignments in line: services by the balancing planner, tasks by the slot planner. Pure.
 import type { KeyValue, TxnOp, TxnRequest } from '../store/index.js';
 import type { Keys } from './keys.js';
-import { decodeSpec, type WorkerRecord, type WorkSpec } from './model.js';
+import type { WorkerRecord, WorkSpec } from './model.js';
 import { planAssignments, type PlanItem } from './planner.js';
 import { planTaskChanges } from './tasks/task-changes.js';
+import { decodedOnce, specOf } from './decoded.js';
 import { decodeJson, type AttemptRecord } from './tasks/task-model.js';
 
 /** Tasks assigned to a worker per slot: one running, one queued on the worker. */
@@ -39,18 +40,9 @@ export interface Round {
   wakeAt?: number;
 }
 
-// Decoded values, by the key-value object they came from (views replace the object on a change).
-const specCache = new WeakMap<KeyValue, WorkSpec>();
-const attemptCache = new WeakMap<KeyValue, AttemptRecord | null>();
-/** A job record's state, decoded once per version: a record holds its whole spec (a 10,000-value matrix), and every task of the job asks. */
-const jobStateCache = new WeakMap<KeyValue, string | null>();
-
-function cachedSpec(kv: KeyValue | undefined): WorkSpec {
-  if (!kv) return decodeSpec(undefined);
-  let spec = specCache.get(kv);
-  if (!spec) specCache.set(kv, (spec = decodeSpec(kv.value)));
-  return spec;
-}
+const attemptOf = decodedOnce((value) => decodeJson<AttemptRecord>(value) ?? null);
+/** A job record's state: a record holds its whole spec (a 10,000-value matrix), and every task of the job asks. */
+const jobStateOf = decodedOnce((value) => decodeJson<{ state?: string }>(value)?.state ?? null);
 
 /** Plans one round. */
 export function planRound(s: Snapshot, keys: Keys, random: () => number): Round {
@@ -62,7 +54,7 @@ export function planRound(s: Snapshot, keys: Keys, random: () => number): Round 
   for (const kv of s.registry.values()) {
     const id = idIn(keys.registry, kv.key);
     if (!assign.has(id) && s.results.has(keys.result(id))) continue; // a finished task: nothing to do
-    const spec = cachedSpec(s.specs.get(keys.spec(id)));
+    const spec = specOf(s.specs.get(keys.spec(id)));
     if (spec.kind === 'task') tasks.push({ id, spec, order: kv.createRevision });
     else services.push({ id, weight: spec.weight, selector: spec.selector });
   }
@@ -74,8 +66,7 @@ export function planRound(s: Snapshot, keys: Keys, random: () => number): Round 
   const attemptsOf = (id: string) => {
     const list: Array<{ kv: KeyValue; record: AttemptRecord }> = [];
     for (const kv of s.attempts(id)) {
-      let record = attemptCache.get(kv);
-      if (record === undefined) attemptCache.set(kv, (record = decodeJson<AttemptRecord>(kv.value) ?? null));
+      const record = attemptOf(kv);
       if (record) list.push({ kv, record });
     }
     return list.sort((x, y) => x.record.token - y.record.token);
@@ -93,10 +84,7 @@ export function planRound(s: Snapshot, keys: Keys, random: () => number): Round 
       attemptsOf,
       jobReady: (job) => {
         const kv = s.jobs.get(keys.job(job));
-        if (!kv) return false;
-        let state = jobStateCache.get(kv);
-        if (state === undefined) jobStateCache.set(kv, (state = decodeJson<{ state?: string }>(kv.value)?.state ?? null));
-        return state === 'ready';
+        return kv !== undefined && jobStateOf(kv) === 'ready';
       },
     },
     keys,

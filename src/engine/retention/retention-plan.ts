@@ -6,7 +6,7 @@
 import type { KeyValue } from '../../store/index.js';
 import type { JobRecord } from '../jobs/jobs.js';
 import type { Keys } from '../keys.js';
-import { decodeSpec, type WorkSpec } from '../model.js';
+import { decodedOnce, specOf } from '../decoded.js';
 import { decodeJson, type TaskResult } from '../tasks/task-model.js';
 import type { RetentionPolicy } from './policy.js';
 
@@ -40,29 +40,8 @@ export interface RetentionPlan {
 
 type Unit = { kind: 'task'; at: number; size: 1; task: ExpiredTask } | { kind: 'job'; at: number; size: number; id: string };
 
-// Decoded values by the key-value object they came from (views replace the object on a change).
-const specCache = new WeakMap<KeyValue, WorkSpec>();
-const finishedCache = new WeakMap<KeyValue, number>();
-const jobCache = new WeakMap<KeyValue, JobRecord | null>();
-
-function specOf(kv: KeyValue | undefined): WorkSpec {
-  if (!kv) return decodeSpec(undefined);
-  let s = specCache.get(kv);
-  if (!s) specCache.set(kv, (s = decodeSpec(kv.value)));
-  return s;
-}
-
-function finishedAt(kv: KeyValue): number {
-  let at = finishedCache.get(kv);
-  if (at === undefined) finishedCache.set(kv, (at = decodeJson<TaskResult>(kv.value)?.finishedAt ?? 0));
-  return at;
-}
-
-function jobOf(kv: KeyValue): JobRecord | null {
-  let j = jobCache.get(kv);
-  if (j === undefined) jobCache.set(kv, (j = decodeJson<JobRecord>(kv.value) ?? null));
-  return j;
-}
+const finishedAt = decodedOnce((value) => decodeJson<TaskResult>(value)?.finishedAt ?? 0);
+const jobOf = decodedOnce((value) => decodeJson<JobRecord>(value) ?? null);
 
 /** Plans one round of retention: what is beyond `policy`, within `budget` task deletions. */
 export function planRetention(s: RetentionSnapshot, keys: Keys, policy: RetentionPolicy, budget: number): RetentionPlan {
