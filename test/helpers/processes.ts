@@ -33,15 +33,31 @@ export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<vo
   clearTimeout(timer);
 }
 
-/** A loopback port that was free a moment ago. */
+const handedOut = new Set<number>();
+
+/**
+ * A loopback port that was free a moment ago, never one this process handed out before.
+ * Picked at random below Linux's ephemeral range (32768+): a port asked of the kernel with listen(0)
+ * and closed again is often the very next one it gives, so two calls in a row could return the same
+ * port (an etcd cluster was once started with two members on one URL).
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (let attempt = 0; ; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
+    if (attempt > 200) throw new Error('no free loopback port found in 20000-31999');
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
