@@ -5,6 +5,7 @@ import { checkId, decodeWorker, parseWorkChange, parseWorkInput, specOf, type Wo
 import { Election } from '../recipes/election.js';
 import { updateRecord } from '../recipes/membership.js';
 import { readPage, type Store } from '../store/index.js';
+import { assignmentsOf } from './assignments.js';
 import { ConflictError, NotFoundError, TooLargeError } from './errors.js';
 import { deleteJob } from '../engine/jobs/job-delete.js';
 import { cancelJob, getJob, JobChangedError, JobDeletingError, JobExistsError, submitJob, summarize, type JobRecord } from '../engine/jobs/jobs.js';
@@ -91,12 +92,11 @@ export class StoreClient implements RotaClient {
   async getWork(id: string): Promise<WorkView> {
     checkId(id, 'work id');
     const r = await this.store.txn({
-      success: [this.keys.item(id), this.keys.spec(id), this.keys.assignment(id), this.keys.claim(id), this.keys.itemStatus(id), this.keys.result(id)].map(
-        (key) => ({ type: 'range' as const, key }),
-      ),
+      success: [this.keys.item(id), this.keys.spec(id), this.keys.claim(id), this.keys.itemStatus(id), this.keys.result(id)].map((key) => ({ type: 'range' as const, key })),
     });
-    const [item, spec, assign, claim, status, result] = r.results.map((x) => (x.type === 'range' ? x.kvs[0] : undefined));
+    const [item, spec, claim, status, result] = r.results.map((x) => (x.type === 'range' ? x.kvs[0] : undefined));
     if (!item) throw new NotFoundError('work', id);
+    const assign = (await assignmentsOf(this.store, this.keys, [id])).get(id);
     return workView(id, item, spec, assign, claim, status, result);
   }
 

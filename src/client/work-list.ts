@@ -9,6 +9,7 @@ import { readPage, scanPrefix, sizeOf, type KeyValue, type Store } from '../stor
 import { checkPage, fitPage, RESPONSE_BYTES, STORE_READ_BYTES, type Page, type WorkListOptions } from './paging.js';
 import { headOf, tailOf } from './preview.js';
 import type { WorkView } from './types.js';
+import { assignmentsOf } from './assignments.js';
 
 /** Items in a page unless `limit` says otherwise. */
 export const DEFAULT_WORK_LIMIT = 1000;
@@ -121,7 +122,7 @@ async function joinViews(store: Store, keys: Keys, items: KeyValue[], revision: 
   };
   const [specs, assign, active, status, results] = await Promise.all([
     section(keys.specs),
-    section(keys.assign),
+    assignmentsOf(store, keys, ids),
     section(keys.active),
     section(keys.status),
     section(keys.results, whole ? undefined : cutOutput),

@@ -1,6 +1,7 @@
-// The worker agent: registers a worker on a session, follows the leader's assignments, claims what
-// is assigned to it, runs it with a processor, and lets go in the safe order: stop the processor
-// first, then delete the claim only if it still holds it. When the session is lost it stops every
+// The worker agent: registers a worker on a session, follows its own inbox of the leader's
+// assignments (and nothing else: its work per change is O(its own items), whatever the size of the
+// fleet), claims what is assigned to it, runs it with a processor, and lets go in the safe order:
+// stop the processor first, then delete the claim only if it still holds it. When the session is lost it stops every
 // processor before the lease can expire (a stop already under way is escalated to a fenced one),
 // releases the old lease once nothing runs under it, and opens a new session — retried for as long
 // as it takes, so the worker comes back by itself after any outage of the store.
@@ -8,11 +9,12 @@ import { EventEmitter } from 'node:events';
 import type { Session } from '../recipes/session.js';
 import { PrefixView } from '../recipes/prefix-view.js';
 import { systemClock, type Clock, type Store, type TimerHandle } from '../store/index.js';
-import { claimItem, releaseItem } from './claims.js';
+import { claimItem, lostClaims, releaseItem } from './claims.js';
 import { itemContext } from './item-context.js';
 import { ItemRun, type StopDeps } from './item-run.js';
 import { Keys } from './keys.js';
 import { Limiter } from './limit.js';
+import { ReleaseWaiter } from './release-wait.js';
 import type { Logger } from './log.js';
 import { decodeSpec, type WorkItem } from './model.js';
 import type { Processor, StopReason } from './processors/types.js';
@@ -36,7 +38,7 @@ export interface AgentOptions {
   clock?: Clock;
   /** Safety-net reconcile of every item, in ms (events do the real work). */
   reconcileMs?: number;
-  /** List the followed prefixes again about this often (ms, jittered), repairing anything a watch missed (default 45 s). */
+  /** List the inbox again and check every claim held about this often (ms, jittered), repairing anything a watch missed (default 45 s). */
   relistMs?: number;
   /** The --exec command tasks without a command of their own run with. */
   taskExec?: string;
@@ -62,9 +64,9 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly log: Logger;
-  private readonly assign: PrefixView;
-  private readonly registry: PrefixView;
-  private readonly active: PrefixView;
+  /** assign/<this worker>/: the items the leader gave it. */
+  private readonly inbox: PrefixView;
+  private readonly releases: ReleaseWaiter;
   private readonly running = new Map<string, ItemRun>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly limiter = new Limiter(64);
@@ -77,6 +79,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** Aborted on stop or crash: ends the session loop and the release of old leases. */
   private readonly halted = new AbortController();
   private reconcileTimer?: NodeJS.Timeout;
+  private claimCheckTimer?: TimerHandle;
   private retryTimer?: TimerHandle;
 
   constructor(private readonly options: AgentOptions) {
@@ -86,10 +89,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.clock = options.clock ?? systemClock;
     this.log = options.log.child({ worker: this.id });
     const random = (this.random = options.random ?? Math.random);
-    const views = { relistMs: options.relistMs ?? 45_000, random };
-    this.assign = new PrefixView(options.store, this.keys.assign, this.clock, views);
-    this.registry = new PrefixView(options.store, this.keys.registry, this.clock, views);
-    this.active = new PrefixView(options.store, this.keys.active, this.clock, views);
+    this.inbox = new PrefixView(options.store, this.keys.inbox(this.id), this.clock, { relistMs: options.relistMs ?? 45_000, random });
+    this.releases = new ReleaseWaiter(options.store, this.keys, (id) => this.reconcile(id));
     this.batcher = new TxnBatcher(options.store);
     this.tasks = new TaskRunner({
       store: options.store,
@@ -149,16 +150,15 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   async start(): Promise<void> {
-    for (const view of [this.assign, this.registry, this.active]) {
-      view.on('change', (batch) => batch.events.forEach((ev) => this.touch(ev.kv.key, view)));
-      view.on('reset', () => this.reconcileAll());
-      view.on('failed', (err) => this.log.warn('watch failed, listing again', { prefix: view.prefix, error: err.message }));
-    }
-    await Promise.all([this.assign.start(), this.registry.start(), this.active.start()]);
+    this.inbox.on('change', (batch) => batch.events.forEach((ev) => this.reconcile(ev.kv.key.slice(this.inbox.prefix.length))));
+    this.inbox.on('reset', () => this.reconcileAll());
+    this.inbox.on('failed', (err) => this.log.warn('watch failed, listing again', { prefix: this.inbox.prefix, error: err.message }));
+    await this.inbox.start();
     await this.sessions.ensure();
     const every = this.options.reconcileMs ?? 5000;
     this.reconcileTimer = setInterval(() => this.reconcileAll(), every);
     this.reconcileTimer.unref();
+    this.scheduleClaimCheck();
   }
 
   /** Clean shutdown: stop every processor, then revoke the lease so every claim goes at once. */
@@ -173,7 +173,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.tasks.close();
     await this.options.processor.close?.();
     await this.session?.close().catch(() => undefined);
-    await Promise.all([this.assign.close(), this.registry.close(), this.active.close()]);
+    await Promise.all([this.inbox.close(), this.releases.close()]);
     this.log.info('worker stopped; lease revoked');
   }
 
@@ -186,13 +186,14 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.session?.abandon();
     await Promise.all([...this.running.keys()].map((id) => this.halt(id, 'fenced', false)));
     await this.options.processor.close?.();
-    await Promise.all([this.assign.close(), this.registry.close(), this.active.close()]);
+    await Promise.all([this.inbox.close(), this.releases.close()]);
     this.log.warn('worker crashed (simulated): its lease will expire');
   }
 
   private clearTimers(): void {
     clearInterval(this.reconcileTimer);
     if (this.retryTimer) this.clock.clearTimeout(this.retryTimer);
+    if (this.claimCheckTimer) this.clock.clearTimeout(this.claimCheckTimer);
     this.publisher.cancel();
   }
 
@@ -205,10 +206,29 @@ export class Agent extends EventEmitter<AgentEvents> {
     return { quiet: Promise.all(mine.map((run) => run.task?.done)) };
   }
 
-  /** A key under one of the followed prefixes changed: reconcile the item it names. */
-  private touch(key: string, view: PrefixView): void {
-    const id = key.slice(view.prefix.length);
-    if (this.running.has(id) || this.assign.kvs.get(this.keys.assignment(id))?.value === this.id) this.reconcile(id);
+  /**
+   * Now and then, checks that every claim this worker runs under is still there and still its own.
+   * A lease that expires is the session's business; this catches what nobody announces to a worker
+   * that follows only its inbox (a claim deleted by hand), without following every claim of the fleet.
+   */
+  private scheduleClaimCheck(): void {
+    if (this.stopping) return;
+    const every = this.options.relistMs ?? 45_000;
+    this.claimCheckTimer = this.clock.setTimeout(() => {
+      const runs = [...this.running.values()].filter((r) => !r.stopping).map((r) => ({ id: r.item.id, token: r.token, run: r }));
+      void lostClaims(this.options.store, this.keys, runs)
+        .then((lost) => {
+          for (const id of lost) {
+            const run = runs.find((r) => r.id === id)?.run;
+            if (run && this.running.get(id) === run && !run.stopping) {
+              this.log.warn('our claim is gone: stopping', { work: id, token: run.token });
+              void this.halt(id, 'claim-lost', false);
+            }
+          }
+        })
+        .catch((err: Error) => this.log.warn('could not check our claims', { error: err.message }))
+        .finally(() => this.scheduleClaimCheck());
+    }, Math.round(every * (0.75 + this.random() * 0.5)));
   }
 
   /** After a failed step (the store away a moment), looks at every item again soon rather than at the next periodic reconcile. */
@@ -222,7 +242,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   private reconcileAll(): void {
     const ids = new Set(this.running.keys());
-    for (const kv of this.assign.kvs.values()) if (kv.value === this.id) ids.add(kv.key.slice(this.keys.assign.length));
+    for (const key of this.inbox.kvs.keys()) ids.add(key.slice(this.inbox.prefix.length));
     for (const id of ids) this.reconcile(id);
   }
 
@@ -242,25 +262,24 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   private async step(id: string): Promise<void> {
     const session = this.session;
-    const assigned = this.assign.kvs.get(this.keys.assignment(id))?.value === this.id;
-    const registered = this.registry.kvs.get(this.keys.item(id));
-    const claim = this.active.kvs.get(this.keys.claim(id));
+    const assignment = this.inbox.kvs.get(this.keys.assignment(this.id, id));
     const run = this.running.get(id);
+    if (!assignment) this.releases.cancel(id);
     if (run?.stopping) return; // once it has stopped, the item is looked at again
     if (run) {
       if (run.session !== session || !run.session.valid) return this.halt(id, 'fenced', false);
-      if (claim && claim.createRevision !== run.token) return this.halt(id, 'claim-lost', false);
-      if (!claim && this.active.revision > run.token) return this.halt(id, 'claim-lost', false);
-      if (!registered) return this.halt(id, 'deleted', true);
-      if (!assigned) return this.halt(id, 'moved', true);
-      if (!run.task && registered.modRevision > run.contentRevision) return this.update(run, registered.value, registered.modRevision);
+      if (!assignment) return this.halt(id, (await this.exists(id)) ? 'moved' : 'deleted', true);
+      // The leader forwards a content update by writing its revision into the assignment.
+      if (!run.task && forwardedRevision(assignment.value) > run.contentRevision) return this.refresh(run);
       return;
     }
-    if (!session?.valid || !assigned || !registered || this.stopping) return;
-    // Held by another worker: its deletion (release or lease expiry) brings us back here.
-    if (claim && claim.lease !== session.lease) return;
+    if (!session?.valid || !assignment || this.stopping) return;
     const outcome = await claimItem(this.options.store, this.keys, id, this.id, session.lease, this.batcher);
-    if (!outcome.claimed) return;
+    if (!outcome.claimed) {
+      // Held by another worker (or by our own old lease): its deletion brings us back here.
+      if (outcome.holder && this.inbox.kvs.has(this.keys.assignment(this.id, id))) this.releases.wait(id, outcome.revision);
+      return;
+    }
     if (this.session !== session || !session.valid || this.stopping) return; // its lease takes the claim away
     await this.begin(id, outcome.token, outcome.content, outcome.spec, session);
   }
@@ -293,6 +312,17 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.publishLoad();
   }
 
+  /** Whether item `id` is still in the registry (a count, not its content). */
+  private async exists(id: string): Promise<boolean> {
+    return (await this.options.store.range(this.keys.item(id), { countOnly: true })).count > 0;
+  }
+
+  /** Reads the content of a running item again and hands it to the processor if it is newer. */
+  private async refresh(run: ItemRun): Promise<void> {
+    const kv = await this.options.store.get(this.keys.item(run.item.id));
+    if (kv && kv.modRevision > run.contentRevision && this.running.get(run.item.id) === run && !run.stopping) await this.update(run, kv.value, kv.modRevision);
+  }
+
   private async update(run: ItemRun, content: string, revision: number): Promise<void> {
     run.item = { ...run.item, content };
     run.contentRevision = revision;
@@ -316,4 +346,10 @@ export class Agent extends EventEmitter<AgentEvents> {
   private publishLoad(): void {
     if (!this.stopping) this.publisher.publish(() => this.running.size, () => this.session);
   }
+}
+
+/** The content revision an assignment forwards (0 when it names none). */
+function forwardedRevision(value: string): number {
+  const n = Number(value);
+  return Number.isSafeInteger(n) && n > 0 ? n : 0;
 }

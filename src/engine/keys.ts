@@ -8,7 +8,7 @@ export class Keys {
   readonly registry: string;
   /** specs/<itemId>: the item's spec (kind, weight, selector…) as JSON; absent = defaults. */
   readonly specs: string;
-  /** assign/<itemId>: the worker the leader chose. */
+  /** assign/<workerId>/<itemId>: the leader's decision, filed in the chosen worker's inbox (value: the content revision it forwards). */
   readonly assign: string;
   /** active/<itemId>: the worker holding the claim, on its lease; create revision = fencing token. */
   readonly active: string;
@@ -52,8 +52,21 @@ export class Keys {
   spec(id: string): string {
     return this.specs + id;
   }
-  assignment(id: string): string {
-    return this.assign + id;
+  /** A worker's inbox: the prefix of the assignments it follows, and the only one. */
+  inbox(workerId: string): string {
+    return `${this.assign}${workerId}/`;
+  }
+  /** The assignment of item `id` to `workerId`. */
+  assignment(workerId: string, id: string): string {
+    return `${this.assign}${workerId}/${id}`;
+  }
+  /** The worker and item an assignment key names (ids never contain '/'); undefined for any other key. */
+  assignmentOf(key: string): { worker: string; id: string } | undefined {
+    if (!key.startsWith(this.assign)) return undefined;
+    const rest = key.slice(this.assign.length);
+    const slash = rest.indexOf('/');
+    if (slash <= 0 || slash === rest.length - 1) return undefined;
+    return { worker: rest.slice(0, slash), id: rest.slice(slash + 1) };
   }
   claim(id: string): string {
     return this.active + id;

@@ -182,7 +182,12 @@ export class Leader extends EventEmitter<LeaderEvents> {
     let retry: NodeJS.Timeout | undefined;
     let firstChangeAt = 0;
     let planning = Promise.resolve();
-    let lastFleet = '';
+    // What the planner reads of each worker: a load update changes none of it and plans nothing.
+    const fleet = new Map<string, string>();
+    const planned = (id: string) => {
+      const m = workers.get(id);
+      return m && JSON.stringify([m.record.capacity, m.record.labels, m.record.draining]);
+    };
     let lastCost = 0;
     const plan = () => {
       planning = planning
@@ -221,15 +226,20 @@ export class Leader extends EventEmitter<LeaderEvents> {
         plan();
       }, wait);
     };
-    workers.on('change', () => {
-      // Load updates change nothing the planner looks at.
-      const fleet = JSON.stringify(workers.members().map((m) => [m.id, m.record.capacity, m.record.labels, m.record.draining]));
-      if (fleet !== lastFleet) {
-        lastFleet = fleet;
-        schedule();
+    workers.on('change', (ids) => {
+      // Only the workers that changed are looked at: O(what changed), not O(workers).
+      let changed = false;
+      for (const id of ids ?? new Set([...fleet.keys(), ...workers.members().map((m) => m.id)])) {
+        const now = planned(id);
+        if (now === fleet.get(id)) continue;
+        changed = true;
+        if (now === undefined) fleet.delete(id);
+        else fleet.set(id, now);
       }
+      if (changed) schedule();
     });
-    views.registry.on('change', (b) => b.events.some((e) => e.type === 'delete' || e.kv.version === 1) && schedule());
+    // Every change of the registry: an update is forwarded to its owner through its assignment.
+    views.registry.on('change', schedule);
     views.active.on('change', (b) => b.events.some((e) => e.type === 'delete') && schedule());
     for (const v of [views.specs, views.assign, views.results, views.attempts, views.jobs]) v.on('change', schedule);
     for (const v of all) {
@@ -258,7 +268,7 @@ export class Leader extends EventEmitter<LeaderEvents> {
       // about the same time, so let the worker set settle a moment rather than move items away
       // from a worker that is coming back (and back again once it has).
       const present = new Set(workers.members().map((m) => m.id));
-      if ([...views.assign.kvs.values()].some((kv) => !present.has(kv.value))) await Promise.race([workers.settled(300, 1000), deposed]);
+      if ([...views.assign.kvs.keys()].some((key) => !present.has(keys.assignmentOf(key)?.worker ?? ''))) await Promise.race([workers.settled(300, 1000), deposed]);
       if (!election.isLeader) return;
       settling = false;
       sweeper.start();

@@ -47,8 +47,17 @@ const jobStateOf = decodedOnce((value) => decodeJson<{ state?: string }>(value)?
 /** Plans one round. */
 export function planRound(s: Snapshot, keys: Keys, random: () => number): Round {
   const idIn = (prefix: string, key: string) => key.slice(prefix.length);
+  // Assignments are filed by worker (assign/<worker>/<item>). One item in two inboxes (left by an
+  // older leader's half-applied writes) keeps the first and has the other removed below.
   const assign = new Map<string, string>();
-  for (const kv of s.assign.values()) assign.set(idIn(keys.assign, kv.key), kv.value);
+  const assignKv = new Map<string, KeyValue>();
+  const strays: string[] = [];
+  for (const kv of s.assign.values()) {
+    const a = keys.assignmentOf(kv.key);
+    if (!a) continue;
+    if (assign.has(a.id)) strays.push(kv.key);
+    else (assign.set(a.id, a.worker), assignKv.set(a.id, kv));
+  }
   const services: PlanItem[] = [];
   const tasks: Array<{ id: string; spec: WorkSpec; order: number }> = [];
   for (const kv of s.registry.values()) {
@@ -93,16 +102,24 @@ export function planRound(s: Snapshot, keys: Keys, random: () => number): Round 
 
   const ops: TxnOp[] = [];
   const round: Round = { ops, guarded: taskChanges.lost, moved: [], placed: [], removed: 0, unassignable: plan.unassignable.length, services: services.length, tasks: tasks.length, wakeAt: taskChanges.wakeAt };
+  // An assignment's value is the content revision it hands its worker: a newer one is an update
+  // the owner reads (workers follow their inbox, never the registry).
+  const contentRevision = (id: string) => String(s.registry.get(keys.item(id))?.modRevision ?? 0);
   const put = (id: string, to: string) => {
     const from = assign.get(id);
-    if (from === to) return;
-    ops.push({ type: 'put', key: keys.assignment(id), value: to });
+    if (from === to) {
+      const kv = assignKv.get(id)!;
+      if (Number(kv.value) < Number(contentRevision(id))) ops.push({ type: 'put', key: kv.key, value: contentRevision(id) });
+      return;
+    }
+    if (from !== undefined) ops.push({ type: 'delete', key: keys.assignment(from, id) });
+    ops.push({ type: 'put', key: keys.assignment(to, id), value: contentRevision(id) });
     (from === undefined ? round.placed : round.moved).push({ id, from, to } as { id: string; from?: string; to: string });
   };
   for (const [id, to] of plan.assignments) put(id, to);
   for (const [id, to] of taskChanges.assign) put(id, to);
   const remove = (id: string) => {
-    ops.push({ type: 'delete', key: keys.assignment(id) });
+    ops.push({ type: 'delete', key: keys.assignment(assign.get(id)!, id) });
     round.removed++;
   };
   for (const id of taskChanges.unassign) remove(id);
@@ -111,5 +128,7 @@ export function planRound(s: Snapshot, keys: Keys, random: () => number): Round 
     // Assignments of deleted items, and of services no worker may run now.
     if (!known.has(id) || (serviceIds.has(id) && !plan.assignments.has(id))) remove(id);
   }
+  const touched = new Set(ops.map((op) => op.key));
+  for (const key of strays) if (!touched.has(key)) ops.push({ type: 'delete', key });
   return round;
 }

@@ -1,18 +1,18 @@
 // Items as users change them. Adding is create-if-absent; an update is compare-and-swap on the item;
-// deleting takes the item and everything it left behind (spec, result, attempts, assignment, status)
-// in one transaction, so the same id added again starts from nothing and runs. Every write goes
+// deleting takes the item and everything it left behind (spec, result, attempts, status) in one
+// transaction, so the same id added again starts from nothing and runs. Assignments are the leader's:
+// filed by worker, they are removed by the leader's next round (the owner stops when it does). Every write goes
 // through WriteOnce: a retry of a write that committed is its success, not a conflict.
 import type { KeyValue, Store, TxnOp } from '../store/index.js';
 import type { Keys } from './keys.js';
 import { decodeSpec, encodeSpec, specOf, type WorkSpec } from './model.js';
 import type { WriteOnce } from './write-once.js';
 
-/** Deletes of what a task or item leaves besides its registry key and spec: result, attempts, assignment. */
+/** Deletes of what a task or item leaves besides its registry key and spec: result, attempts. */
 export function leftoverDeletes(keys: Keys, id: string): TxnOp[] {
   return [
     { type: 'delete', key: keys.result(id) },
     { type: 'delete', key: keys.attempt(id), prefix: true },
-    { type: 'delete', key: keys.assignment(id) },
   ];
 }
 

@@ -2,7 +2,7 @@
 // is), and everyone can follow the live set. Records are JSON; updates are compare-and-swap so
 // two writers (the member and an operator) never lose each other's fields.
 import { EventEmitter } from 'node:events';
-import { systemClock, type Clock, type LeaseId, type Store, type TimerHandle } from '../store/index.js';
+import { systemClock, type Clock, type KeyValue, type LeaseId, type Store, type TimerHandle } from '../store/index.js';
 import { PrefixView } from './prefix-view.js';
 
 export interface Member<T> {
@@ -14,13 +14,15 @@ export interface Member<T> {
 }
 
 export interface MembershipEvents {
-  /** The set of members or a record changed. */
-  change: [];
+  /** The set of members or a record changed: the ids whose record did (all of them after a reload: undefined). */
+  change: [ids: string[] | undefined];
 }
 
 /** The live set of members under `prefix`. */
 export class Membership<T> extends EventEmitter<MembershipEvents> {
   readonly view: PrefixView;
+  /** Records parsed once per version (a view replaces a key-value object when its key changes). */
+  private readonly parsed = new WeakMap<KeyValue, { record: T | null }>();
 
   constructor(
     store: Store,
@@ -30,8 +32,8 @@ export class Membership<T> extends EventEmitter<MembershipEvents> {
   ) {
     super();
     this.view = new PrefixView(store, prefix, clock);
-    this.view.on('reset', () => this.emit('change'));
-    this.view.on('change', () => this.emit('change'));
+    this.view.on('reset', () => this.emit('change', undefined));
+    this.view.on('change', (batch) => this.emit('change', batch.events.map((e) => e.kv.key.slice(prefix.length))));
   }
 
   start(): Promise<void> {
@@ -46,14 +48,22 @@ export class Membership<T> extends EventEmitter<MembershipEvents> {
   members(): Member<T>[] {
     const out: Member<T>[] = [];
     for (const kv of this.view.kvs.values()) {
-      const record = this.parse(kv.value);
-      if (record) out.push({ id: kv.key.slice(this.prefix.length), record, lease: kv.lease, joinedAt: kv.createRevision });
+      const m = this.memberOf(kv);
+      if (m) out.push(m);
     }
     return out;
   }
 
+  /** One member, if it is live and its record readable. */
   get(id: string): Member<T> | undefined {
-    return this.members().find((m) => m.id === id);
+    const kv = this.view.kvs.get(this.prefix + id);
+    return kv ? this.memberOf(kv) : undefined;
+  }
+
+  private memberOf(kv: KeyValue): Member<T> | undefined {
+    let hit = this.parsed.get(kv);
+    if (!hit) this.parsed.set(kv, (hit = { record: this.parse(kv.value) }));
+    return hit.record ? { id: kv.key.slice(this.prefix.length), record: hit.record, lease: kv.lease, joinedAt: kv.createRevision } : undefined;
   }
 
   /** Resolves once the set has not changed for `quietMs` (after `maxMs` at most), e.g. while members re-register together after an outage. */

@@ -18,7 +18,9 @@ describe('compaction while items move', { timeout: 120_000 }, () => {
 
   const state = async () => {
     const read = async (p: string) => new Map((await fleet.store.range(`/work/${p}/`, { prefix: true })).kvs.map((kv) => [kv.key.slice(p.length + 7), kv.value]));
-    return { registry: await read('registry'), assign: await read('assign'), active: await read('active') };
+    // assign/<worker>/<item>: item → worker
+    const assign = new Map([...(await read('assign')).keys()].map((k) => [k.split('/')[1], k.split('/')[0]] as const));
+    return { registry: await read('registry'), assign, active: await read('active') };
   };
 
   it('leaves every item assigned and claimed, and no assignment behind for a deleted item', async () => {

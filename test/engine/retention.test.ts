@@ -35,7 +35,7 @@ async function fleet(store: Store, retention: RetentionPolicy = KEEP_ALL) {
   /** Keys of everything a task may leave, but its claim. */
   const leftovers = async (id: string) => {
     const found = [];
-    for (const key of [keys.item(id), keys.spec(id), keys.result(id), keys.assignment(id)]) if (await store.get(key)) found.push(key);
+    for (const key of [keys.item(id), keys.spec(id), keys.result(id), keys.assignment('w0', id)]) if (await store.get(key)) found.push(key);
     if (await count(keys.attempt(id))) found.push(keys.attempt(id));
     return found;
   };

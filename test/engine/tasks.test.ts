@@ -97,14 +97,14 @@ forEachBackend('tasks', (backend) => {
     await store.put(keys.item(id), '');
     await store.put(keys.spec(id), JSON.stringify({ kind: 'task', weight: 1, selector: {} }));
     const stale = await store.grantLease(10);
-    await store.put(keys.assignment(id), 'stale');
+    await store.put(keys.assignment('stale', id), '');
     const a = await claimItem(store, keys, id, 'stale', stale.id);
     assert.ok(a.claimed);
     const begun = await beginAttempt(direct(store), keys, id, a.token, 'stale', Date.now());
     assert.ok(begun);
     await store.revokeLease(stale.id); // its lease is gone, the claim with it
     const fresh_ = await store.grantLease(10);
-    await store.put(keys.assignment(id), 'fresh');
+    await store.put(keys.assignment('fresh', id), '');
     const b = await claimItem(store, keys, id, 'fresh', fresh_.id);
     assert.ok(b.claimed);
     const begunB = await beginAttempt(direct(store), keys, id, b.token, 'fresh', Date.now());

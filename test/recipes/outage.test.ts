@@ -103,9 +103,9 @@ forEachBackend('store outage mechanisms', (backend) => {
     await agent.start();
     try {
       await store.put(keys.item('a'), 'x');
-      await store.put(keys.assignment('a'), 'w1');
+      await store.put(keys.assignment('w1', 'a'), '');
       await waitFor(() => agent.items.includes('a'), 5000, 'the item to start');
-      await store.put(keys.assignment('a'), 'w2'); // moved: a graceful stop begins
+      await store.txn({ success: [{ type: 'delete', key: keys.assignment('w1', 'a') }, { type: 'put', key: keys.assignment('w2', 'a'), value: '' }] }); // moved: a graceful stop begins
       await waitFor(() => stops.length === 1, 3000, 'the graceful stop');
       const lease = (await store.get(keys.worker('w1')))!.lease;
       const lostAt = Date.now();

@@ -43,7 +43,8 @@ export function matches(filter: ChangeFilter, key: string): boolean {
   if (filter.prefix !== undefined && !key.startsWith(filter.prefix)) return false;
   const idOf = () => {
     const section = ITEM_SECTIONS.find((s) => key.startsWith(s));
-    return section ? key.slice(section.length).split('/')[0] : undefined;
+    // assign/<worker>/<item>: the item id comes after the worker's inbox.
+    return section ? key.slice(section.length).split('/')[section === 'assign/' ? 1 : 0] : undefined;
   };
   if (filter.item !== undefined && idOf() !== filter.item) return false;
   if (filter.job !== undefined && key !== `jobs/${filter.job}` && !(idOf() ?? '').startsWith(`${filter.job}.`)) return false;

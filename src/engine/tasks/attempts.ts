@@ -54,7 +54,7 @@ export async function endAttempt(runner: TxnRunner, keys: Keys, id: string, reco
   const release: TxnOp[] = [
     { type: 'put', key: keys.attempt(id, attemptId(record.token)), value: JSON.stringify(record) },
     { type: 'delete', key: keys.claim(id) },
-    { type: 'delete', key: keys.assignment(id) },
+    { type: 'delete', key: keys.assignment(record.worker, id) },
   ];
   const item = sameItem(keys, id, record.token);
   if (result) {
@@ -78,6 +78,7 @@ export function lostAttemptTxn(
   open: { kv: KeyValue; record: AttemptRecord },
   end: NonNullable<AttemptRecord['end']>,
   result: TaskResult | undefined,
+  assignedTo: string | undefined,
 ): { compare: Compare[]; success: TxnOp[] } {
   return {
     compare: [
@@ -88,7 +89,7 @@ export function lostAttemptTxn(
     ],
     success: [
       { type: 'put', key: open.kv.key, value: JSON.stringify({ ...open.record, end }) },
-      { type: 'delete', key: keys.assignment(id) },
+      ...(assignedTo !== undefined ? [{ type: 'delete' as const, key: keys.assignment(assignedTo, id) }] : []),
       ...(result ? [{ type: 'put' as const, key: keys.result(id), value: JSON.stringify(result) }] : []),
     ],
   };

@@ -61,7 +61,7 @@ export function planTaskChanges(s: TaskSnapshot, keys: Keys, random: () => numbe
         const result: TaskResult | undefined = final
           ? { status: 'failed', reason: 'lost', exitCode: null, signal: null, attempts: attempts.length, worker: a.record.worker, startedAt: a.record.startedAt, finishedAt: s.now, output: '' }
           : undefined;
-        out.lost.push(lostAttemptTxn(keys, id, a, end, result));
+        out.lost.push(lostAttemptTxn(keys, id, a, end, result, assigned));
       }
       continue;
     }
