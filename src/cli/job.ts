@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { JobStatus, RotaClient } from '../client/types.js';
 import { parseLabels } from '../engine/model.js';
+import { LIMITS } from '../engine/input-limits.js';
 import { ProgressView, formatDuration } from './progress.js';
 import { formatTable } from './table.js';
 import { clientFor, withApi, type ApiOptions } from './api-options.js';
@@ -119,24 +120,36 @@ export function registerJobs(program: Command): void {
 
   const task = program.command('task').description('single tasks');
   withApi(task.command('add'))
-    .description('run one command to its end as a task; prints its id')
-    .requiredOption('--exec <command>', 'the command (run with sh -c)')
+    .description('run a command to its end as a task (or one task per line of a file); prints the ids')
+    .option('--exec <command>', 'the command (run with sh -c)')
+    .option('--from <file>', 'one command per line (run with sh -c; blank lines and # comments skipped; - for stdin), sent in bulks of 1000, each all or nothing')
     .option('--id <id>', 'choose the id')
     .option('--timeout <ms>', 'kill it after this long', (v) => Number(v))
     .option('--attempts <n>', 'attempts before it fails for good (default 3)', (v) => Number(v))
     .option('--selector <k=v,...>', 'only workers with these labels may run it')
     .option('--wait', 'wait for the result, print its output, exit with its status')
-    .action(async (opts: ApiOptions & { exec: string; id?: string; timeout?: number; attempts?: number; selector?: string; wait?: boolean }) => {
+    .action(async (opts: ApiOptions & { exec?: string; from?: string; id?: string; timeout?: number; attempts?: number; selector?: string; wait?: boolean }) => {
+      if ((opts.exec === undefined) === (opts.from === undefined)) throw new Error('give the command with --exec, or a file of commands with --from (one of them)');
+      if (opts.from !== undefined && (opts.id !== undefined || opts.wait)) throw new Error('--id and --wait take one command (--exec); for many commands with a wait, use a job: rota job run');
       const client = clientFor(opts);
-      const view = await client.addWork({
-        content: opts.exec,
-        id: opts.id,
-        kind: 'task',
-        command: ['/bin/sh', '-c', opts.exec],
+      const taskOf = (command: string) => ({
+        content: command,
+        kind: 'task' as const,
+        command: ['/bin/sh', '-c', command],
         timeoutMs: opts.timeout,
         maxAttempts: opts.attempts,
         selector: opts.selector ? parseLabels(opts.selector) : undefined,
       });
+      if (opts.from !== undefined) {
+        const text = fs.readFileSync(opts.from === '-' ? 0 : opts.from, 'utf8');
+        const commands = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+        if (commands.length === 0) throw new Error(`${opts.from} holds no command (one per line; blank lines and # comments are skipped)`);
+        for (let i = 0; i < commands.length; i += LIMITS.bulkItems) {
+          for (const v of await client.addWork(commands.slice(i, i + LIMITS.bulkItems).map(taskOf))) console.log(v.id);
+        }
+        return;
+      }
+      const view = await client.addWork({ ...taskOf(opts.exec!), id: opts.id });
       console.log(view.id);
       if (!opts.wait) return;
       for (;;) {

@@ -22,7 +22,9 @@ export class HttpClient implements RotaClient {
     private readonly token?: string,
   ) {}
 
-  addWork(input: WorkInput): Promise<WorkView> {
+  addWork(input: WorkInput): Promise<WorkView>;
+  addWork(inputs: WorkInput[]): Promise<WorkView[]>;
+  addWork(input: WorkInput | WorkInput[]): Promise<WorkView | WorkView[]> {
     return this.call('POST', '/work', input);
   }
   updateWork(id: string, change: WorkChange): Promise<WorkView> {

@@ -1,7 +1,7 @@
 // The client operations directly on a store: what the HTTP server serves and library users call.
 import { randomUUID } from 'node:crypto';
 import { Keys } from '../engine/keys.js';
-import { checkId, decodeWorker, parseWorkChange, parseWorkInput, specOf, type WorkInput, type WorkerRecord } from '../engine/model.js';
+import { checkId, decodeWorker, parseWorkBulk, parseWorkChange, parseWorkInput, specOf, type WorkInput, type WorkerRecord } from '../engine/model.js';
 import { Election } from '../recipes/election.js';
 import { updateRecord } from '../recipes/membership.js';
 import { readPage, type Store } from '../store/index.js';
@@ -12,6 +12,7 @@ import { cancelJob, getJob, JobChangedError, JobDeletingError, JobExistsError, s
 import { parseJobSpec } from '../engine/jobs/job-spec.js';
 import { decodeJson } from '../engine/tasks/task-model.js';
 import { createItem, deleteItem, updateItem } from '../engine/work.js';
+import { createItems } from '../engine/work-bulk.js';
 import { WriteOnce } from '../engine/write-once.js';
 import { jobSummary, jobTaskPage } from './job-list.js';
 import { allPages, checkPage, fitPage, RESPONSE_BYTES, type Page, type PageRequest, type TaskListOptions, type WorkListOptions } from './paging.js';
@@ -66,13 +67,29 @@ export class StoreClient implements RotaClient {
     return this.runs.deleteRun(id);
   }
 
-  async addWork(input: WorkInput): Promise<WorkView> {
+  addWork(input: WorkInput): Promise<WorkView>;
+  addWork(inputs: WorkInput[]): Promise<WorkView[]>;
+  async addWork(input: WorkInput | WorkInput[]): Promise<WorkView | WorkView[]> {
+    if (Array.isArray(input)) return this.addWorkBulk(input);
     const checked = parseWorkInput(input);
     this.checkSize(checked.content);
     const id = checked.id ?? randomUUID();
     const spec = specOf(checked);
     if (!(await createItem(this.once, this.keys, id, checked.content, spec))) throw new ConflictError(`work ${id} already exists; update it with PUT /work/${id}`);
     return { id, content: checked.content, ...spec };
+  }
+
+  private async addWorkBulk(inputs: WorkInput[]): Promise<WorkView[]> {
+    const checked = parseWorkBulk(inputs);
+    const total = checked.reduce((n, i) => n + Buffer.byteLength(i.content), 0);
+    if (total > this.maxContent) throw new TooLargeError(total, this.maxContent);
+    const items = checked.map((i) => ({ id: i.id ?? randomUUID(), content: i.content, spec: specOf(i) }));
+    const outcome = await createItems(this.store, this.once, this.keys, items);
+    if (!outcome.created) {
+      const shown = outcome.taken.slice(0, 10).join(', ') + (outcome.taken.length > 10 ? ` and ${outcome.taken.length - 10} more` : '');
+      throw new ConflictError(`work ${shown} already exist${outcome.taken.length === 1 ? 's' : ''}: nothing of this request was added`);
+    }
+    return items.map((i) => ({ id: i.id, content: i.content, ...i.spec }));
   }
 
   async updateWork(id: string, input: WorkChange): Promise<WorkView> {

@@ -71,6 +71,8 @@ export interface StatusView {
 /** What rota lets a user do with work and workers. */
 export interface RotaClient {
   addWork(input: WorkInput): Promise<WorkView>;
+  /** Adds every item of `inputs` or none (all or nothing; at most LIMITS.bulkItems, ids distinct). */
+  addWork(inputs: WorkInput[]): Promise<WorkView[]>;
   updateWork(id: string, change: WorkChange): Promise<WorkView>;
   deleteWork(id: string): Promise<void>;
   /** One item, with its whole content and output. */

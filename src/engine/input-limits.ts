@@ -61,6 +61,8 @@ export const LIMITS = {
   matrixValue: 256,
   /** Entries of include, and of exclude. */
   matrixRules: 256,
+  /** Items of one bulk `POST /work` (a JSON array): all or nothing. */
+  bulkItems: 1000,
   /** Tasks one job may expand to: the product of the axes' sizes, plus includes. */
   jobTasks: 50_000,
   /** What one job may write to the store, estimated before expansion: tasks × the largest task. */

@@ -126,6 +126,27 @@ export function parseWorkInput(body: unknown): WorkInput {
   return r.data;
 }
 
+/** Validates a bulk of work specs (a JSON array), naming the position of a bad one; ids must be distinct. */
+export function parseWorkBulk(body: unknown[]): WorkInput[] {
+  if (body.length === 0) throw new ValidationError('the array of items is empty: send at least one');
+  checkLimit('bulkItems', body.length, 'items in one request');
+  const ids = new Set<string>();
+  return body.map((one, i) => {
+    let input: WorkInput;
+    try {
+      input = parseWorkInput(one);
+    } catch (err) {
+      if (err instanceof ValidationError) err.message = `item ${i}: ${err.message}`; // same type: a limit stays a limit
+      throw err;
+    }
+    if (input.id !== undefined) {
+      if (ids.has(input.id)) throw new ValidationError(`item ${i}: work id "${input.id}" appears twice in this request`);
+      ids.add(input.id);
+    }
+    return input;
+  });
+}
+
 /** The spec part of an input, filled with defaults (task fields only for tasks). */
 export function specOf(input: Partial<Omit<WorkSpec, 'kind'>> & { kind?: WorkSpec['kind'] }, base: WorkSpec = DEFAULT_SPEC): WorkSpec {
   const spec: WorkSpec = {

@@ -21,18 +21,20 @@ export function itemDeletes(keys: Keys, id: string): TxnOp[] {
   return [{ type: 'delete', key: keys.item(id) }, { type: 'delete', key: keys.spec(id) }, ...leftoverDeletes(keys, id)];
 }
 
+/** The writes that create item `id` (once the compare that it does not exist holds). */
+export function createOps(keys: Keys, id: string, content: string, spec: WorkSpec): TxnOp[] {
+  const encoded = encodeSpec(spec);
+  return [
+    { type: 'put', key: keys.item(id), value: content },
+    encoded ? { type: 'put', key: keys.spec(id), value: encoded } : { type: 'delete', key: keys.spec(id) },
+    // A result or attempts of an earlier item of this id, left by an older rota: they would stop it running.
+    ...leftoverDeletes(keys, id),
+  ];
+}
+
 /** Creates item `id` unless it exists; false if it does (and is not this request's own). */
 export async function createItem(w: WriteOnce, keys: Keys, id: string, content: string, spec: WorkSpec): Promise<boolean> {
-  const encoded = encodeSpec(spec);
-  const r = await w.txn({
-    compare: [{ key: keys.item(id), target: 'create', op: '==', value: 0 }],
-    success: [
-      { type: 'put', key: keys.item(id), value: content },
-      encoded ? { type: 'put', key: keys.spec(id), value: encoded } : { type: 'delete', key: keys.spec(id) },
-      // A result or attempts of an earlier item of this id, left by an older rota: they would stop it running.
-      ...leftoverDeletes(keys, id),
-    ],
-  });
+  const r = await w.txn({ compare: [{ key: keys.item(id), target: 'create', op: '==', value: 0 }], success: createOps(keys, id, content, spec) });
   return r.succeeded;
 }
 

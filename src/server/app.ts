@@ -73,6 +73,22 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   await app.register(websocket, { options: { maxPayload: 4096 } });
   app.addHook('onRequest', requestGuard({ token: options.token || undefined, listenHost: options.listenHost, allowHosts: options.allowHosts }));
+  // An upgrade that is refused is answered in plain HTTP, then @fastify/websocket destroys the
+  // socket. Whatever the client still sends (a body after the headers, which Node hands to the upgrade
+  // unread) would make that close a reset, and the client would never read the answer: so the rest is
+  // read and dropped, and the close waits for the client to finish sending (2 s at most).
+  app.addHook('onSend', async (req) => {
+    const socket = req.raw.socket;
+    if (req.headers.upgrade === undefined || !socket || socket.destroyed) return;
+    socket.on('data', () => undefined);
+    const destroy = socket.destroy.bind(socket);
+    socket.destroy = (err?: Error) => {
+      socket.end();
+      setTimeout(() => destroy(err), 2000).unref();
+      socket.once('close', () => destroy(err));
+      return socket;
+    };
+  });
   const events = options.events;
   app.get('/status', async () => {
     // The store's revision: any write anywhere raises it (what a client compares to see that nothing changed).

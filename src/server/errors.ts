@@ -18,7 +18,7 @@ export class HttpError extends Error {
 }
 
 /** Status, code and message for any error a handler threw. */
-export function describeError(err: unknown): HttpError {
+export function describeError(err: unknown, req?: FastifyRequest): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof LimitError) return new HttpError(413, 'too_large', err.message);
   if (err instanceof ValidationError) return new HttpError(400, 'invalid', err.message);
@@ -29,7 +29,10 @@ export function describeError(err: unknown): HttpError {
     return err.code === 'invalid-request' ? new HttpError(400, 'invalid', err.message) : new HttpError(503, 'unavailable', err instanceof UnavailableError && err.endpoint ? err.message : `the store cannot answer: ${err.message}`);
   }
   const fe = err as FastifyError;
-  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new HttpError(413, 'too_large', `the body is larger than this route's limit of ${fe.message.match(/\d+/)?.[0] ?? '?'} bytes`);
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    const limit = req?.routeOptions.bodyLimit;
+    return new HttpError(413, 'too_large', `the body is larger than this route's limit${limit ? ` of ${limit} bytes` : ''}${req?.headers['content-length'] ? ` (it has ${req.headers['content-length']})` : ''}`);
+  }
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new HttpError(415, 'unsupported_media_type', fe.message);
   if (fe.code?.startsWith('FST_ERR_CTP') || (fe.statusCode === 400 && fe.message)) return new HttpError(400, 'invalid', `the body cannot be read: ${fe.message}`);
   if (fe.statusCode && fe.statusCode < 500) return new HttpError(fe.statusCode, 'invalid', fe.message.length > 300 ? `${fe.message.slice(0, 300)}…` : fe.message);
@@ -37,7 +40,7 @@ export function describeError(err: unknown): HttpError {
 }
 
 /** Fastify error handler answering with describeError. */
-export function sendError(err: unknown, _req: FastifyRequest, reply: FastifyReply): void {
-  const e = describeError(err);
+export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply): void {
+  const e = describeError(err, req);
   void reply.status(e.status).headers(e.headers).send({ error: e.code, message: e.message });
 }

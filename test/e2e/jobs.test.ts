@@ -138,4 +138,18 @@ describe('tasks and jobs on etcd', { timeout: 240_000 }, () => {
     assert.equal(worker.child.exitCode, 0, `exited with ${worker.child.exitCode}`);
     fleet.nodes.splice(fleet.nodes.indexOf(worker), 1);
   });
+
+  it('rota task add --from FILE adds one task per line in one bulk and each runs to its result', async () => {
+    const file = path.join(tmp.dir, 'commands.txt');
+    fs.writeFileSync(file, ['# one task per line', 'echo first', '', 'echo second; exit 3', '  echo third  '].join('\n'));
+    const added = cli('task', 'add', '--from', file, '--attempts', '1');
+    assert.equal(added.status, 0, added.stderr);
+    const ids = added.stdout.trim().split('\n');
+    assert.equal(ids.length, 3);
+    const results = await Promise.all(ids.map((id) => waitFor(async () => (await api(fleet.nodes[0].api!, 'GET', `/work/${id}`)).body.result, 20_000, `the result of ${id}`)));
+    assert.deepEqual(results.map((r) => [r.status, r.output.trim()]), [['succeeded', 'first'], ['failed', 'second'], ['succeeded', 'third']]);
+    const both = cli('task', 'add', '--from', file, '--exec', 'true');
+    assert.equal(both.status, 1);
+    assert.match(both.stderr, /--exec.*--from/);
+  });
 });

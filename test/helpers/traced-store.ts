@@ -31,7 +31,7 @@ export function tracedStore(inner: Store): { store: Store; trace: Trace } {
     put: (key: string, value: string, o?: PutOptions) => inner.put(key, value, o),
     delete: (key: string, o?: DeleteOptions) => inner.delete(key, o),
     txn: (r: TxnRequest) => {
-      for (const op of [...r.success, ...(r.failure ?? [])]) if (op.type === 'range') read(op.key, op);
+      for (const op of [...(r.success ?? []), ...(r.failure ?? [])]) if (op.type === 'range') read(op.key, op);
       return inner.txn(r);
     },
     grantLease: (ttl: number) => inner.grantLease(ttl),

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import net from 'node:net';
 import WebSocket from 'ws';
 import { StoreClient } from '../../src/client/store-client.js';
 import { Keys } from '../../src/engine/keys.js';
@@ -76,5 +77,37 @@ describe('event stream cap', () => {
       return again.result === 'open';
     }, 5000, 'a WebSocket once a slot is free');
     open[1].close();
+  });
+
+  it('a refused upgrade that carries a body still gets its answer read (no reset while the client sends)', async () => {
+    const port = Number(new URL(base).port);
+    const body = 'x'.repeat(900_000);
+    const answers: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      answers.push(
+        await new Promise<string>((resolve) => {
+          const socket = net.connect(port, '127.0.0.1');
+          let got = '';
+          socket.on('data', (d) => (got += d));
+          let failed = '';
+          socket.on('error', (err) => (failed = `error ${err.message}`));
+          socket.on('close', () => resolve(failed || got.split('\r\n')[0]));
+          socket.write(
+            `GET /runs/r1/events?run=1.5 HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nconnection: Upgrade\r\nupgrade: websocket\r\n` +
+              `sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\ncontent-length: ${body.length}\r\n\r\n` +
+              body.slice(0, 90_000),
+          );
+          // The body comes while the server has already answered: a slow client, or a large body.
+          void (async () => {
+            for (let at = 90_000; at < body.length && !socket.destroyed; at += 90_000) {
+              await new Promise((r) => setTimeout(r, 20));
+              socket.write(body.slice(at, at + 90_000));
+            }
+            socket.end();
+          })();
+        }),
+      );
+    }
+    assert.deepEqual(answers, Array(5).fill('HTTP/1.1 400 Bad Request'));
   });
 });

@@ -2,7 +2,7 @@
 // (`curl -d`, text/plain); a JSON spec only when sent as application/json.
 import type { FastifyInstance } from 'fastify';
 import type { RotaClient } from '../../client/types.js';
-import { parseWorkChange, parseWorkInput, type WorkInput } from '../../engine/model.js';
+import { parseWorkBulk, parseWorkChange, parseWorkInput, type WorkInput } from '../../engine/model.js';
 import { bodyJson, bodyText, isJson } from '../body.js';
 import { listQuery, parseListQuery, sendPage } from './page-query.js';
 
@@ -10,10 +10,12 @@ import { listQuery, parseListQuery, sendPage } from './page-query.js';
 export function registerWorkRoutes(app: FastifyInstance, client: RotaClient, maxContent: number): void {
   const withBody = { config: { body: 'content' as const }, bodyLimit: maxContent + 64 * 1024 };
 
+  // One item, or a JSON array of them: all or nothing (BullMQ's addBulk).
   app.post('/work', withBody, async (req, reply) => {
-    const input: WorkInput = isJson(req) ? parseWorkInput(bodyJson(req)) : { content: bodyText(req) };
-    const view = await client.addWork(input);
-    return reply.status(201).send(view);
+    const body = isJson(req) ? bodyJson(req) : undefined;
+    if (Array.isArray(body)) return reply.status(201).send(await client.addWork(parseWorkBulk(body)));
+    const input: WorkInput = isJson(req) ? parseWorkInput(body) : { content: bodyText(req) };
+    return reply.status(201).send(await client.addWork(input));
   });
 
   app.put<{ Params: { id: string } }>('/work/:id', withBody, async (req) => {

@@ -1,0 +1,96 @@
+// Many items at once (BullMQ's addBulk): all or nothing. Nothing is written unless every id is free
+// (one read); the items then go in as few transactions as etcd allows (128 operations and about
+// 1.5 MiB a request), each creating its items only if they still do not exist. Should another
+// client create one of the ids in between, what this request already wrote is deleted again and
+// the caller learns which ids were taken.
+import type { Store } from '../store/index.js';
+import type { Keys } from './keys.js';
+import { Limiter } from './limit.js';
+import type { WorkSpec } from './model.js';
+import { createOps } from './work.js';
+import type { WriteOnce } from './write-once.js';
+
+/** One item of a bulk. */
+export interface NewItem {
+  id: string;
+  content: string;
+  spec: WorkSpec;
+}
+
+/** Writes per transaction, leaving room for WriteOnce's marker. */
+const OPS_PER_TXN = 120;
+/** Bytes of content per transaction, well under etcd's 1.5 MiB request limit. */
+const BYTES_PER_TXN = 1024 * 1024;
+
+/** Creates every one of `items` (distinct ids), or none: then `taken` lists the ids that exist. */
+export async function createItems(store: Store, w: WriteOnce, keys: Keys, items: NewItem[]): Promise<{ created: true } | { created: false; taken: string[] }> {
+  const before = await existing(store, keys, items.map((i) => i.id));
+  if (before.taken.length) return { created: false, taken: before.taken };
+  const limiter = new Limiter(4);
+  const outcomes = await Promise.all(
+    groups(keys, items).map((group) =>
+      limiter.run(async () => {
+        const r = await w.txn({
+          compare: group.map((i) => ({ key: keys.item(i.id), target: 'create' as const, op: '==' as const, value: 0 })),
+          success: group.flatMap((i) => createOps(keys, i.id, i.content, i.spec)),
+        });
+        return { group, ok: r.succeeded };
+      }),
+    ),
+  );
+  if (outcomes.every((o) => o.ok)) return { created: true };
+  // Taken meanwhile: undo what this request created (only items created after the first read).
+  const written = outcomes.filter((o) => o.ok).flatMap((o) => o.group);
+  for (let i = 0; i < written.length; i += 60) {
+    await Promise.all(
+      written.slice(i, i + 60).map((item) =>
+        store.txn({
+          compare: [{ key: keys.item(item.id), target: 'create', op: '>', value: before.revision }],
+          success: [
+            { type: 'delete', key: keys.item(item.id) },
+            { type: 'delete', key: keys.spec(item.id) },
+          ],
+        }),
+      ),
+    );
+  }
+  const failed = outcomes.filter((o) => !o.ok).flatMap((o) => o.group.map((i) => i.id));
+  return { created: false, taken: (await existing(store, keys, failed)).taken };
+}
+
+/** Which of `ids` exist, and the revision they were read at. */
+async function existing(store: Store, keys: Keys, ids: string[]): Promise<{ taken: string[]; revision: number }> {
+  const taken: string[] = [];
+  let revision = 0;
+  for (let i = 0; i < ids.length; i += 120) {
+    const part = ids.slice(i, i + 120);
+    const r = await store.txn({ success: part.map((id) => ({ type: 'range' as const, key: keys.item(id), countOnly: true })) });
+    revision ||= r.revision;
+    part.forEach((id, j) => {
+      const read = r.results[j];
+      if (read?.type === 'range' && read.count > 0) taken.push(id);
+    });
+  }
+  return { taken, revision };
+}
+
+/** Items cut into transactions of bounded operations and bytes. */
+function groups(keys: Keys, items: NewItem[]): NewItem[][] {
+  const out: NewItem[][] = [];
+  let current: NewItem[] = [];
+  let ops = 0;
+  let bytes = 0;
+  for (const item of items) {
+    const n = createOps(keys, item.id, item.content, item.spec).length;
+    const size = Buffer.byteLength(item.content) + 512;
+    if (current.length && (ops + n > OPS_PER_TXN || bytes + size > BYTES_PER_TXN)) {
+      out.push(current);
+      [current, ops, bytes] = [[], 0, 0];
+    }
+    current.push(item);
+    ops += n;
+    bytes += size;
+  }
+  if (current.length) out.push(current);
+  return out;
+}
