@@ -5,6 +5,7 @@
 // store with 10 in-process workers (a crashed worker there is a lost host: nothing releases it).
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import { StoreClient } from '../src/client/store-client.js';
 import { Keys } from '../src/engine/keys.js';
 import { silentLogger } from '../src/engine/log.js';
 import { RotaNode } from '../src/engine/node.js';
@@ -65,10 +66,10 @@ async function scenario(fleet: Fleet): Promise<Result> {
   for (let i = 0; i < WORKERS; i++) workers.push(await fleet.addWorker());
 
   const t0 = performance.now();
-  for (let i = 0; i < ITEMS; i += 100) {
-    await fleet.store.txn({
-      success: Array.from({ length: Math.min(100, ITEMS - i) }, (_, j) => ({ type: 'put' as const, key: keys.item(`item-${String(i + j).padStart(6, '0')}`), value: `content ${i + j}` })),
-    });
+  // Through the client library, as a user would: bulks of 1,000, each all or nothing.
+  const client = new StoreClient(fleet.store, keys);
+  for (let i = 0; i < ITEMS; i += 1000) {
+    await client.addWork(Array.from({ length: Math.min(1000, ITEMS - i) }, (_, j) => ({ id: `item-${String(i + j).padStart(6, '0')}`, content: `content ${i + j}` })));
   }
   const inserted = performance.now();
   await waitFor(() => claims.kvs.size === ITEMS, 300_000, 'every item claimed', 50);

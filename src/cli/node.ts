@@ -14,6 +14,7 @@ interface NodeOptions extends ServeOptions, EtcdFlags {
   worker: boolean;
   lead: boolean;
   untilIdle?: boolean;
+  workers: string;
 }
 
 /** Adds `rota node` to the program. */
@@ -30,6 +31,7 @@ export function registerNode(program: Command): void {
     .option('--etcd-key <file>', 'client key for etcd TLS')
     .option('--etcd-user <user>', 'etcd user (password in --etcd-password or $ROTA_ETCD_PASSWORD)')
     .option('--etcd-password <password>', 'etcd password')
+    .option('--workers <n>', 'workers in this process (the first takes --id, the others new UUIDs)', '1')
     .option('--until-idle', 'exit 0 once no task is left for this worker (the Kubernetes Job pattern)');
   addServeOptions(cmd, '0').action(async (opts: NodeOptions) => {
     const log = loggerFor(opts);
@@ -55,7 +57,7 @@ export function registerNode(program: Command): void {
     });
     log.info(`rota node on etcd ${endpoints.join(',')}`, { node: id, prefix: opts.prefix });
     const stop = stopOnSignals(log, { node, api, store });
-    await node.start(opts.worker ? 1 : 0);
+    await node.start(opts.worker ? positiveInt(opts.workers, '--workers') : 0);
     if (opts.untilIdle && settings) {
       await waitUntilIdle(store, keys, { busy: () => [...node.agents.values()].some((a) => a.items.length > 0), labels: settings.labels ?? {} });
       log.info('no task is left for this worker: exiting');

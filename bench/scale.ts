@@ -1,0 +1,109 @@
+// npm run bench:scale — how rota scales with the fleet: W workers spread over P `rota node`
+// processes (`--workers W/P` each) plus one leader process with no worker, × N items on one etcd
+// (fsync on). Per row: the time until every item is claimed after a bulk insert through the client
+// library; the time until a worker that joins runs its share; the failover of one worker process
+// (SIGKILL: its guard releases its leases); etcd's watch events per item; and the RSS of the
+// leader's process and of a worker process. Rows (SCALE_ROWS, default "100x100000,1000x100000").
+import fs from 'node:fs';
+import { StoreClient } from '../src/client/store-client.js';
+import { Keys } from '../src/engine/keys.js';
+import { EtcdStore, type Store } from '../src/store/index.js';
+import { startEtcd } from '../test/helpers/etcd.js';
+import { waitFor } from '../test/helpers/processes.js';
+import { startRota, type RotaProcess } from '../test/helpers/rota-process.js';
+import { printTable, round, writeResults } from './lib.js';
+
+const PROCESSES = Number(process.env.SCALE_PROCESSES ?? 10);
+const TTL = 5;
+const rows = (process.env.SCALE_ROWS ?? '100x100000,1000x100000').split(',').map((r) => r.split('x').map(Number) as [number, number]);
+const keys = new Keys('/work/');
+
+const rssMiB = (pid: number) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024);
+const count = async (store: Store, prefix: string) => (await store.range(prefix, { prefix: true, countOnly: true })).count;
+const elapsed = (t: number) => round((performance.now() - t) / 1000, 1);
+
+async function etcdCounter(url: string, name: string): Promise<number> {
+  const line = (await (await fetch(`${url}/metrics`)).text()).split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(' ')[1]) : NaN;
+}
+
+/** The claims of the fleet, as worker → items held. */
+async function holdings(store: Store): Promise<Map<string, number>> {
+  const held = new Map<string, number>();
+  let after: string | undefined;
+  for (;;) {
+    const r = await store.range(after ? `${after}\0` : keys.active, { end: `${keys.active.slice(0, -1)}0`, limit: 20_000 });
+    for (const kv of r.kvs) held.set(kv.value, (held.get(kv.value) ?? 0) + 1);
+    if (!r.more) return held;
+    after = r.kvs[r.kvs.length - 1].key;
+  }
+}
+
+async function row(workers: number, items: number) {
+  const etcd = await startEtcd({ fsync: true });
+  const url = etcd.endpoints[0];
+  const store = new EtcdStore({ endpoints: etcd.endpoints });
+  const procs: RotaProcess[] = [];
+  const node = (args: string[]) => startRota(['node', '--etcd', url, '--ttl', String(TTL), '--no-api', '--log-level', 'warn', ...args], { expectWorker: false });
+  try {
+    procs.push(await node(['--no-worker']));
+    const per = Math.ceil(workers / PROCESSES);
+    const t0 = performance.now();
+    for (let left = workers; left > 0; left -= per) procs.push(await node(['--no-lead', '--workers', String(Math.min(per, left))]));
+    await waitFor(async () => (await count(store, keys.workers)) === workers, 300_000, `${workers} workers registered`, 250);
+    const startSec = elapsed(t0);
+
+    const events0 = await etcdCounter(url, 'etcd_debugging_mvcc_events_total');
+    const client = new StoreClient(store, keys);
+    const t1 = performance.now();
+    for (let i = 0; i < items; i += 1000) await client.addWork(Array.from({ length: Math.min(1000, items - i) }, (_, j) => ({ content: `item ${i + j}` })));
+    const insertSec = elapsed(t1);
+    await waitFor(async () => (await count(store, keys.active)) === items, 600_000, 'every item claimed', 250);
+    const claimedSec = elapsed(t1);
+    const eventsPerItem = round(((await etcdCounter(url, 'etcd_debugging_mvcc_events_total')) - events0) / items, 1);
+    const rss = { leaderMiB: rssMiB(procs[0].child.pid!), workerProcessMiB: rssMiB(procs[1].child.pid!) };
+
+    // One more worker joins: its share is about items / (workers + 1).
+    const share = Math.floor(items / (workers + 1));
+    const t2 = performance.now();
+    const joinerId = `joiner-${workers}`;
+    procs.push(await node(['--no-lead', '--workers', '1', '--id', joinerId]));
+    await waitFor(async () => ((await holdings(store)).get(joinerId) ?? 0) >= share, 300_000, 'the new worker to run its share', 500);
+    const joinSec = elapsed(t2);
+
+    // One worker process is SIGKILLed: its guard releases its leases, the rest take its items.
+    const victim = procs[1];
+    const t3 = performance.now();
+    victim.child.kill('SIGKILL');
+    await waitFor(
+      async () => {
+        const held = await holdings(store);
+        const total = [...held.values()].reduce((a, b) => a + b, 0);
+        return total === items && (await count(store, keys.workers)) === workers + 1 - per;
+      },
+      300_000,
+      'every item claimed again after the kill',
+      500,
+    );
+    const failoverSec = elapsed(t3);
+    console.error(`  ${workers} workers × ${items} items: claimed in ${claimedSec} s, join ${joinSec} s, failover ${failoverSec} s`);
+    return { workers, items, processes: PROCESSES, startSec, insertSec, claimedSec, joinSec, failoverSec, eventsPerItem, ...rss };
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+    await store.close();
+    await etcd.stop();
+  }
+}
+
+const results = [];
+for (const [w, n] of rows) results.push(await row(w, n));
+console.log(`\nscale: W workers over ${PROCESSES} rota node processes (+1 leader process), N items, one etcd with fsync, TTL ${TTL} s\n`);
+printTable(
+  ['workers', 'items', 'workers up s', 'bulk insert s', 'all claimed s (from insert)', 'joiner runs its share s', 'failover of a process s', 'etcd watch events / item', 'leader RSS MiB', 'worker process RSS MiB'],
+  results.map((r) => [r.workers, r.items, r.startSec, r.insertSec, r.claimedSec, r.joinSec, r.failoverSec, r.eventsPerItem, r.leaderMiB, r.workerProcessMiB]),
+);
+const big = results.find((r) => r.workers === 1000);
+const small = results.find((r) => r.workers === 100);
+if (big && small) console.log(`\ntargets: 1,000 workers claimed within 60 s (${big.claimedSec} s) and within 1.5× the 100-worker row (${round(big.claimedSec / small.claimedSec)}×); leader RSS ≤ 1 GB at 100,000 items (${big.leaderMiB} MiB)`);
+const file = writeResults('scale', { processes: PROCESSES, ttl: TTL, rows: results });
+console.log(`\nwritten to ${file}`);
