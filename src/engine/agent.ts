@@ -9,7 +9,8 @@ import { EventEmitter } from 'node:events';
 import type { Session } from '../recipes/session.js';
 import { PrefixView } from '../recipes/prefix-view.js';
 import { systemClock, type Clock, type Store, type TimerHandle } from '../store/index.js';
-import { claimItem, lostClaims, releaseItem } from './claims.js';
+import { ClaimAudit } from './claim-audit.js';
+import { claimItem, releaseItem } from './claims.js';
 import { itemContext } from './item-context.js';
 import { ItemRun, type StopDeps } from './item-run.js';
 import { Keys } from './keys.js';
@@ -79,7 +80,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** Aborted on stop or crash: ends the session loop and the release of old leases. */
   private readonly halted = new AbortController();
   private reconcileTimer?: NodeJS.Timeout;
-  private claimCheckTimer?: TimerHandle;
+  private readonly claimAudit: ClaimAudit;
   private retryTimer?: TimerHandle;
 
   constructor(private readonly options: AgentOptions) {
@@ -91,6 +92,21 @@ export class Agent extends EventEmitter<AgentEvents> {
     const random = (this.random = options.random ?? Math.random);
     this.inbox = new PrefixView(options.store, this.keys.inbox(this.id), this.clock, { relistMs: options.relistMs ?? 45_000, random });
     this.releases = new ReleaseWaiter(options.store, this.keys, (id) => this.reconcile(id));
+    this.claimAudit = new ClaimAudit({
+      store: options.store,
+      keys: this.keys,
+      clock: this.clock,
+      random,
+      log: this.log,
+      everyMs: options.relistMs ?? 45_000,
+      runs: () => [...this.running.values()].filter((r) => !r.stopping).map((r) => ({ id: r.item.id, token: r.token })),
+      onLost: (id, token) => {
+        const run = this.running.get(id);
+        if (!run || run.token !== token || run.stopping) return;
+        this.log.warn('our claim is gone: stopping', { work: id, token });
+        void this.halt(id, 'claim-lost', false);
+      },
+    });
     this.batcher = new TxnBatcher(options.store);
     this.tasks = new TaskRunner({
       store: options.store,
@@ -158,7 +174,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     const every = this.options.reconcileMs ?? 5000;
     this.reconcileTimer = setInterval(() => this.reconcileAll(), every);
     this.reconcileTimer.unref();
-    this.scheduleClaimCheck();
+    this.claimAudit.start();
   }
 
   /** Clean shutdown: stop every processor, then revoke the lease so every claim goes at once. */
@@ -193,7 +209,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private clearTimers(): void {
     clearInterval(this.reconcileTimer);
     if (this.retryTimer) this.clock.clearTimeout(this.retryTimer);
-    if (this.claimCheckTimer) this.clock.clearTimeout(this.claimCheckTimer);
+    this.claimAudit.stop();
     this.publisher.cancel();
   }
 
@@ -204,31 +220,6 @@ export class Agent extends EventEmitter<AgentEvents> {
     await Promise.all(mine.map((run) => (run.stopping ? run.escalate(this.stopDeps) : this.halt(run.item.id, 'fenced', false))));
     // What ended meanwhile is recorded under its claims whenever the store answers.
     return { quiet: Promise.all(mine.map((run) => run.task?.done)) };
-  }
-
-  /**
-   * Now and then, checks that every claim this worker runs under is still there and still its own.
-   * A lease that expires is the session's business; this catches what nobody announces to a worker
-   * that follows only its inbox (a claim deleted by hand), without following every claim of the fleet.
-   */
-  private scheduleClaimCheck(): void {
-    if (this.stopping) return;
-    const every = this.options.relistMs ?? 45_000;
-    this.claimCheckTimer = this.clock.setTimeout(() => {
-      const runs = [...this.running.values()].filter((r) => !r.stopping).map((r) => ({ id: r.item.id, token: r.token, run: r }));
-      void lostClaims(this.options.store, this.keys, runs)
-        .then((lost) => {
-          for (const id of lost) {
-            const run = runs.find((r) => r.id === id)?.run;
-            if (run && this.running.get(id) === run && !run.stopping) {
-              this.log.warn('our claim is gone: stopping', { work: id, token: run.token });
-              void this.halt(id, 'claim-lost', false);
-            }
-          }
-        })
-        .catch((err: Error) => this.log.warn('could not check our claims', { error: err.message }))
-        .finally(() => this.scheduleClaimCheck());
-    }, Math.round(every * (0.75 + this.random() * 0.5)));
   }
 
   /** After a failed step (the store away a moment), looks at every item again soon rather than at the next periodic reconcile. */
