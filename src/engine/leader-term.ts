@@ -1,0 +1,272 @@
+// One term of leadership: what the elected leader follows (the worker set, the registry, the
+// claims, tasks' results and attempts, jobs) and the planning rounds it runs on their changes —
+// debounced, written in batched transactions fenced by its election key — until it is deposed.
+import { Election } from '../recipes/election.js';
+import { Membership } from '../recipes/membership.js';
+import { PrefixGroups, PrefixView } from '../recipes/prefix-view.js';
+import { sleep, type Clock, type Store, type TxnOp } from '../store/index.js';
+import type { Keys } from './keys.js';
+import { Limiter } from './limit.js';
+import type { Logger } from './log.js';
+import { decodeWorker, type WorkerRecord } from './model.js';
+import { planRound } from './plan-round.js';
+import { DEFAULT_RETENTION, type RetentionPolicy } from './retention/policy.js';
+import { RetentionSweeper } from './retention/sweeper.js';
+
+/** What the leader follows while it leads. */
+interface Views {
+  workers: Membership<WorkerRecord>;
+  registry: PrefixView;
+  specs: PrefixView;
+  assign: PrefixView;
+  active: PrefixView;
+  results: PrefixView;
+  attempts: PrefixView;
+  /** Attempts by task id. */
+  attemptGroups: PrefixGroups;
+  jobs: PrefixView;
+}
+
+/** Etcd allows 128 operations per transaction; one compare is the leader's fence. */
+const BATCH = 127;
+
+/** What one planning round did, as the leader reports it. */
+export interface PlanSummary {
+  moved: number;
+  placed: number;
+  removed: number;
+  lost: number;
+  unassignable: number;
+  services: number;
+  tasks: number;
+  workers: number;
+}
+
+/** What a term needs from its leader (see LeaderOptions). */
+export interface TermOptions {
+  store: Store;
+  keys: Keys;
+  clock: Clock;
+  random: () => number;
+  log: Logger;
+  debounceMs?: number;
+  reconcileMs?: number;
+  retention?: RetentionPolicy;
+  retentionEveryMs?: number;
+  onPlanned(summary: PlanSummary): void;
+}
+
+/** The leader's work while one election leads. */
+export class LeaderTerm {
+  /** Revision of this term's last assignment write. */
+  private lastWrite = 0;
+
+  constructor(
+    private readonly election: Election,
+    private readonly o: TermOptions,
+  ) {}
+
+  /** Plans while the election leads; returns when it no longer does. */
+  async run(): Promise<void> {
+    const election = this.election;
+    const { store, keys } = this.o;
+    const workers = new Membership<WorkerRecord>(store, keys.workers, decodeWorker, this.o.clock);
+    const view = (prefix: string, keysOnly = false) => new PrefixView(store, prefix, this.o.clock, { keysOnly });
+    const attempts = view(keys.attempts);
+    const views: Views = {
+      workers,
+      // The planner reads which items exist, never their contents: a new leader lists keys only,
+      // not 200 MiB of items, before it can plan. (Results are read whole: retention orders them
+      // by when they finished.)
+      registry: view(keys.registry, true),
+      specs: view(keys.specs),
+      assign: view(keys.assign),
+      active: view(keys.active),
+      results: view(keys.results),
+      attempts,
+      attemptGroups: new PrefixGroups(attempts),
+      jobs: view(keys.jobs),
+    };
+    const all = [workers.view, views.registry, views.specs, views.assign, views.active, views.results, views.attempts, views.jobs];
+    let timer: NodeJS.Timeout | undefined;
+    let wake: NodeJS.Timeout | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    let firstChangeAt = 0;
+    let planning = Promise.resolve();
+    // What the planner reads of each worker: a load update changes none of it and plans nothing.
+    const fleet = new Map<string, string>();
+    const planned = (id: string) => {
+      const m = workers.get(id);
+      return m && JSON.stringify([m.record.capacity, m.record.labels, m.record.draining]);
+    };
+    let lastCost = 0;
+    const plan = () => {
+      planning = planning
+        .then(async () => {
+          const t = this.o.clock.monotonic();
+          const wakeAt = await this.planOnce(election, views, over.signal);
+          lastCost = this.o.clock.monotonic() - t;
+          return wakeAt;
+        })
+        .then((wakeAt) => {
+          clearTimeout(wake);
+          if (wakeAt !== undefined) wake = setTimeout(schedule, Math.max(0, wakeAt - this.o.clock.now()));
+        })
+        .catch((err: Error) => {
+          // The store away a moment (an etcd election): plan again soon, not at the next change.
+          this.o.log.error('planning failed, planning again soon', { error: err.message });
+          if (election.isLeader) retry ??= setTimeout(() => ((retry = undefined), schedule()), 500 + Math.round(this.o.random() * 500));
+        });
+    };
+    // No round before the first (see below): views announce their first load one by one ('reset'),
+    // and planning before every one has loaded would read a registry still being listed as empty
+    // and remove every assignment (seen with 200 items of 1 MiB, whose list takes seconds).
+    let settling = true;
+    const over = new AbortController(); // leading has ended: a round under way gives up waiting
+    const schedule = () => {
+      if (settling) return;
+      const now = this.o.clock.monotonic();
+      if (!timer) firstChangeAt = now;
+      clearTimeout(timer);
+      // Debounced (and spaced by at least twice what the last round cost, so planning a large
+      // fleet never takes most of the CPU), but never postponed past a second under steady changes.
+      const quiet = Math.max(this.o.debounceMs ?? 25, 2 * lastCost);
+      const wait = Math.max(0, Math.min(quiet, firstChangeAt + 1000 - now));
+      timer = setTimeout(() => {
+        timer = undefined;
+        plan();
+      }, wait);
+    };
+    workers.on('change', (ids) => {
+      // Only the workers that changed are looked at: O(what changed), not O(workers).
+      let changed = false;
+      for (const id of ids ?? new Set([...fleet.keys(), ...workers.members().map((m) => m.id)])) {
+        const now = planned(id);
+        if (now === fleet.get(id)) continue;
+        changed = true;
+        if (now === undefined) fleet.delete(id);
+        else fleet.set(id, now);
+      }
+      if (changed) schedule();
+    });
+    // Every change of the registry: an update is forwarded to its owner through its assignment.
+    views.registry.on('change', schedule);
+    views.active.on('change', (b) => b.events.some((e) => e.type === 'delete') && schedule());
+    for (const v of [views.specs, views.assign, views.results, views.attempts, views.jobs]) v.on('change', schedule);
+    for (const v of all) {
+      v.on('reset', schedule);
+      v.on('failed', (err) => this.o.log.warn('watch failed, listing again', { prefix: v.prefix, error: err.message }));
+    }
+    // Also when it ended before we listened (the session may end between election and here).
+    const deposed = new Promise<void>((resolve) => {
+      election.once('deposed', () => resolve());
+      if (!election.isLeader) resolve();
+    });
+    const sweeper = new RetentionSweeper({
+      store,
+      keys,
+      policy: this.o.retention ?? DEFAULT_RETENTION,
+      clock: this.o.clock,
+      log: this.o.log,
+      fence: () => election.fence(),
+      snapshot: () => ({ registry: views.registry.kvs, specs: views.specs.kvs, results: views.results.kvs, jobs: views.jobs.kvs }),
+      everyMs: this.o.retentionEveryMs,
+    });
+    try {
+      // While the store is away the first lists wait for it; a leader deposed meanwhile stops waiting.
+      await Promise.race([Promise.all([workers.start(), ...all.slice(1).map((v) => v.start())]), deposed]);
+      // Items assigned to a worker that is not there: after an outage every worker re-registers at
+      // about the same time, so let the worker set settle a moment rather than move items away
+      // from a worker that is coming back (and back again once it has).
+      const present = new Set(workers.members().map((m) => m.id));
+      if ([...views.assign.kvs.keys()].some((key) => !present.has(keys.assignmentOf(key)?.worker ?? ''))) await Promise.race([workers.settled(300, 1000), deposed]);
+      if (!election.isLeader) return;
+      settling = false;
+      sweeper.start();
+      plan();
+      const reconcile = setInterval(() => {
+        void Promise.all(all.map((v) => v.resync())).then(plan);
+      }, this.o.reconcileMs ?? 10_000);
+      await deposed;
+      clearInterval(reconcile);
+    } finally {
+      over.abort();
+      clearTimeout(timer);
+      clearTimeout(wake);
+      clearTimeout(retry);
+      await sweeper.stop();
+      // Views first: a round waiting on a view that re-lists while the store is away returns then.
+      await Promise.all([workers.close(), ...all.slice(1).map((v) => v.close())]);
+      await planning;
+    }
+  }
+
+  /** Waits until `view` has seen revision lastWrite (or re-reads it after 5 s), unless leading ends first. */
+  private async catchUp(view: PrefixView, over: AbortSignal): Promise<void> {
+    const done = new AbortController();
+    const stop = () => done.abort();
+    over.addEventListener('abort', stop, { once: true });
+    const check = () => {
+      if (view.revision >= this.lastWrite) done.abort();
+    };
+    view.on('change', check);
+    view.on('reset', check);
+    check();
+    try {
+      await sleep(this.o.clock, 5000, done.signal);
+      await view.resync();
+    } catch {
+      // caught up
+    } finally {
+      over.removeEventListener('abort', stop);
+      view.off('change', check);
+      view.off('reset', check);
+    }
+  }
+
+  /** Plans one round and writes it; returns when to plan again if nothing else changes. */
+  private async planOnce(election: Election, v: Views, over: AbortSignal): Promise<number | undefined> {
+    if (!election.isLeader) return undefined;
+    // Plan from a view that shows our own last writes, or we would place the same items twice.
+    if (v.assign.revision < this.lastWrite) await this.catchUp(v.assign, over);
+    if (!election.isLeader) return undefined;
+    const { keys, store } = this.o;
+    const round = planRound(
+      {
+        now: this.o.clock.now(),
+        workers: v.workers.members(),
+        registry: v.registry.kvs,
+        specs: v.specs.kvs,
+        assign: v.assign.kvs,
+        active: v.active.kvs,
+        results: v.results.kvs,
+        attempts: (id) => v.attemptGroups.get(id),
+        jobs: v.jobs.kvs,
+      },
+      keys,
+      this.o.random,
+    );
+    const batches: TxnOp[][] = [];
+    for (let i = 0; i < round.ops.length; i += BATCH) batches.push(round.ops.slice(i, i + BATCH));
+    // Batches touch disjoint keys, so a few may be in flight at once.
+    const limiter = new Limiter(8);
+    const writes = [
+      ...batches.map((success) => limiter.run(() => store.txn({ compare: [election.fence()], success }))),
+      ...round.guarded.map((t) => limiter.run(() => store.txn({ compare: [election.fence(), ...(t.compare ?? [])], success: t.success }))),
+    ];
+    const results = await Promise.all(writes);
+    this.lastWrite = Math.max(this.lastWrite, ...results.map((r) => r.revision));
+    if (results.slice(0, batches.length).some((r) => !r.succeeded)) {
+      this.o.log.warn('a write was refused: no longer leader');
+      return undefined;
+    }
+    if (round.ops.length + round.guarded.length > 0) {
+      const summary = { moved: round.moved.length, placed: round.placed.length, removed: round.removed, lost: round.guarded.length, unassignable: round.unassignable, services: round.services, tasks: round.tasks, workers: v.workers.members().length };
+      this.o.log.info('Rebalanced', summary);
+      for (const m of round.moved) this.o.log.info(`Moving work=${m.id}`, { from: m.from, to: m.to });
+      if (round.placed.length <= 100) for (const p of round.placed) this.o.log.info(`Assigning work=${p.id}`, { to: p.to });
+      this.o.onPlanned(summary);
+    }
+    return round.wakeAt;
+  }
+}
