@@ -58,6 +58,12 @@ export class IncrementalPlanner {
   /** Plans from scratch, as planAssignments does, and keeps the result. */
   reset(workers: PlanWorker[], items: PlanItem[], current: ReadonlyMap<string, string>): Plan {
     const plan = planAssignments(workers, items, current);
+    this.adopt(workers, items, plan.assignments);
+    return plan;
+  }
+
+  /** Keeps `assignments`, a plan planAssignments made for `workers` and `items`, to update from. */
+  adopt(workers: PlanWorker[], items: PlanItem[], assignments: ReadonlyMap<string, string>): void {
     this.ws = workers.filter((w) => !w.draining && w.capacity > 0).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const index = new Map(this.ws.map((w, i) => [w.id, i]));
     this.cap = this.ws.map((w) => w.capacity);
@@ -69,12 +75,16 @@ export class IncrementalPlanner {
     for (const item of items) {
       const entry: Entry = { item, cls: this.classOf(item), w: -1 };
       this.items.set(item.id, entry);
-      const to = plan.assignments.get(item.id);
+      const to = index.get(assignments.get(item.id) ?? '');
       if (to === undefined) this.unassignable.add(item.id);
-      else this.attach(entry, index.get(to)!);
+      else this.attach(entry, to);
     }
     this.fleet = fleetKey(workers);
-    return plan;
+  }
+
+  /** How many items the planner holds. */
+  get size(): number {
+    return this.items.size;
   }
 
   /** The worker item `id` is planned on. */

@@ -9,9 +9,9 @@ import type { Keys } from './keys.js';
 import { Limiter } from './limit.js';
 import type { Logger } from './log.js';
 import { decodeWorker, type WorkerRecord } from './model.js';
-import { planRound } from './plan-round.js';
 import { DEFAULT_RETENTION, type RetentionPolicy } from './retention/policy.js';
 import { RetentionSweeper } from './retention/sweeper.js';
+import { RoundPlanner } from './round-planner.js';
 
 /** What the leader follows while it leads. */
 interface Views {
@@ -60,11 +60,15 @@ export interface TermOptions {
 export class LeaderTerm {
   /** Revision of this term's last assignment write. */
   private lastWrite = 0;
+  /** Rounds that cost what changed since the last one. */
+  private readonly rounds: RoundPlanner;
 
   constructor(
     private readonly election: Election,
     private readonly o: TermOptions,
-  ) {}
+  ) {
+    this.rounds = new RoundPlanner(o.keys, o.random);
+  }
 
   /** Plans while the election leads; returns when it no longer does. */
   async run(): Promise<void> {
@@ -91,7 +95,8 @@ export class LeaderTerm {
     let timer: NodeJS.Timeout | undefined;
     let wake: NodeJS.Timeout | undefined;
     let retry: NodeJS.Timeout | undefined;
-    let firstChangeAt = 0;
+    let lastRoundAt = -Infinity;
+    let due = Infinity;
     let planning = Promise.resolve();
     // What the planner reads of each worker: a load update changes none of it and plans nothing.
     const fleet = new Map<string, string>();
@@ -103,14 +108,14 @@ export class LeaderTerm {
     const plan = () => {
       planning = planning
         .then(async () => {
-          const t = this.o.clock.monotonic();
+          const t = (lastRoundAt = this.o.clock.monotonic());
           const wakeAt = await this.planOnce(election, views, over.signal);
           lastCost = this.o.clock.monotonic() - t;
           return wakeAt;
         })
         .then((wakeAt) => {
           clearTimeout(wake);
-          if (wakeAt !== undefined) wake = setTimeout(schedule, Math.max(0, wakeAt - this.o.clock.now()));
+          if (wakeAt !== undefined) wake = setTimeout(() => schedule(), Math.max(0, wakeAt - this.o.clock.now()));
         })
         .catch((err: Error) => {
           // The store away a moment (an etcd election): plan again soon, not at the next change.
@@ -123,20 +128,26 @@ export class LeaderTerm {
     // and remove every assignment (seen with 200 items of 1 MiB, whose list takes seconds).
     let settling = true;
     const over = new AbortController(); // leading has ended: a round under way gives up waiting
-    const schedule = () => {
+    // A round as soon as something changed, but rounds spaced by at least debounceMs and twice what
+    // the last one cost (so planning a large fleet never takes most of the CPU); a later change
+    // never postpones a round already due (a steady stream of changes would otherwise starve the
+    // workers). `coalesceMs` waits for related changes first: workers join and leave in bursts,
+    // and one plan for the whole burst moves fewer items than one per worker.
+    const schedule = (coalesceMs = 0) => {
       if (settling) return;
       const now = this.o.clock.monotonic();
-      if (!timer) firstChangeAt = now;
+      const spacing = Math.max(this.o.debounceMs ?? 25, 2 * lastCost);
+      const at = Math.max(now + coalesceMs, lastRoundAt + spacing, now + 1);
+      if (timer && due <= at) return;
       clearTimeout(timer);
-      // Debounced (and spaced by at least twice what the last round cost, so planning a large
-      // fleet never takes most of the CPU), but never postponed past a second under steady changes.
-      const quiet = Math.max(this.o.debounceMs ?? 25, 2 * lastCost);
-      const wait = Math.max(0, Math.min(quiet, firstChangeAt + 1000 - now));
+      due = at;
       timer = setTimeout(() => {
         timer = undefined;
+        due = Infinity;
         plan();
-      }, wait);
+      }, at - now);
     };
+    const onChange = () => schedule();
     workers.on('change', (ids) => {
       // Only the workers that changed are looked at: O(what changed), not O(workers).
       let changed = false;
@@ -147,14 +158,20 @@ export class LeaderTerm {
         if (now === undefined) fleet.delete(id);
         else fleet.set(id, now);
       }
-      if (changed) schedule();
+      if (changed) schedule(this.o.debounceMs ?? 25);
     });
+    // What changed, for the next round to look at (and only that); a reload of any view makes it a full round.
+    const itemOf = (prefix: string) => (b: { events: Array<{ kv: { key: string } }> }) => b.events.forEach((e) => this.rounds.itemChanged(e.kv.key.slice(prefix.length)));
+    views.registry.on('change', itemOf(keys.registry));
+    views.specs.on('change', itemOf(keys.specs));
+    views.assign.on('change', (b) => this.rounds.assignmentsChanged(b.events));
+    for (const v of all) v.on('reset', () => this.rounds.invalidate());
     // Every change of the registry: an update is forwarded to its owner through its assignment.
-    views.registry.on('change', schedule);
+    views.registry.on('change', onChange);
     views.active.on('change', (b) => b.events.some((e) => e.type === 'delete') && schedule());
-    for (const v of [views.specs, views.assign, views.results, views.attempts, views.jobs]) v.on('change', schedule);
+    for (const v of [views.specs, views.assign, views.results, views.attempts, views.jobs]) v.on('change', onChange);
     for (const v of all) {
-      v.on('reset', schedule);
+      v.on('reset', onChange);
       v.on('failed', (err) => this.o.log.warn('watch failed, listing again', { prefix: v.prefix, error: err.message }));
     }
     // Also when it ended before we listened (the session may end between election and here).
@@ -230,8 +247,8 @@ export class LeaderTerm {
     // Plan from a view that shows our own last writes, or we would place the same items twice.
     if (v.assign.revision < this.lastWrite) await this.catchUp(v.assign, over);
     if (!election.isLeader) return undefined;
-    const { keys, store } = this.o;
-    const round = planRound(
+    const { store } = this.o;
+    const round = this.rounds.round(
       {
         now: this.o.clock.now(),
         workers: v.workers.members(),
@@ -243,8 +260,6 @@ export class LeaderTerm {
         attempts: (id) => v.attemptGroups.get(id),
         jobs: v.jobs.kvs,
       },
-      keys,
-      this.o.random,
     );
     const batches: TxnOp[][] = [];
     for (let i = 0; i < round.ops.length; i += BATCH) batches.push(round.ops.slice(i, i + BATCH));

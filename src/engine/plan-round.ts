@@ -1,10 +1,12 @@
 // One planning round of the leader, from a snapshot of the stored state to the writes that bring
-// assignments in line: services by the balancing planner, tasks by the slot planner. Pure.
+// assignments in line: services by the balancing planner, tasks by the slot planner. Pure. The
+// pieces are shared with the round planner kept between rounds (round-planner.ts), which uses this
+// full round after any reload and its own incremental one otherwise.
 import type { KeyValue, TxnOp, TxnRequest } from '../store/index.js';
 import type { Keys } from './keys.js';
 import type { WorkerRecord, WorkSpec } from './model.js';
-import { planAssignments, type PlanItem } from './planner.js';
-import { planTaskChanges } from './tasks/task-changes.js';
+import { planAssignments, type PlanItem, type PlanWorker } from './planner.js';
+import { planTaskChanges, type TaskChanges } from './tasks/task-changes.js';
 import { decodedOnce, specOf } from './decoded.js';
 import { decodeJson, type AttemptRecord } from './tasks/task-model.js';
 
@@ -40,38 +42,47 @@ export interface Round {
   wakeAt?: number;
 }
 
+/** A task as the slot planner sees it. */
+export interface TaskEntry {
+  id: string;
+  spec: WorkSpec;
+  order: number;
+}
+
+/** Assignments by item (they are filed by worker: assign/<worker>/<item>). */
+export interface AssignIndex {
+  worker: Map<string, string>;
+  kv: Map<string, KeyValue>;
+}
+
 const attemptOf = decodedOnce((value) => decodeJson<AttemptRecord>(value) ?? null);
 /** A job record's state: a record holds its whole spec (a 10,000-value matrix), and every task of the job asks. */
 const jobStateOf = decodedOnce((value) => decodeJson<{ state?: string }>(value)?.state ?? null);
 
-/** Plans one round. */
-export function planRound(s: Snapshot, keys: Keys, random: () => number): Round {
-  const idIn = (prefix: string, key: string) => key.slice(prefix.length);
-  // Assignments are filed by worker (assign/<worker>/<item>). One item in two inboxes (left by an
-  // older leader's half-applied writes) keeps the first and has the other removed below.
-  const assign = new Map<string, string>();
-  const assignKv = new Map<string, KeyValue>();
-  const strays: string[] = [];
+/** The assignments by item, and the keys of an item's second inbox (left by an older leader's half-applied writes). */
+export function indexAssignments(s: Snapshot, keys: Keys): AssignIndex & { strays: string[] } {
+  const index: AssignIndex & { strays: string[] } = { worker: new Map(), kv: new Map(), strays: [] };
   for (const kv of s.assign.values()) {
     const a = keys.assignmentOf(kv.key);
     if (!a) continue;
-    if (assign.has(a.id)) strays.push(kv.key);
-    else (assign.set(a.id, a.worker), assignKv.set(a.id, kv));
+    if (index.worker.has(a.id)) index.strays.push(kv.key);
+    else (index.worker.set(a.id, a.worker), index.kv.set(a.id, kv));
   }
-  const services: PlanItem[] = [];
-  const tasks: Array<{ id: string; spec: WorkSpec; order: number }> = [];
-  for (const kv of s.registry.values()) {
-    const id = idIn(keys.registry, kv.key);
-    if (!assign.has(id) && s.results.has(keys.result(id))) continue; // a finished task: nothing to do
-    const spec = specOf(s.specs.get(keys.spec(id)));
-    if (spec.kind === 'task') tasks.push({ id, spec, order: kv.createRevision });
-    else services.push({ id, weight: spec.weight, selector: spec.selector });
-  }
-  const fleet = s.workers.map((w) => ({ id: w.id, capacity: w.record.capacity, labels: w.record.labels, draining: w.record.draining }));
-  const serviceIds = new Set(services.map((i) => i.id));
-  const current = new Map([...assign].filter(([id]) => serviceIds.has(id)));
-  const plan = planAssignments(fleet, services, current);
+  return index;
+}
 
+/** What item `id` is to the planners: a service, a task, or nothing to do (a finished task no one holds). */
+export function classify(s: Snapshot, keys: Keys, id: string, kv: KeyValue, assigned: boolean): { service: PlanItem } | { task: TaskEntry } | undefined {
+  if (!assigned && s.results.has(keys.result(id))) return undefined;
+  const spec = specOf(s.specs.get(keys.spec(id)));
+  return spec.kind === 'task' ? { task: { id, spec, order: kv.createRevision } } : { service: { id, weight: spec.weight, selector: spec.selector } };
+}
+
+/** The live workers as the planners see them. */
+export const fleetOf = (s: Snapshot): PlanWorker[] => s.workers.map((w) => ({ id: w.id, capacity: w.record.capacity, labels: w.record.labels, draining: w.record.draining }));
+
+/** The task part of a round: free finished tasks' assignments, record lost attempts, fill free slots. */
+export function taskChangesOf(s: Snapshot, keys: Keys, random: () => number, fleet: PlanWorker[], tasks: TaskEntry[], assign: ReadonlyMap<string, string>): TaskChanges {
   const attemptsOf = (id: string) => {
     const list: Array<{ kv: KeyValue; record: AttemptRecord }> = [];
     for (const kv of s.attempts(id)) {
@@ -82,7 +93,7 @@ export function planRound(s: Snapshot, keys: Keys, random: () => number): Round 
   };
   // A worker holds twice its slots in tasks: the second half waits on it, ready to start at once.
   const taskFleet = fleet.map((w) => ({ ...w, capacity: w.capacity * TASK_QUEUE_FACTOR }));
-  const taskChanges = planTaskChanges(
+  return planTaskChanges(
     {
       now: s.now,
       workers: taskFleet,
@@ -99,36 +110,93 @@ export function planRound(s: Snapshot, keys: Keys, random: () => number): Round 
     keys,
     random,
   );
+}
 
-  const ops: TxnOp[] = [];
-  const round: Round = { ops, guarded: taskChanges.lost, moved: [], placed: [], removed: 0, unassignable: plan.unassignable.length, services: services.length, tasks: tasks.length, wakeAt: taskChanges.wakeAt };
+/** Turns a round's decisions into its writes, against the assignments as stored. */
+export class RoundWriter {
+  readonly round: Round;
+
+  constructor(
+    private readonly s: Snapshot,
+    private readonly keys: Keys,
+    private readonly index: AssignIndex,
+    counts: { unassignable: number; services: number; tasks: number },
+    taskChanges: TaskChanges,
+  ) {
+    this.round = { ops: [], guarded: taskChanges.lost, moved: [], placed: [], removed: 0, ...counts, wakeAt: taskChanges.wakeAt };
+  }
+
   // An assignment's value is the content revision it hands its worker: a newer one is an update
   // the owner reads (workers follow their inbox, never the registry).
-  const contentRevision = (id: string) => String(s.registry.get(keys.item(id))?.modRevision ?? 0);
-  const put = (id: string, to: string) => {
-    const from = assign.get(id);
-    if (from === to) {
-      const kv = assignKv.get(id)!;
-      if (Number(kv.value) < Number(contentRevision(id))) ops.push({ type: 'put', key: kv.key, value: contentRevision(id) });
-      return;
-    }
-    if (from !== undefined) ops.push({ type: 'delete', key: keys.assignment(from, id) });
-    ops.push({ type: 'put', key: keys.assignment(to, id), value: contentRevision(id) });
-    (from === undefined ? round.placed : round.moved).push({ id, from, to } as { id: string; from?: string; to: string });
-  };
-  for (const [id, to] of plan.assignments) put(id, to);
-  for (const [id, to] of taskChanges.assign) put(id, to);
-  const remove = (id: string) => {
-    ops.push({ type: 'delete', key: keys.assignment(assign.get(id)!, id) });
-    round.removed++;
-  };
-  for (const id of taskChanges.unassign) remove(id);
-  const known = new Set([...serviceIds, ...tasks.map((t) => t.id)]);
-  for (const id of assign.keys()) {
-    // Assignments of deleted items, and of services no worker may run now.
-    if (!known.has(id) || (serviceIds.has(id) && !plan.assignments.has(id))) remove(id);
+  private contentRevision(id: string): string {
+    return String(this.s.registry.get(this.keys.item(id))?.modRevision ?? 0);
   }
-  const touched = new Set(ops.map((op) => op.key));
-  for (const key of strays) if (!touched.has(key)) ops.push({ type: 'delete', key });
-  return round;
+
+  /** Item `id` goes to `to`: placed, moved, or (if it is there already) handed its newer content. */
+  put(id: string, to: string): void {
+    const from = this.index.worker.get(id);
+    if (from === to) return this.forward(id);
+    if (from !== undefined) this.round.ops.push({ type: 'delete', key: this.keys.assignment(from, id) });
+    this.round.ops.push({ type: 'put', key: this.keys.assignment(to, id), value: this.contentRevision(id) });
+    (from === undefined ? this.round.placed : this.round.moved).push({ id, from, to } as { id: string; from?: string; to: string });
+  }
+
+  /** Hands the owner of `id` its newer content, if the assignment names an older revision. */
+  forward(id: string): void {
+    const kv = this.index.kv.get(id);
+    const revision = this.contentRevision(id);
+    if (kv && Number(kv.value) < Number(revision)) this.round.ops.push({ type: 'put', key: kv.key, value: revision });
+  }
+
+  /** Item `id` has no worker any more. */
+  remove(id: string): void {
+    const from = this.index.worker.get(id);
+    if (from === undefined) return;
+    this.round.ops.push({ type: 'delete', key: this.keys.assignment(from, id) });
+    this.round.removed++;
+  }
+
+  /** Deletes of `keys` (second inboxes) that no other write of the round touches. */
+  drop(keys: string[]): void {
+    const touched = new Set(this.round.ops.map((op) => op.key));
+    for (const key of keys) if (!touched.has(key)) this.round.ops.push({ type: 'delete', key });
+  }
+}
+
+/** What a full round planned, for a planner kept between rounds to start from. */
+export interface RoundBasis {
+  fleet: PlanWorker[];
+  services: PlanItem[];
+  assignments: Map<string, string>;
+  tasks: TaskEntry[];
+}
+
+/** Plans one round from scratch. */
+export function planRound(s: Snapshot, keys: Keys, random: () => number): Round & { basis: RoundBasis } {
+  const index = indexAssignments(s, keys);
+  const services: PlanItem[] = [];
+  const tasks: TaskEntry[] = [];
+  for (const kv of s.registry.values()) {
+    const id = kv.key.slice(keys.registry.length);
+    const c = classify(s, keys, id, kv, index.worker.has(id));
+    if (c && 'task' in c) tasks.push(c.task);
+    else if (c) services.push(c.service);
+  }
+  const fleet = fleetOf(s);
+  const serviceIds = new Set(services.map((i) => i.id));
+  const current = new Map([...index.worker].filter(([id]) => serviceIds.has(id)));
+  const plan = planAssignments(fleet, services, current);
+  const taskChanges = taskChangesOf(s, keys, random, fleet, tasks, index.worker);
+
+  const w = new RoundWriter(s, keys, index, { unassignable: plan.unassignable.length, services: services.length, tasks: tasks.length }, taskChanges);
+  for (const [id, to] of plan.assignments) w.put(id, to);
+  for (const [id, to] of taskChanges.assign) w.put(id, to);
+  for (const id of taskChanges.unassign) w.remove(id);
+  const known = new Set([...serviceIds, ...tasks.map((t) => t.id)]);
+  for (const id of index.worker.keys()) {
+    // Assignments of deleted items, and of services no worker may run now.
+    if (!known.has(id) || (serviceIds.has(id) && !plan.assignments.has(id))) w.remove(id);
+  }
+  w.drop(index.strays);
+  return { ...w.round, basis: { fleet, services, assignments: plan.assignments, tasks } };
 }

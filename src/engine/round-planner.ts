@@ -1,0 +1,103 @@
+// The leader's planning rounds, kept between rounds of one term so that a round costs what changed
+// (DESIGN "Data flow"). The leader tells it which items changed (registry and specs events) and
+// how the assignments changed (its inbox-by-worker view's events); a round then re-plans only those
+// items, with the incremental planner for services, and the tasks it knows (tasks are few and
+// short-lived: their part is O(tasks), never O(items)). After a reload of any view, or when the
+// workers changed, it plans a full round (plan-round.ts) and starts again from that.
+import type { KeyValue, WatchEvent } from '../store/index.js';
+import { IncrementalPlanner } from './incremental-planner.js';
+import type { Keys } from './keys.js';
+import { classify, fleetOf, indexAssignments, planRound, RoundWriter, taskChangesOf, type AssignIndex, type Round, type Snapshot, type TaskEntry } from './plan-round.js';
+import type { PlanItem } from './planner.js';
+
+/** Planning rounds that cost what changed since the last one. */
+export class RoundPlanner {
+  private readonly services = new IncrementalPlanner();
+  private readonly tasks = new Map<string, TaskEntry>();
+  private readonly dirty = new Set<string>();
+  private index: AssignIndex = { worker: new Map(), kv: new Map() };
+  private stale = true;
+  /** Whether the last round was planned from scratch (for tests and logs). */
+  lastWasFull = false;
+
+  constructor(
+    private readonly keys: Keys,
+    private readonly random: () => number,
+  ) {}
+
+  /** Item `id` (its registry key or spec) changed: it is looked at in the next round. */
+  itemChanged(id: string): void {
+    this.dirty.add(id);
+  }
+
+  /** Assignments changed (events of the assign/ view): the index of who holds what follows them. */
+  assignmentsChanged(events: WatchEvent[]): void {
+    for (const ev of events) {
+      const a = this.keys.assignmentOf(ev.kv.key);
+      if (!a) continue;
+      if (ev.type === 'put') (this.index.worker.set(a.id, a.worker), this.index.kv.set(a.id, ev.kv));
+      else if (this.index.worker.get(a.id) === a.worker) (this.index.worker.delete(a.id), this.index.kv.delete(a.id));
+    }
+  }
+
+  /** Plan the next round from scratch (a view was listed again: its events may have been missed). */
+  invalidate(): void {
+    this.stale = true;
+  }
+
+  /** Plans one round from `s`. */
+  round(s: Snapshot): Round {
+    const fleet = fleetOf(s);
+    if (this.stale || !this.services.planned(fleet)) return this.full(s);
+    this.lastWasFull = false;
+    const upserts: PlanItem[] = [];
+    const removals: string[] = [];
+    const changed = [...this.dirty];
+    this.dirty.clear();
+    for (const id of changed) {
+      const kv: KeyValue | undefined = s.registry.get(this.keys.item(id));
+      const c = kv ? classify(s, this.keys, id, kv, this.index.worker.has(id)) : undefined;
+      if (c && 'service' in c) {
+        upserts.push(c.service);
+        this.tasks.delete(id);
+      } else {
+        removals.push(id);
+        if (c && 'task' in c) this.tasks.set(id, c.task);
+        else this.tasks.delete(id);
+      }
+    }
+    const delta = this.services.update(upserts, removals);
+    const tasks = [...this.tasks.values()].filter((t) => this.index.worker.has(t.id) || !s.results.has(this.keys.result(t.id)));
+    const taskChanges = taskChangesOf(s, this.keys, this.random, fleet, tasks, this.index.worker);
+    const w = new RoundWriter(s, this.keys, this.index, { unassignable: this.services.unassignableIds().length, services: this.services.size, tasks: tasks.length }, taskChanges);
+    for (const [id, to] of delta.assign) w.put(id, to);
+    for (const id of delta.unassign) w.remove(id);
+    for (const [id, to] of taskChanges.assign) w.put(id, to);
+    for (const id of taskChanges.unassign) w.remove(id);
+    const unassigned = new Set(delta.unassign);
+    for (const id of changed) {
+      if (delta.assign.has(id)) continue;
+      const to = this.services.assignment(id);
+      // A service that stays where it is: its newer content, if any, goes to its owner.
+      if (to !== undefined && to === this.index.worker.get(id)) w.forward(id);
+      // Gone from the registry (or a finished task): an assignment left behind is removed.
+      else if (to === undefined && !this.tasks.has(id) && !unassigned.has(id)) w.remove(id);
+    }
+    return w.round;
+  }
+
+  /** A round from scratch; the state kept between rounds starts again from it. */
+  private full(s: Snapshot): Round {
+    const round = planRound(s, this.keys, this.random);
+    const { fleet, services, assignments, tasks } = round.basis;
+    this.services.adopt(fleet, services, assignments);
+    this.tasks.clear();
+    for (const t of tasks) this.tasks.set(t.id, t);
+    const index = indexAssignments(s, this.keys);
+    this.index = { worker: index.worker, kv: index.kv };
+    this.dirty.clear();
+    this.stale = false;
+    this.lastWasFull = true;
+    return round;
+  }
+}
