@@ -83,7 +83,7 @@ export class StoreClient implements RotaClient {
     const checked = parseWorkBulk(inputs);
     const total = checked.reduce((n, i) => n + Buffer.byteLength(i.content), 0);
     if (total > this.maxContent) throw new TooLargeError(total, this.maxContent);
-    const items = checked.map((i) => ({ id: i.id ?? randomUUID(), content: i.content, spec: specOf(i) }));
+    const items = checked.map((i) => ({ id: i.id ?? randomUUID(), content: i.content, spec: specOf(i), fresh: i.id === undefined }));
     const outcome = await createItems(this.store, this.once, this.keys, items);
     if (!outcome.created) {
       const shown = outcome.taken.slice(0, 10).join(', ') + (outcome.taken.length > 10 ? ` and ${outcome.taken.length - 10} more` : '');

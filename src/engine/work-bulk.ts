@@ -1,9 +1,9 @@
 // Many items at once (BullMQ's addBulk): all or nothing. Nothing is written unless every id is free
-// (one read); the items then go in as few transactions as etcd allows (128 operations and about
-// 1.5 MiB a request), each creating its items only if they still do not exist. Should another
-// client create one of the ids in between, what this request already wrote is deleted again and
-// the caller learns which ids were taken.
-import type { Store } from '../store/index.js';
+// (one read of the ids the caller chose; new random ids cannot be taken); the items then go in as
+// few transactions as etcd allows (128 operations and about 1.5 MiB a request), each creating its
+// items only if they still do not exist. Should another client create one of the ids in between,
+// what this request already wrote is deleted again and the caller learns which ids were taken.
+import type { Store, TxnOp } from '../store/index.js';
 import type { Keys } from './keys.js';
 import { Limiter } from './limit.js';
 import type { WorkSpec } from './model.js';
@@ -15,6 +15,8 @@ export interface NewItem {
   id: string;
   content: string;
   spec: WorkSpec;
+  /** A new random id: it cannot exist, nor have left anything behind. */
+  fresh?: boolean;
 }
 
 /** Writes per transaction, leaving room for WriteOnce's marker. */
@@ -24,15 +26,17 @@ const BYTES_PER_TXN = 1024 * 1024;
 
 /** Creates every one of `items` (distinct ids), or none: then `taken` lists the ids that exist. */
 export async function createItems(store: Store, w: WriteOnce, keys: Keys, items: NewItem[]): Promise<{ created: true } | { created: false; taken: string[] }> {
-  const before = await existing(store, keys, items.map((i) => i.id));
+  const before = await existing(store, keys, items.filter((i) => !i.fresh).map((i) => i.id));
   if (before.taken.length) return { created: false, taken: before.taken };
+  // Only ids that left something behind need their leftovers deleted: the rest go in with their puts alone.
+  const ops = (i: NewItem) => createOps(keys, i.id, i.content, i.spec, before.leftovers.has(i.id));
   const limiter = new Limiter(4);
   const outcomes = await Promise.all(
-    groups(keys, items).map((group) =>
+    groups(items, ops).map((group) =>
       limiter.run(async () => {
         const r = await w.txn({
           compare: group.map((i) => ({ key: keys.item(i.id), target: 'create' as const, op: '==' as const, value: 0 })),
-          success: group.flatMap((i) => createOps(keys, i.id, i.content, i.spec)),
+          success: group.flatMap(ops),
         });
         return { group, ok: r.succeeded };
       }),
@@ -58,30 +62,32 @@ export async function createItems(store: Store, w: WriteOnce, keys: Keys, items:
   return { created: false, taken: (await existing(store, keys, failed)).taken };
 }
 
-/** Which of `ids` exist, and the revision they were read at. */
-async function existing(store: Store, keys: Keys, ids: string[]): Promise<{ taken: string[]; revision: number }> {
+/** Which of `ids` exist, which left a spec, result or attempts behind, and the revision of the first read. */
+async function existing(store: Store, keys: Keys, ids: string[]): Promise<{ taken: string[]; leftovers: Set<string>; revision: number }> {
   const taken: string[] = [];
-  let revision = 0;
-  for (let i = 0; i < ids.length; i += 120) {
-    const part = ids.slice(i, i + 120);
-    const r = await store.txn({ success: part.map((id) => ({ type: 'range' as const, key: keys.item(id), countOnly: true })) });
-    revision ||= r.revision;
+  const leftovers = new Set<string>();
+  const revision = (await store.range(keys.registry, { countOnly: true })).revision;
+  const count = (key: string, prefix = false) => ({ type: 'range' as const, key, prefix, countOnly: true });
+  for (let i = 0; i < ids.length; i += 30) {
+    const part = ids.slice(i, i + 30);
+    const r = await store.txn({ success: part.flatMap((id) => [count(keys.item(id)), count(keys.spec(id)), count(keys.result(id)), count(keys.attempt(id), true)]) });
+    const n = (k: number) => (r.results[k]?.type === 'range' ? (r.results[k] as { count: number }).count : 0);
     part.forEach((id, j) => {
-      const read = r.results[j];
-      if (read?.type === 'range' && read.count > 0) taken.push(id);
+      if (n(4 * j) > 0) taken.push(id);
+      else if (n(4 * j + 1) + n(4 * j + 2) + n(4 * j + 3) > 0) leftovers.add(id);
     });
   }
-  return { taken, revision };
+  return { taken, leftovers, revision };
 }
 
 /** Items cut into transactions of bounded operations and bytes. */
-function groups(keys: Keys, items: NewItem[]): NewItem[][] {
+function groups(items: NewItem[], opsOf: (i: NewItem) => TxnOp[]): NewItem[][] {
   const out: NewItem[][] = [];
   let current: NewItem[] = [];
   let ops = 0;
   let bytes = 0;
   for (const item of items) {
-    const n = createOps(keys, item.id, item.content, item.spec).length;
+    const n = opsOf(item).length;
     const size = Buffer.byteLength(item.content) + 512;
     if (current.length && (ops + n > OPS_PER_TXN || bytes + size > BYTES_PER_TXN)) {
       out.push(current);

@@ -21,15 +21,18 @@ export function itemDeletes(keys: Keys, id: string): TxnOp[] {
   return [{ type: 'delete', key: keys.item(id) }, { type: 'delete', key: keys.spec(id) }, ...leftoverDeletes(keys, id)];
 }
 
-/** The writes that create item `id` (once the compare that it does not exist holds). */
-export function createOps(keys: Keys, id: string, content: string, spec: WorkSpec): TxnOp[] {
+/**
+ * The writes that create item `id` (once the compare that it does not exist holds). `leftovers`:
+ * also delete a spec, result or attempts an earlier item of this id left behind (an older rota did):
+ * they would stop it running. A caller that knows there are none spares the deletes.
+ */
+export function createOps(keys: Keys, id: string, content: string, spec: WorkSpec, leftovers = true): TxnOp[] {
   const encoded = encodeSpec(spec);
-  return [
-    { type: 'put', key: keys.item(id), value: content },
-    encoded ? { type: 'put', key: keys.spec(id), value: encoded } : { type: 'delete', key: keys.spec(id) },
-    // A result or attempts of an earlier item of this id, left by an older rota: they would stop it running.
-    ...leftoverDeletes(keys, id),
-  ];
+  const ops: TxnOp[] = [{ type: 'put', key: keys.item(id), value: content }];
+  if (encoded) ops.push({ type: 'put', key: keys.spec(id), value: encoded });
+  else if (leftovers) ops.push({ type: 'delete', key: keys.spec(id) });
+  if (leftovers) ops.push(...leftoverDeletes(keys, id));
+  return ops;
 }
 
 /** Creates item `id` unless it exists; false if it does (and is not this request's own). */

@@ -50,6 +50,17 @@ forEachBackend('bulk submission', (backend) => {
     assert.ok((await ids()).includes('from-client'));
   });
 
+  it('clears what an earlier item of a chosen id left behind (its result and attempts would stop it running)', async () => {
+    await store.put(keys.result('old-1'), '{"status":"succeeded"}');
+    await store.put(keys.attempt('old-1', '0001'), '{}');
+    await store.put(keys.spec('old-2'), '{"kind":"task","weight":1,"selector":{}}');
+    const r = await post([{ id: 'old-1', content: 'again' }, { id: 'old-2', content: 'plain' }, { content: 'fresh' }]);
+    assert.equal(r.status, 201);
+    assert.equal(await store.get(keys.result('old-1')), null);
+    assert.equal((await store.range(keys.attempt('old-1'), { prefix: true, countOnly: true })).count, 0);
+    assert.equal(await store.get(keys.spec('old-2')), null, 'a default spec leaves no specs/ key');
+  });
+
   it('adds nothing when one id is taken, and says which', async () => {
     const before = await revision();
     const r = await post(Array.from({ length: 200 }, (_, i) => ({ id: i === 150 ? 'svc-1' : `new-${i}`, content: 'x' })));
