@@ -4,6 +4,7 @@
 import { Election } from '../recipes/election.js';
 import { Membership } from '../recipes/membership.js';
 import { PrefixGroups, PrefixView } from '../recipes/prefix-view.js';
+import { ViewGroup } from '../recipes/view-group.js';
 import { sleep, type Clock, type Store, type TxnOp } from '../store/index.js';
 import type { Keys } from './keys.js';
 import { Limiter } from './limit.js';
@@ -25,6 +26,8 @@ interface Views {
   /** Attempts by task id. */
   attemptGroups: PrefixGroups;
   jobs: PrefixView;
+  /** Feeds them all from one list revision and one watch. */
+  group: ViewGroup;
 }
 
 /** Etcd allows 128 operations per transaction; one compare is the leader's fence. */
@@ -77,7 +80,8 @@ export class LeaderTerm {
     const workers = new Membership<WorkerRecord>(store, keys.workers, decodeWorker, this.o.clock);
     const view = (prefix: string, keysOnly = false) => new PrefixView(store, prefix, this.o.clock, { keysOnly });
     const attempts = view(keys.attempts);
-    const views: Views = {
+    const all: PrefixView[] = [];
+    const views: Omit<Views, 'group'> = {
       workers,
       // The planner reads which items exist, never their contents: a new leader lists keys only,
       // not 200 MiB of items, before it can plan. (Results are read whole: retention orders them
@@ -91,7 +95,11 @@ export class LeaderTerm {
       attemptGroups: new PrefixGroups(attempts),
       jobs: view(keys.jobs),
     };
-    const all = [workers.view, views.registry, views.specs, views.assign, views.active, views.results, views.attempts, views.jobs];
+    all.push(workers.view, views.registry, views.specs, views.assign, views.active, views.results, views.attempts, views.jobs);
+    // One list revision and one watch for them all: a round never sees an item without the spec
+    // written with it, nor a result without the claim deleted with it.
+    const group = new ViewGroup(store, keys.prefix, all, this.o.clock);
+    const fed: Views = { ...views, group };
     let timer: NodeJS.Timeout | undefined;
     let wake: NodeJS.Timeout | undefined;
     let retry: NodeJS.Timeout | undefined;
@@ -109,7 +117,7 @@ export class LeaderTerm {
       planning = planning
         .then(async () => {
           const t = (lastRoundAt = this.o.clock.monotonic());
-          const wakeAt = await this.planOnce(election, views, over.signal);
+          const wakeAt = await this.planOnce(election, fed, over.signal);
           lastCost = this.o.clock.monotonic() - t;
           return wakeAt;
         })
@@ -191,7 +199,7 @@ export class LeaderTerm {
     });
     try {
       // While the store is away the first lists wait for it; a leader deposed meanwhile stops waiting.
-      await Promise.race([Promise.all([workers.start(), ...all.slice(1).map((v) => v.start())]), deposed]);
+      await Promise.race([group.start(), deposed]);
       // Items assigned to a worker that is not there: after an outage every worker re-registers at
       // about the same time, so let the worker set settle a moment rather than move items away
       // from a worker that is coming back (and back again once it has).
@@ -202,7 +210,7 @@ export class LeaderTerm {
       sweeper.start();
       plan();
       const reconcile = setInterval(() => {
-        void Promise.all(all.map((v) => v.resync())).then(plan);
+        void group.resync().then(plan);
       }, this.o.reconcileMs ?? 10_000);
       await deposed;
       clearInterval(reconcile);
@@ -213,31 +221,30 @@ export class LeaderTerm {
       clearTimeout(retry);
       await sweeper.stop();
       // Views first: a round waiting on a view that re-lists while the store is away returns then.
+      await group.close();
       await Promise.all([workers.close(), ...all.slice(1).map((v) => v.close())]);
       await planning;
     }
   }
 
-  /** Waits until `view` has seen revision lastWrite (or re-reads it after 5 s), unless leading ends first. */
-  private async catchUp(view: PrefixView, over: AbortSignal): Promise<void> {
+  /** Waits until the views have seen revision lastWrite (or re-reads them after 5 s), unless leading ends first. */
+  private async catchUp(group: ViewGroup, view: PrefixView, over: AbortSignal): Promise<void> {
     const done = new AbortController();
     const stop = () => done.abort();
     over.addEventListener('abort', stop, { once: true });
     const check = () => {
       if (view.revision >= this.lastWrite) done.abort();
     };
-    view.on('change', check);
-    view.on('reset', check);
+    group.on('revision', check);
     check();
     try {
       await sleep(this.o.clock, 5000, done.signal);
-      await view.resync();
+      await group.resync();
     } catch {
       // caught up
     } finally {
       over.removeEventListener('abort', stop);
-      view.off('change', check);
-      view.off('reset', check);
+      group.off('revision', check);
     }
   }
 
@@ -245,7 +252,7 @@ export class LeaderTerm {
   private async planOnce(election: Election, v: Views, over: AbortSignal): Promise<number | undefined> {
     if (!election.isLeader) return undefined;
     // Plan from a view that shows our own last writes, or we would place the same items twice.
-    if (v.assign.revision < this.lastWrite) await this.catchUp(v.assign, over);
+    if (v.assign.revision < this.lastWrite) await this.catchUp(v.group, v.assign, over);
     if (!election.isLeader) return undefined;
     const { store } = this.o;
     const round = this.rounds.round(

@@ -23,11 +23,18 @@ export interface PrefixViewOptions {
   keysOnly?: boolean;
 }
 
+/** What feeds a view from outside (a ViewGroup: several views from one list revision and one watch). */
+export interface ViewFeed {
+  resync(): Promise<void>;
+}
+
 /** Live map of key → key-value under one prefix. */
 export class PrefixView extends EventEmitter<PrefixViewEvents> {
   readonly kvs = new Map<string, KeyValue>();
   /** The revision `kvs` reflects. */
   revision = 0;
+  /** Set when a ViewGroup feeds this view: it lists and watches for it, and start/resync go to the group. */
+  feed?: ViewFeed;
   private watch?: Watch;
   private generation = 0;
   private closed = false;
@@ -47,8 +54,30 @@ export class PrefixView extends EventEmitter<PrefixViewEvents> {
 
   /** Loads the prefix and starts following it; resolves after the first load. */
   start(): Promise<void> {
+    if (this.feed) return this.feed.resync();
     this.scheduleRelist();
     return this.resync();
+  }
+
+  /** Whether values are left out. */
+  get keysOnly(): boolean {
+    return this.options.keysOnly ?? false;
+  }
+
+  /** Fed: the contents as listed at `revision` (emit 'reset' once every view of the feed is loaded). */
+  load(kvs: KeyValue[], revision: number): void {
+    this.kvs.clear();
+    for (const kv of kvs) this.kvs.set(kv.key, kv);
+    this.revision = revision;
+  }
+
+  /** Fed: applies this view's events of one revision (maybe none); emit 'change' once every view has applied its own. */
+  apply(events: WatchBatch['events'], revision: number): void {
+    for (const ev of events) {
+      if (ev.type === 'put') this.kvs.set(ev.kv.key, this.keysOnly ? { ...ev.kv, value: '' } : ev.kv);
+      else this.kvs.delete(ev.kv.key);
+    }
+    this.revision = revision;
   }
 
   /**
@@ -57,6 +86,7 @@ export class PrefixView extends EventEmitter<PrefixViewEvents> {
    * may be the one that failed); every caller meanwhile shares that one promise.
    */
   resync(): Promise<void> {
+    if (this.feed) return this.feed.resync();
     if (this.loading) {
       this.again = true;
       return this.loading;
