@@ -3,6 +3,7 @@
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { RotaClient } from '../client/types.js';
+import { closeGently } from './close-gently.js';
 import { sendError } from './errors.js';
 import type { Keys } from '../engine/keys.js';
 import type { Store } from '../store/index.js';
@@ -49,7 +50,7 @@ function answerBadHttp(err: NodeJS.ErrnoException, socket: import('node:net').So
     err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'the request headers are larger than 16 KiB'] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'the request took too long to arrive'] : [400, `the request is not valid HTTP (${err.code ?? 'unreadable'})`];
   const body = JSON.stringify({ error: 'invalid', message });
   if (socket.writable) socket.write(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : status === 431 ? 'Request Header Fields Too Large' : 'Request Timeout'}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
-  socket.destroy(err);
+  closeGently(socket, undefined, undefined, err);
 }
 
 /** Builds the API; call listen() on the result. */
@@ -80,14 +81,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addHook('onSend', async (req) => {
     const socket = req.raw.socket;
     if (req.headers.upgrade === undefined || !socket || socket.destroyed) return;
-    socket.on('data', () => undefined);
     const destroy = socket.destroy.bind(socket);
-    socket.destroy = (err?: Error) => {
-      socket.end();
-      setTimeout(() => destroy(err), 2000).unref();
-      socket.once('close', () => destroy(err));
-      return socket;
-    };
+    socket.destroy = (err?: Error) => (closeGently(socket, destroy, 2000, err), socket);
   });
   const events = options.events;
   app.get('/status', async () => {

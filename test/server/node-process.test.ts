@@ -3,6 +3,7 @@
 // `rota job results` that a CI script relies on.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { spawnTracked, waitFor } from '../helpers/processes.js';
 import { rawRequest } from '../helpers/raw-http.js';
@@ -53,6 +54,25 @@ describe('a rota up node', { timeout: 120_000 }, () => {
   });
   after(async () => {
     await up?.kill();
+  });
+
+  it('answers a request that is not valid HTTP with a 400 the client reads, even while its body is still coming', async () => {
+    // Found by the fuzzer: a socket closed with unread bytes is reset, and the client lost the answer.
+    const port = Number(new URL(up.api!).port);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      outcomes.push(
+        await new Promise<string>((resolve) => {
+          const req = http.request({ host: '127.0.0.1', port, method: 'FOO', path: '/runs/r/complete', headers: { 'content-type': 'text/plain' } }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(String(res.statusCode)));
+          });
+          req.on('error', (err) => resolve(`no answer: ${err.message}`));
+          req.end('{"a":'.repeat(140_000));
+        }),
+      );
+    }
+    assert.deepEqual(outcomes, Array(30).fill('400'));
   });
 
   it('refuses the 1.5 KB matrix of 312 million tasks at once and keeps answering /healthz', async () => {

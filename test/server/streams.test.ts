@@ -79,35 +79,32 @@ describe('event stream cap', () => {
     open[1].close();
   });
 
+  /** Sends `head` and a 900 KB body in chunks (still sending when the server answers); resolves the status line, or the error. */
+  const answerWhileSending = (head: string) =>
+    new Promise<string>((resolve) => {
+      const port = Number(new URL(base).port);
+      const body = 'x'.repeat(900_000);
+      const socket = net.connect(port, '127.0.0.1');
+      let got = '';
+      let failed = '';
+      socket.on('data', (d) => (got += d));
+      socket.on('error', (err) => (failed = `error ${err.message}`));
+      socket.on('close', () => resolve(failed || got.split('\r\n')[0]));
+      socket.write(`${head.replace('{port}', String(port))}content-length: ${body.length}\r\n\r\n${body.slice(0, 90_000)}`);
+      void (async () => {
+        for (let at = 90_000; at < body.length && !socket.destroyed; at += 90_000) {
+          await new Promise((r) => setTimeout(r, 20));
+          socket.write(body.slice(at, at + 90_000));
+        }
+        socket.end();
+      })();
+    });
+
   it('a refused upgrade that carries a body still gets its answer read (no reset while the client sends)', async () => {
-    const port = Number(new URL(base).port);
-    const body = 'x'.repeat(900_000);
-    const answers: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      answers.push(
-        await new Promise<string>((resolve) => {
-          const socket = net.connect(port, '127.0.0.1');
-          let got = '';
-          socket.on('data', (d) => (got += d));
-          let failed = '';
-          socket.on('error', (err) => (failed = `error ${err.message}`));
-          socket.on('close', () => resolve(failed || got.split('\r\n')[0]));
-          socket.write(
-            `GET /runs/r1/events?run=1.5 HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nconnection: Upgrade\r\nupgrade: websocket\r\n` +
-              `sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\ncontent-length: ${body.length}\r\n\r\n` +
-              body.slice(0, 90_000),
-          );
-          // The body comes while the server has already answered: a slow client, or a large body.
-          void (async () => {
-            for (let at = 90_000; at < body.length && !socket.destroyed; at += 90_000) {
-              await new Promise((r) => setTimeout(r, 20));
-              socket.write(body.slice(at, at + 90_000));
-            }
-            socket.end();
-          })();
-        }),
-      );
-    }
+    const head = 'GET /runs/r1/events?run=1.5 HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push(await answerWhileSending(head));
     assert.deepEqual(answers, Array(5).fill('HTTP/1.1 400 Bad Request'));
   });
+
 });
