@@ -81,7 +81,11 @@ function sendOnce(base: URL, r: FuzzRequest, agent: http.Agent | false, timeoutM
       finish({ status: 0, error: `no answer within ${timeoutMs} ms` });
       req.destroy();
     });
-    req.on('error', (err) => finish({ status: 0, error: err.message, errno: (err as NodeJS.ErrnoException).code, staleSocket: req.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET' }));
+    // A kept-alive socket the server closed as idle just as this request went out on it (ECONNRESET,
+    // or EPIPE while writing a body): HTTP/1.1's own race, not an answer refused — sent again on a
+    // connection of its own, where an answer is required.
+    const stale = (code?: string) => req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE');
+    req.on('error', (err) => finish({ status: 0, error: err.message, errno: (err as NodeJS.ErrnoException).code, staleSocket: stale((err as NodeJS.ErrnoException).code) }));
     req.on('upgrade', (res, socket) => {
       socket.destroy();
       finish({ status: res.statusCode ?? 101 });
