@@ -5,6 +5,7 @@
 // (SIGKILL: its guard releases its leases); etcd's watch events per item; and the RSS of the
 // leader's process and of a worker process. Rows (SCALE_ROWS, default "100x100000,1000x100000").
 import fs from 'node:fs';
+import { ConflictError } from '../src/client/errors.js';
 import { StoreClient } from '../src/client/store-client.js';
 import { Keys } from '../src/engine/keys.js';
 import { EtcdStore, type Store } from '../src/store/index.js';
@@ -23,7 +24,8 @@ const count = async (store: Store, prefix: string) => (await store.range(prefix,
 const elapsed = (t: number) => round((performance.now() - t) / 1000, 1);
 
 async function etcdCounter(url: string, name: string): Promise<number> {
-  const line = (await (await fetch(`${url}/metrics`)).text()).split('\n').find((l) => l.startsWith(`${name} `));
+  const text = await waitFor(async () => (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text(), 60_000, 'etcd metrics');
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return line ? Number(line.split(' ')[1]) : NaN;
 }
 
@@ -56,7 +58,20 @@ async function row(workers: number, items: number) {
     const events0 = await etcdCounter(url, 'etcd_debugging_mvcc_events_total');
     const client = new StoreClient(store, keys);
     const t1 = performance.now();
-    for (let i = 0; i < items; i += 1000) await client.addWork(Array.from({ length: Math.min(1000, items - i) }, (_, j) => ({ content: `item ${i + j}` })));
+    for (let i = 0; i < items; i += 1000) {
+      const bulk = Array.from({ length: Math.min(1000, items - i) }, (_, j) => ({ id: `item-${i + j}`, content: `item ${i + j}` }));
+      // As a user would: a bulk that timed out is sent again; "already there" means it went in.
+      for (let tries = 1; ; tries++) {
+        try {
+          await client.addWork(bulk);
+          break;
+        } catch (err) {
+          if (err instanceof ConflictError) break;
+          if (tries >= 10) throw err;
+          console.error(`  bulk at ${i}: ${(err as Error).message}; sending it again`);
+        }
+      }
+    }
     const insertSec = elapsed(t1);
     await waitFor(async () => (await count(store, keys.active)) === items, 600_000, 'every item claimed', 250);
     const claimedSec = elapsed(t1);
