@@ -3,7 +3,8 @@
 // the store, never trusted from memory alone: with `relistMs`, it is also listed again now and
 // then, which repairs whatever a watch may have missed without saying so.
 import { EventEmitter } from 'node:events';
-import { listPrefix, sleep, systemClock, type Clock, type KeyValue, type Store, type TimerHandle, type Watch, type WatchBatch } from '../store/index.js';
+import { Reloads } from './reloads.js';
+import { listPrefix, systemClock, type Clock, type KeyValue, type Store, type TimerHandle, type Watch, type WatchBatch } from '../store/index.js';
 
 export interface PrefixViewEvents {
   /** Changes of one revision, already applied to `kvs`. */
@@ -38,9 +39,7 @@ export class PrefixView extends EventEmitter<PrefixViewEvents> {
   private watch?: Watch;
   private generation = 0;
   private closed = false;
-  private loading?: Promise<void>;
-  /** A reload was asked for while one ran: it may have started before the reason to reload. */
-  private again = false;
+  private readonly reloads: Reloads;
   private relistTimer?: TimerHandle;
 
   constructor(
@@ -50,6 +49,7 @@ export class PrefixView extends EventEmitter<PrefixViewEvents> {
     private readonly options: PrefixViewOptions = {},
   ) {
     super();
+    this.reloads = new Reloads({ attempt: () => this.reload(), closed: () => this.closed, clock, onFailure: (err) => this.emit('failed', err) });
   }
 
   /** Loads the prefix and starts following it; resolves after the first load. */
@@ -80,24 +80,9 @@ export class PrefixView extends EventEmitter<PrefixViewEvents> {
     this.revision = revision;
   }
 
-  /**
-   * Reads everything again and re-watches; emits 'reset'. A call while a reload runs makes it run
-   * once more after it (the reason for this call may have come after it listed, or its new watch
-   * may be the one that failed); every caller meanwhile shares that one promise.
-   */
+  /** Reads everything again and re-watches; emits 'reset'. Calls meanwhile share one reload (see Reloads). */
   resync(): Promise<void> {
-    if (this.feed) return this.feed.resync();
-    if (this.loading) {
-      this.again = true;
-      return this.loading;
-    }
-    this.loading = (async () => {
-      do {
-        this.again = false;
-        await this.reload();
-      } while (this.again && !this.closed);
-    })().finally(() => (this.loading = undefined));
-    return this.loading;
+    return this.feed ? this.feed.resync() : this.reloads.run();
   }
 
   async close(): Promise<void> {
@@ -118,27 +103,19 @@ export class PrefixView extends EventEmitter<PrefixViewEvents> {
     }, Math.round(every * (0.75 + random() * 0.5)));
   }
 
+  /** One try at listing and re-watching. */
   private async reload(): Promise<void> {
-    for (let delay = 50, tries = 1; !this.closed; delay = Math.min(delay * 2, 1000), tries++) {
-      const gen = ++this.generation;
-      await this.watch?.close();
-      this.watch = undefined;
-      try {
-        const { kvs, revision } = await listPrefix(this.store, this.prefix, { keysOnly: this.options.keysOnly });
-        if (this.closed || gen !== this.generation) return;
-        this.kvs.clear();
-        for (const kv of kvs) this.kvs.set(kv.key, kv);
-        this.revision = revision;
-        this.follow(gen, revision + 1);
-        this.emit('reset');
-        await this.watch!.ready;
-        return;
-      } catch (err) {
-        if (this.closed) return;
-        if (tries === 1 || tries % 30 === 0) this.emit('failed', err as Error); // not once a second for a whole outage
-        await sleep(this.clock, delay);
-      }
-    }
+    const gen = ++this.generation;
+    await this.watch?.close();
+    this.watch = undefined;
+    const { kvs, revision } = await listPrefix(this.store, this.prefix, { keysOnly: this.options.keysOnly });
+    if (this.closed || gen !== this.generation) return;
+    this.kvs.clear();
+    for (const kv of kvs) this.kvs.set(kv.key, kv);
+    this.revision = revision;
+    this.follow(gen, revision + 1);
+    this.emit('reset');
+    await this.watch!.ready;
   }
 
   private follow(gen: number, from: number): void {

@@ -4,8 +4,9 @@
 // A group lists every prefix at the revision of its first list, then follows them all with one
 // watch on their common root; each batch is applied to every view before any view announces it.
 import { EventEmitter } from 'node:events';
-import { listPrefix, sleep, systemClock, type Clock, type Store, type Watch } from '../store/index.js';
+import { listPrefix, systemClock, type Clock, type Store, type Watch } from '../store/index.js';
 import type { PrefixView, ViewFeed } from './prefix-view.js';
+import { Reloads } from './reloads.js';
 
 export interface ViewGroupEvents {
   /** Every view now shows `revision` (after a batch of the watch, or a reload). */
@@ -17,8 +18,7 @@ export class ViewGroup extends EventEmitter<ViewGroupEvents> implements ViewFeed
   private watch?: Watch;
   private generation = 0;
   private closed = false;
-  private loading?: Promise<void>;
-  private again = false;
+  private readonly reloads: Reloads;
 
   constructor(
     private readonly store: Store,
@@ -28,6 +28,7 @@ export class ViewGroup extends EventEmitter<ViewGroupEvents> implements ViewFeed
     private readonly clock: Clock = systemClock,
   ) {
     super();
+    this.reloads = new Reloads({ attempt: () => this.reload(), closed: () => this.closed, clock, onFailure: (err) => this.views.forEach((v) => v.emit('failed', err)) });
     for (const v of views) {
       if (!v.prefix.startsWith(root)) throw new Error(`view ${v.prefix} is not under ${root}`);
       v.feed = this;
@@ -39,19 +40,9 @@ export class ViewGroup extends EventEmitter<ViewGroupEvents> implements ViewFeed
     return this.resync();
   }
 
-  /** Lists every view again at one revision and re-watches; each view emits 'reset'. Calls meanwhile share one reload (run once more after it). */
+  /** Lists every view again at one revision and re-watches; each view emits 'reset'. Calls meanwhile share one reload (see Reloads). */
   resync(): Promise<void> {
-    if (this.loading) {
-      this.again = true;
-      return this.loading;
-    }
-    this.loading = (async () => {
-      do {
-        this.again = false;
-        await this.reload();
-      } while (this.again && !this.closed);
-    })().finally(() => (this.loading = undefined));
-    return this.loading;
+    return this.reloads.run();
   }
 
   async close(): Promise<void> {
@@ -61,28 +52,20 @@ export class ViewGroup extends EventEmitter<ViewGroupEvents> implements ViewFeed
     this.watch = undefined;
   }
 
+  /** One try at listing every view at one revision and re-watching. */
   private async reload(): Promise<void> {
-    for (let delay = 50, tries = 1; !this.closed; delay = Math.min(delay * 2, 1000), tries++) {
-      const gen = ++this.generation;
-      await this.watch?.close();
-      this.watch = undefined;
-      try {
-        const [first, ...rest] = this.views;
-        const head = await listPrefix(this.store, first.prefix, { keysOnly: first.keysOnly });
-        const lists = [head, ...(await Promise.all(rest.map((v) => listPrefix(this.store, v.prefix, { keysOnly: v.keysOnly, revision: head.revision }))))];
-        if (this.closed || gen !== this.generation) return;
-        this.views.forEach((v, i) => v.load(lists[i].kvs, head.revision));
-        this.follow(gen, head.revision + 1);
-        for (const v of this.views) v.emit('reset');
-        this.emit('revision', head.revision);
-        await this.watch!.ready;
-        return;
-      } catch (err) {
-        if (this.closed) return;
-        if (tries === 1 || tries % 30 === 0) for (const v of this.views) v.emit('failed', err as Error);
-        await sleep(this.clock, delay);
-      }
-    }
+    const gen = ++this.generation;
+    await this.watch?.close();
+    this.watch = undefined;
+    const [first, ...rest] = this.views;
+    const head = await listPrefix(this.store, first.prefix, { keysOnly: first.keysOnly });
+    const lists = [head, ...(await Promise.all(rest.map((v) => listPrefix(this.store, v.prefix, { keysOnly: v.keysOnly, revision: head.revision }))))];
+    if (this.closed || gen !== this.generation) return;
+    this.views.forEach((v, i) => v.load(lists[i].kvs, head.revision));
+    this.follow(gen, head.revision + 1);
+    for (const v of this.views) v.emit('reset');
+    this.emit('revision', head.revision);
+    await this.watch!.ready;
   }
 
   private follow(gen: number, from: number): void {
