@@ -4,6 +4,7 @@
 // store keeps them in, so a cursor can resume; each carries its `index`.
 import { summarize, tasksFrom, type JobRecord, type JobStatus, type JobTask } from '../engine/jobs/jobs.js';
 import type { Keys } from '../engine/keys.js';
+import { taskPlacements, type TaskPlacement } from '../engine/tasks/batch-reads.js';
 import { decodeJson, type TaskResult } from '../engine/tasks/task-model.js';
 import { prefixEnd, readPage, scanPrefix, type KeyValue, type Store } from '../store/index.js';
 import { checkPage, fitPage, RESPONSE_BYTES, STORE_READ_BYTES, type Page, type TaskListOptions } from './paging.js';
@@ -13,7 +14,7 @@ import { tailOf } from './preview.js';
 export const DEFAULT_TASK_LIMIT = 1000;
 
 /** One page of a job's tasks. */
-export async function jobTaskPage(store: Store, keys: Keys, job: JobRecord, options: TaskListOptions = {}): Promise<Page<JobTask>> {
+export async function jobTaskPage(store: Store, keys: Keys, job: JobRecord, options: TaskListOptions = {}, placements?: ReadonlyMap<string, TaskPlacement>): Promise<Page<JobTask>> {
   checkPage(options, 'task');
   const prefix = `${job.id}.`;
   const page = await readPage(store, keys.registry + prefix, {
@@ -32,22 +33,23 @@ export async function jobTaskPage(store: Store, keys: Keys, job: JobRecord, opti
     return kvs;
   };
   const upTo = (p: string) => `${p}${last}\0`;
-  const [specs, results, active, attempts] = await Promise.all([
+  const [specs, results, attempts, placed] = await Promise.all([
     section(keys.specs, upTo(keys.specs)),
     section(keys.results, upTo(keys.results), options.output ? undefined : cutOutput),
-    section(keys.active, upTo(keys.active)),
     section(keys.attempts, prefixEnd(keys.attempt(last))),
+    placements ?? taskPlacements(store, keys),
   ]);
-  const tasks = tasksFrom(keys, job, { items: page.kvs, specs, results, active, attempts });
+  const tasks = tasksFrom(keys, job, { items: page.kvs, specs, results, attempts }, placed);
   return { ...fitPage(tasks, (t) => t.id, page.more), total: job.total };
 }
 
 /** A job's counts and progress, read page by page (outputs never held whole). */
 export async function jobSummary(store: Store, keys: Keys, job: JobRecord, now: number): Promise<JobStatus> {
   const tasks: JobTask[] = [];
+  const placements = await taskPlacements(store, keys);
   let after: string | undefined;
   do {
-    const page = await jobTaskPage(store, keys, job, { after });
+    const page = await jobTaskPage(store, keys, job, { after }, placements);
     for (const t of page.items) tasks.push(t.result ? { ...t, result: { ...t.result, output: '' } } : t);
     after = page.next;
   } while (after !== undefined);

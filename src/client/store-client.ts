@@ -1,7 +1,7 @@
 // The client operations directly on a store: what the HTTP server serves and library users call.
 import { randomUUID } from 'node:crypto';
 import { Keys } from '../engine/keys.js';
-import { checkId, decodeWorker, parseWorkBulk, parseWorkChange, parseWorkInput, specOf, type WorkInput, type WorkerRecord } from '../engine/model.js';
+import { checkId, decodeSpec, decodeWorker, parseWorkBulk, parseWorkChange, parseWorkInput, specOf, type WorkInput, type WorkerRecord } from '../engine/model.js';
 import { Election } from '../recipes/election.js';
 import { updateRecord } from '../recipes/membership.js';
 import { readPage, type Store } from '../store/index.js';
@@ -18,7 +18,7 @@ import { jobSummary, jobTaskPage } from './job-list.js';
 import { allPages, checkPage, fitPage, RESPONSE_BYTES, type Page, type PageRequest, type TaskListOptions, type WorkListOptions } from './paging.js';
 import { StoreRuns } from './store-runs.js';
 import type { Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunReport, RunView, StatusView, WorkChange, WorkView, WorkerView } from './types.js';
-import { listWorkPage, workView } from './work-list.js';
+import { listWorkPage, placeTasks, workView } from './work-list.js';
 
 export interface StoreClientOptions {
   /** Largest content accepted, in bytes (default 1 MiB). */
@@ -113,8 +113,10 @@ export class StoreClient implements RotaClient {
     });
     const [item, spec, claim, status, result] = r.results.map((x) => (x.type === 'range' ? x.kvs[0] : undefined));
     if (!item) throw new NotFoundError('work', id);
-    const assign = (await assignmentsOf(this.store, this.keys, [id])).get(id);
-    return workView(id, item, spec, assign, claim, status, result);
+    const assign = await assignmentsOf(this.store, this.keys, [id]);
+    const active = new Map(claim ? [[id, claim]] : []);
+    if (decodeSpec(spec?.value).kind === 'task') await placeTasks(this.store, this.keys, assign, active, id);
+    return workView(id, item, spec, assign.get(id), active.get(id), status, result);
   }
 
   listWork(): Promise<WorkView[]> {

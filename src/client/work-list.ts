@@ -10,6 +10,7 @@ import { checkPage, fitPage, RESPONSE_BYTES, STORE_READ_BYTES, type Page, type W
 import { headOf, tailOf } from './preview.js';
 import type { WorkView } from './types.js';
 import { assignmentsOf } from './assignments.js';
+import { taskPlacements } from '../engine/tasks/batch-reads.js';
 
 /** Items in a page unless `limit` says otherwise. */
 export const DEFAULT_WORK_LIMIT = 1000;
@@ -127,8 +128,19 @@ async function joinViews(store: Store, keys: Keys, items: KeyValue[], revision: 
     section(keys.status),
     section(keys.results, whole ? undefined : cutOutput),
   ]);
+  if ([...specs.values()].some((kv) => decodeSpec(kv.value).kind === 'task')) await placeTasks(store, keys, assign, active);
   return items.map((kv, i) => {
     const id = ids[i];
     return workView(id, kv, specs.get(id), assign.get(id), active.get(id), status.get(id), results.get(id));
   });
+}
+
+/** Adds where tasks are (they go in batches: task-batches.ts) to the assignments and claims of a view, as if they were their own. */
+export async function placeTasks(store: Store, keys: Keys, assign: Map<string, KeyValue>, active: Map<string, KeyValue>, only?: string): Promise<void> {
+  for (const [id, p] of await taskPlacements(store, keys)) {
+    if (only !== undefined && id !== only) continue;
+    const kv: KeyValue = { key: keys.assignment(p.worker, p.batch), value: p.worker, createRevision: p.token ?? 0, modRevision: p.token ?? 0, version: 1, lease: '0' };
+    assign.set(id, kv);
+    if (p.token !== undefined) active.set(id, { ...kv, key: keys.claim(p.batch) });
+  }
 }

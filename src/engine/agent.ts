@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { Session } from '../recipes/session.js';
 import { PrefixView } from '../recipes/prefix-view.js';
-import { systemClock, type Clock, type Store, type TimerHandle } from '../store/index.js';
+import { systemClock, type Clock, type KeyValue, type Store, type TimerHandle } from '../store/index.js';
 import { ClaimAudit } from './claim-audit.js';
 import { claimItem, releaseItem } from './claims.js';
 import { itemContext } from './item-context.js';
@@ -19,7 +19,8 @@ import { ReleaseWaiter } from './release-wait.js';
 import type { Logger } from './log.js';
 import { decodeSpec, type WorkItem } from './model.js';
 import type { Processor, StopReason } from './processors/types.js';
-import { TaskRunner } from './tasks/task-runner.js';
+import { isBatchId } from './tasks/batch.js';
+import { BatchRunner } from './tasks/batch-runner.js';
 import { TxnBatcher } from './txn-batcher.js';
 import { WorkerRecordPublisher } from './worker-record.js';
 import { WorkerSession } from './worker-session.js';
@@ -72,7 +73,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly limiter = new Limiter(64);
   private readonly batcher: TxnBatcher;
-  private readonly tasks: TaskRunner;
+  private readonly tasks: BatchRunner;
   private readonly sessions: WorkerSession;
   private readonly publisher: WorkerRecordPublisher;
   private readonly stopDeps: StopDeps;
@@ -99,8 +100,9 @@ export class Agent extends EventEmitter<AgentEvents> {
       random,
       log: this.log,
       everyMs: options.relistMs ?? 45_000,
-      runs: () => [...this.running.values()].filter((r) => !r.stopping).map((r) => ({ id: r.item.id, token: r.token })),
+      runs: () => [...[...this.running.values()].filter((r) => !r.stopping).map((r) => ({ id: r.item.id, token: r.token })), ...this.tasks.claims()],
       onLost: (id, token) => {
+        if (isBatchId(id)) return void this.tasks.lost(id, token);
         const run = this.running.get(id);
         if (!run || run.token !== token || run.stopping) return;
         this.log.warn('our claim is gone: stopping', { work: id, token });
@@ -108,7 +110,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       },
     });
     this.batcher = new TxnBatcher(options.store);
-    this.tasks = new TaskRunner({
+    this.tasks = new BatchRunner({
       store: options.store,
       keys: this.keys,
       workerId: this.id,
@@ -117,7 +119,9 @@ export class Agent extends EventEmitter<AgentEvents> {
       random,
       workerExec: options.taskExec,
       slots: Math.max(1, options.capacity ?? 1),
-      batcher: this.batcher,
+      entries: () => this.batchEntries(),
+      session: () => this.session,
+      changed: () => this.publishLoad(),
     });
     this.publisher = new WorkerRecordPublisher(options.store, this.keys.worker(this.id), {
       capacity: options.capacity ?? 1,
@@ -138,7 +142,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       random,
       log: this.log,
       publisher: this.publisher,
-      load: () => this.running.size,
+      load: () => this.running.size + this.tasks.load,
       signal: this.halted.signal,
       releaseOnDeath: options.releaseOnDeath,
       onOpened: (session) => {
@@ -157,7 +161,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   /** Ids of the items this worker runs now (those still stopping included). */
   get items(): string[] {
-    return [...this.running.keys()].sort();
+    return [...this.running.keys(), ...this.tasks.ids()].sort();
   }
 
   /** Whether the worker may run items now: it holds a valid session (else why not). */
@@ -166,7 +170,15 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   async start(): Promise<void> {
-    this.inbox.on('change', (batch) => batch.events.forEach((ev) => this.reconcile(ev.kv.key.slice(this.inbox.prefix.length))));
+    this.inbox.on('change', (batch) => {
+      let batches = false;
+      for (const ev of batch.events) {
+        const id = ev.kv.key.slice(this.inbox.prefix.length);
+        if (isBatchId(id)) batches = true;
+        else this.reconcile(id);
+      }
+      if (batches) this.tasks.reconcile();
+    });
     this.inbox.on('reset', () => this.reconcileAll());
     this.inbox.on('failed', (err) => this.log.warn('watch failed, listing again', { prefix: this.inbox.prefix, error: err.message }));
     await this.inbox.start();
@@ -183,10 +195,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.stopping = true;
     this.halted.abort();
     this.clearTimers();
-    // Results that wait for an absent store are given up after a while: the leader counts them lost.
-    this.tasks.close(5000);
-    await Promise.all([...this.running.keys()].map((id) => this.halt(id, 'shutdown', false)));
-    this.tasks.close();
+    await Promise.all([...this.running.keys()].map((id) => this.halt(id, 'shutdown', false)).concat(this.tasks.close()));
     await this.options.processor.close?.();
     await this.session?.close().catch(() => undefined);
     await Promise.all([this.inbox.close(), this.releases.close()]);
@@ -198,9 +207,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.stopping = true;
     this.halted.abort();
     this.clearTimers();
-    this.tasks.close();
     this.session?.abandon();
-    await Promise.all([...this.running.keys()].map((id) => this.halt(id, 'fenced', false)));
+    await Promise.all([...this.running.keys()].map((id) => this.halt(id, 'fenced', false)).concat(this.tasks.close()));
     await this.options.processor.close?.();
     await Promise.all([this.inbox.close(), this.releases.close()]);
     this.log.warn('worker crashed (simulated): its lease will expire');
@@ -217,9 +225,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private async onSessionLost(session: Session, err: Error): Promise<{ quiet: Promise<unknown> }> {
     const mine = [...this.running.values()].filter((r) => r.session === session);
     this.log.warn('session lost: stopping all work', { reason: err.message, items: mine.length });
-    await Promise.all(mine.map((run) => (run.stopping ? run.escalate(this.stopDeps) : this.halt(run.item.id, 'fenced', false))));
-    // What ended meanwhile is recorded under its claims whenever the store answers.
-    return { quiet: Promise.all(mine.map((run) => run.task?.done)) };
+    await Promise.all(mine.map((run) => (run.stopping ? run.escalate(this.stopDeps) : this.halt(run.item.id, 'fenced', false))).concat(this.tasks.fence(session)));
+    return { quiet: Promise.resolve() };
   }
 
   /** After a failed step (the store away a moment), looks at every item again soon rather than at the next periodic reconcile. */
@@ -234,7 +241,18 @@ export class Agent extends EventEmitter<AgentEvents> {
   private reconcileAll(): void {
     const ids = new Set(this.running.keys());
     for (const key of this.inbox.kvs.keys()) ids.add(key.slice(this.inbox.prefix.length));
-    for (const id of ids) this.reconcile(id);
+    for (const id of ids) if (!isBatchId(id)) this.reconcile(id);
+    this.tasks.reconcile();
+  }
+
+  /** The task batches in the inbox, by batch id. */
+  private batchEntries(): Map<string, KeyValue> {
+    const out = new Map<string, KeyValue>();
+    for (const [key, kv] of this.inbox.kvs) {
+      const id = key.slice(this.inbox.prefix.length);
+      if (isBatchId(id)) out.set(id, kv);
+    }
+    return out;
   }
 
   /** Serializes all work on one item; each step re-reads the views, so steps are idempotent. */
@@ -261,7 +279,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       if (run.session !== session || !run.session.valid) return this.halt(id, 'fenced', false);
       if (!assignment) return this.halt(id, (await this.exists(id)) ? 'moved' : 'deleted', true);
       // The leader forwards a content update by writing its revision into the assignment.
-      if (!run.task && forwardedRevision(assignment.value) > run.contentRevision) return this.refresh(run);
+      if (forwardedRevision(assignment.value) > run.contentRevision) return this.refresh(run);
       return;
     }
     if (!session?.valid || !assignment || this.stopping) return;
@@ -283,21 +301,14 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.running.set(id, run);
     this.log.info(`Successfully grabbed work=${id}`, { token });
     if (item.spec.kind === 'task') {
-      run.task = this.tasks.start(item, token, ctx);
-      // A task ends by itself; its runner has recorded the end and released the claim by then.
-      void run.task.done.then(() => {
-        if (this.running.get(id) !== run || run.stopping) return;
-        this.running.delete(id);
-        this.emit('released', id, 'finished');
-        this.publishLoad();
-        this.reconcile(id);
-      });
-    } else {
-      try {
-        await this.options.processor.start(item, ctx);
-      } catch (err) {
-        this.log.error('processor failed to start', { work: id, error: (err as Error).message });
-      }
+      // Tasks come in batches; an older leader's assignment of one on its own is let go of.
+      this.log.warn(`work=${id} is a task assigned on its own (by an older leader): letting it go`);
+      return void this.halt(id, 'moved', true);
+    }
+    try {
+      await this.options.processor.start(item, ctx);
+    } catch (err) {
+      this.log.error('processor failed to start', { work: id, error: (err as Error).message });
     }
     this.emit('grabbed', id, token);
     this.publishLoad();
@@ -335,7 +346,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   private publishLoad(): void {
-    if (!this.stopping) this.publisher.publish(() => this.running.size, () => this.session);
+    if (!this.stopping) this.publisher.publish(() => this.running.size + this.tasks.load, () => this.session);
   }
 }
 

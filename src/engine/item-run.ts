@@ -5,7 +5,6 @@ import type { Session } from '../recipes/session.js';
 import type { Logger } from './log.js';
 import type { WorkItem } from './model.js';
 import type { Processor, ProcessorContext, StopReason } from './processors/types.js';
-import type { TaskHandle } from './tasks/task-runner.js';
 
 /** What stopping a run needs from its worker. */
 export interface StopDeps {
@@ -19,8 +18,6 @@ export interface StopDeps {
 export class ItemRun {
   /** Revision of the content the processor runs. */
   contentRevision: number;
-  /** Set for tasks: the attempt being run. */
-  task?: TaskHandle;
   /** Set once it is being stopped, and why. */
   stopping?: StopReason;
   /** Settles once the stop is over. */
@@ -48,11 +45,6 @@ export class ItemRun {
   /** Cuts a stop under way short with a fenced one (the shortest grace); resolves once its process is over. */
   async escalate(deps: StopDeps): Promise<void> {
     deps.log.warn(`Stopping our work=${this.item.id} at once: the session is lost`, { was: this.stopping });
-    if (this.task) {
-      this.task.stop('fenced');
-      // The process, not the record of its end: that waits for the store, under the claim.
-      return this.task.stopped;
-    }
     await deps.processor.stop(this.item, this.ctx, 'fenced').catch((err: Error) => {
       deps.log.error('processor failed to stop', { work: this.item.id, error: err.message });
     });
@@ -63,12 +55,6 @@ export class ItemRun {
     const id = this.item.id;
     deps.log.info(`Stopping our work=${id}`, { reason });
     this.abort.abort(new Error(reason));
-    if (this.task) {
-      // The task runner records how the attempt ended and lets go of the claim itself.
-      this.task.stop(reason);
-      // Fenced: the process must be over; its end is recorded (under its claim) whenever the store answers.
-      return reason === 'fenced' || reason === 'claim-lost' ? this.task.stopped : this.task.done;
-    }
     try {
       await deps.processor.stop(this.item, this.ctx, reason);
     } catch (err) {

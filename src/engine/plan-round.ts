@@ -6,11 +6,12 @@ import type { KeyValue, TxnOp, TxnRequest } from '../store/index.js';
 import type { Keys } from './keys.js';
 import type { WorkerRecord, WorkSpec } from './model.js';
 import { planAssignments, type PlanItem, type PlanWorker } from './planner.js';
-import { planTaskChanges, type TaskChanges } from './tasks/task-changes.js';
+import { batchOf, isBatchId } from './tasks/batch.js';
+import { planTaskChanges, type BatchView, type TaskChanges } from './tasks/task-changes.js';
 import { decodedOnce, specOf } from './decoded.js';
-import { decodeJson, type AttemptRecord } from './tasks/task-model.js';
+import { decodeJson, type AttemptRecord, type TaskResult } from './tasks/task-model.js';
 
-/** Tasks assigned to a worker per slot: one running, one queued on the worker. */
+/** Tasks assigned to a worker per slot: one running, one batch waiting on the worker. */
 export const TASK_QUEUE_FACTOR = 2;
 
 /** Everything the leader follows, as key → key-value maps. */
@@ -49,7 +50,7 @@ export interface TaskEntry {
   order: number;
 }
 
-/** Assignments by item (they are filed by worker: assign/<worker>/<item>). */
+/** Assignments by item (they are filed by worker: assign/<worker>/<item>); task batches aside. */
 export interface AssignIndex {
   worker: Map<string, string>;
   kv: Map<string, KeyValue>;
@@ -58,22 +59,34 @@ export interface AssignIndex {
 const attemptOf = decodedOnce((value) => decodeJson<AttemptRecord>(value) ?? null);
 /** A job record's state: a record holds its whole spec (a 10,000-value matrix), and every task of the job asks. */
 const jobStateOf = decodedOnce((value) => decodeJson<{ state?: string }>(value)?.state ?? null);
+const resultOf = decodedOnce((value) => decodeJson<TaskResult>(value) ?? null);
 
 /** The assignments by item, and the keys of an item's second inbox (left by an older leader's half-applied writes). */
 export function indexAssignments(s: Snapshot, keys: Keys): AssignIndex & { strays: string[] } {
   const index: AssignIndex & { strays: string[] } = { worker: new Map(), kv: new Map(), strays: [] };
   for (const kv of s.assign.values()) {
     const a = keys.assignmentOf(kv.key);
-    if (!a) continue;
+    if (!a || isBatchId(a.id)) continue;
     if (index.worker.has(a.id)) index.strays.push(kv.key);
     else (index.worker.set(a.id, a.worker), index.kv.set(a.id, kv));
   }
   return index;
 }
 
-/** What item `id` is to the planners: a service, a task, or nothing to do (a finished task no one holds). */
-export function classify(s: Snapshot, keys: Keys, id: string, kv: KeyValue, assigned: boolean): { service: PlanItem } | { task: TaskEntry } | undefined {
-  if (!assigned && s.results.has(keys.result(id))) return undefined;
+/** The task batches in the workers' inboxes. */
+export function batchesOf(s: Snapshot, keys: Keys): BatchView[] {
+  const out: BatchView[] = [];
+  for (const kv of s.assign.values()) {
+    const a = keys.assignmentOf(kv.key);
+    const record = a && isBatchId(a.id) ? batchOf(kv) : undefined;
+    if (record) out.push({ worker: a!.worker, id: a!.id, kv, record });
+  }
+  return out;
+}
+
+/** What item `id` is to the planners: a service, a task, or nothing to do (a finished task). */
+export function classify(s: Snapshot, keys: Keys, id: string, kv: KeyValue): { service: PlanItem } | { task: TaskEntry } | undefined {
+  if (s.results.has(keys.result(id))) return undefined;
   const spec = specOf(s.specs.get(keys.spec(id)));
   return spec.kind === 'task' ? { task: { id, spec, order: kv.createRevision } } : { service: { id, weight: spec.weight, selector: spec.selector } };
 }
@@ -81,8 +94,8 @@ export function classify(s: Snapshot, keys: Keys, id: string, kv: KeyValue, assi
 /** The live workers as the planners see them. */
 export const fleetOf = (s: Snapshot): PlanWorker[] => s.workers.map((w) => ({ id: w.id, capacity: w.record.capacity, labels: w.record.labels, draining: w.record.draining }));
 
-/** The task part of a round: free finished tasks' assignments, record lost attempts, fill free slots. */
-export function taskChangesOf(s: Snapshot, keys: Keys, random: () => number, fleet: PlanWorker[], tasks: TaskEntry[], assign: ReadonlyMap<string, string>): TaskChanges {
+/** The task part of a round: record lost attempts, take back and stop tasks, fill free slots with batches. */
+export function taskChangesOf(s: Snapshot, keys: Keys, random: () => number, fleet: PlanWorker[], tasks: TaskEntry[]): TaskChanges {
   const attemptsOf = (id: string) => {
     const list: Array<{ kv: KeyValue; record: AttemptRecord }> = [];
     for (const kv of s.attempts(id)) {
@@ -92,15 +105,20 @@ export function taskChangesOf(s: Snapshot, keys: Keys, random: () => number, fle
     return list.sort((x, y) => x.record.token - y.record.token);
   };
   // A worker holds twice its slots in tasks: the second half waits on it, ready to start at once.
-  const taskFleet = fleet.map((w) => ({ ...w, capacity: w.capacity * TASK_QUEUE_FACTOR }));
+  const taskFleet = fleet.map((w) => ({ ...w, capacity: w.capacity * TASK_QUEUE_FACTOR, slots: w.capacity }));
   return planTaskChanges(
     {
       now: s.now,
       workers: taskFleet,
       tasks,
-      assign,
-      claimOf: (id) => s.active.get(keys.claim(id)),
-      hasResult: (id) => s.results.has(keys.result(id)),
+      batches: batchesOf(s, keys),
+      item: (id) => s.registry.get(keys.item(id)),
+      spec: (id) => s.specs.get(keys.spec(id)),
+      claimOf: (batch) => s.active.get(keys.claim(batch)),
+      resultOf: (id) => {
+        const kv = s.results.get(keys.result(id));
+        return kv ? (resultOf(kv) ?? undefined) : undefined;
+      },
       attemptsOf,
       jobReady: (job) => {
         const kv = s.jobs.get(keys.job(job));
@@ -123,7 +141,7 @@ export class RoundWriter {
     counts: { unassignable: number; services: number; tasks: number },
     taskChanges: TaskChanges,
   ) {
-    this.round = { ops: [], guarded: taskChanges.lost, moved: [], placed: [], removed: 0, ...counts, wakeAt: taskChanges.wakeAt };
+    this.round = { ops: [...taskChanges.ops], guarded: taskChanges.guarded, moved: [], placed: [...taskChanges.placed], removed: 0, ...counts, wakeAt: taskChanges.wakeAt };
   }
 
   // An assignment's value is the content revision it hands its worker: a newer one is an update
@@ -178,7 +196,7 @@ export function planRound(s: Snapshot, keys: Keys, random: () => number): Round 
   const tasks: TaskEntry[] = [];
   for (const kv of s.registry.values()) {
     const id = kv.key.slice(keys.registry.length);
-    const c = classify(s, keys, id, kv, index.worker.has(id));
+    const c = classify(s, keys, id, kv);
     if (c && 'task' in c) tasks.push(c.task);
     else if (c) services.push(c.service);
   }
@@ -186,16 +204,13 @@ export function planRound(s: Snapshot, keys: Keys, random: () => number): Round 
   const serviceIds = new Set(services.map((i) => i.id));
   const current = new Map([...index.worker].filter(([id]) => serviceIds.has(id)));
   const plan = planAssignments(fleet, services, current);
-  const taskChanges = taskChangesOf(s, keys, random, fleet, tasks, index.worker);
+  const taskChanges = taskChangesOf(s, keys, random, fleet, tasks);
 
   const w = new RoundWriter(s, keys, index, { unassignable: plan.unassignable.length, services: services.length, tasks: tasks.length }, taskChanges);
   for (const [id, to] of plan.assignments) w.put(id, to);
-  for (const [id, to] of taskChanges.assign) w.put(id, to);
-  for (const id of taskChanges.unassign) w.remove(id);
-  const known = new Set([...serviceIds, ...tasks.map((t) => t.id)]);
   for (const id of index.worker.keys()) {
-    // Assignments of deleted items, and of services no worker may run now.
-    if (!known.has(id) || (serviceIds.has(id) && !plan.assignments.has(id))) w.remove(id);
+    // Assignments of deleted items, of services no worker may run now, and of tasks on their own (an older leader's).
+    if (!serviceIds.has(id) || !plan.assignments.has(id)) w.remove(id);
   }
   w.drop(index.strays);
   return { ...w.round, basis: { fleet, services, assignments: plan.assignments, tasks } };

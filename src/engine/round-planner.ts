@@ -9,6 +9,7 @@ import { IncrementalPlanner } from './incremental-planner.js';
 import type { Keys } from './keys.js';
 import { classify, fleetOf, indexAssignments, planRound, RoundWriter, taskChangesOf, type AssignIndex, type Round, type Snapshot, type TaskEntry } from './plan-round.js';
 import type { PlanItem } from './planner.js';
+import { isBatchId } from './tasks/batch.js';
 
 /** Planning rounds that cost what changed since the last one. */
 export class RoundPlanner {
@@ -34,7 +35,7 @@ export class RoundPlanner {
   assignmentsChanged(events: WatchEvent[]): void {
     for (const ev of events) {
       const a = this.keys.assignmentOf(ev.kv.key);
-      if (!a) continue;
+      if (!a || isBatchId(a.id)) continue;
       if (ev.type === 'put') (this.index.worker.set(a.id, a.worker), this.index.kv.set(a.id, ev.kv));
       else if (this.index.worker.get(a.id) === a.worker) (this.index.worker.delete(a.id), this.index.kv.delete(a.id));
     }
@@ -56,7 +57,7 @@ export class RoundPlanner {
     this.dirty.clear();
     for (const id of changed) {
       const kv: KeyValue | undefined = s.registry.get(this.keys.item(id));
-      const c = kv ? classify(s, this.keys, id, kv, this.index.worker.has(id)) : undefined;
+      const c = kv ? classify(s, this.keys, id, kv) : undefined;
       if (c && 'service' in c) {
         upserts.push(c.service);
         this.tasks.delete(id);
@@ -67,21 +68,19 @@ export class RoundPlanner {
       }
     }
     const delta = this.services.update(upserts, removals);
-    const tasks = [...this.tasks.values()].filter((t) => this.index.worker.has(t.id) || !s.results.has(this.keys.result(t.id)));
-    const taskChanges = taskChangesOf(s, this.keys, this.random, fleet, tasks, this.index.worker);
+    const tasks = [...this.tasks.values()].filter((t) => !s.results.has(this.keys.result(t.id)));
+    const taskChanges = taskChangesOf(s, this.keys, this.random, fleet, tasks);
     const w = new RoundWriter(s, this.keys, this.index, { unassignable: this.services.unassignableIds().length, services: this.services.size, tasks: tasks.length }, taskChanges);
     for (const [id, to] of delta.assign) w.put(id, to);
     for (const id of delta.unassign) w.remove(id);
-    for (const [id, to] of taskChanges.assign) w.put(id, to);
-    for (const id of taskChanges.unassign) w.remove(id);
     const unassigned = new Set(delta.unassign);
     for (const id of changed) {
       if (delta.assign.has(id)) continue;
       const to = this.services.assignment(id);
       // A service that stays where it is: its newer content, if any, goes to its owner.
       if (to !== undefined && to === this.index.worker.get(id)) w.forward(id);
-      // Gone from the registry (or a finished task): an assignment left behind is removed.
-      else if (to === undefined && !this.tasks.has(id) && !unassigned.has(id)) w.remove(id);
+      // Gone from the registry, or a task (tasks go in batches): an assignment of it on its own is removed.
+      else if (to === undefined && !unassigned.has(id)) w.remove(id);
     }
     return w.round;
   }

@@ -6,12 +6,11 @@ import path from 'node:path';
 import { after, it } from 'node:test';
 import { StoreClient } from '../../src/client/store-client.js';
 import { Agent } from '../../src/engine/agent.js';
-import { claimItem, direct } from '../../src/engine/claims.js';
 import { Keys } from '../../src/engine/keys.js';
 import { Leader } from '../../src/engine/leader.js';
 import { silentLogger } from '../../src/engine/log.js';
 import { logProcessor } from '../../src/engine/processors/log-processor.js';
-import { beginAttempt, endAttempt } from '../../src/engine/tasks/attempts.js';
+import { claimBatchTxn, endWrites, holdsBatch, newBatchId, type BatchTask } from '../../src/engine/tasks/batch.js';
 import type { TaskResult } from '../../src/engine/tasks/task-model.js';
 import type { Store } from '../../src/store/index.js';
 import { forEachBackend } from '../helpers/backends.js';
@@ -56,9 +55,11 @@ forEachBackend('tasks', (backend) => {
       assert.ok(r.durationMs !== undefined && r.finishedAt >= r.startedAt!);
       const b = await f.result(bad.id);
       assert.deepEqual([b.status, b.reason, b.exitCode, b.attempts], ['failed', 'exit', 7, 3]);
+      // Attempts that may be retried leave a record; the last one is the result.
       const attempts = (await (await backend.open()).range(f.keys.attempt(bad.id), { prefix: true })).kvs.map((kv) => JSON.parse(kv.value));
-      assert.equal(attempts.length, 3);
-      for (let i = 1; i < 3; i++) assert.ok(attempts[i].startedAt >= attempts[i - 1].end.retryAt, 'each retry waits for its backoff');
+      assert.equal(attempts.length, 2);
+      const starts = [...attempts.map((a) => a.startedAt), b.startedAt];
+      for (let i = 1; i < 3; i++) assert.ok(starts[i] >= attempts[i - 1].end.retryAt, 'each retry waits for its backoff');
     } finally {
       await f.stop();
     }
@@ -90,31 +91,44 @@ forEachBackend('tasks', (backend) => {
     }
   });
 
-  it('refuses the late result of a worker that lost its claim; the result is written once', async () => {
+  it('refuses the late result of a worker that lost its batch; the result is written once', async () => {
     const store = await backend.open();
     const keys = new Keys(fresh());
     const id = 'task-1';
-    await store.put(keys.item(id), '');
+    const item = await store.put(keys.item(id), '');
     await store.put(keys.spec(id), JSON.stringify({ kind: 'task', weight: 1, selector: {} }));
+    const task: BatchTask = { id, created: item.revision, attempt: 1 };
+    // Each worker claims a batch naming the task, as the agent does (a claim needs its batch as read).
+    const claim = async (worker: string, lease: string) => {
+      const batch = newBatchId();
+      const put = await store.put(keys.assignment(worker, batch), JSON.stringify({ tasks: [task] }));
+      const kv = (await store.get(keys.assignment(worker, batch)))!;
+      assert.equal(kv.modRevision, put.revision);
+      const r = await store.txn(claimBatchTxn(keys, worker, batch, kv, { tasks: [task] }, lease));
+      assert.ok(r.succeeded, `${worker} claims its batch`);
+      return { batch, token: r.revision };
+    };
+    const end = (b: { batch: string; token: number }, worker: string) => {
+      const result: TaskResult = { status: 'succeeded', reason: 'exit', exitCode: 0, signal: null, attempts: 1, worker, finishedAt: Date.now(), output: worker };
+      const w = endWrites(keys, b.token, [{ task, result }]);
+      return store.txn({ compare: [holdsBatch(keys, b.batch, b.token), ...w.compare], success: w.success });
+    };
     const stale = await store.grantLease(10);
-    await store.put(keys.assignment('stale', id), '');
-    const a = await claimItem(store, keys, id, 'stale', stale.id);
-    assert.ok(a.claimed);
-    const begun = await beginAttempt(direct(store), keys, id, a.token, 'stale', Date.now());
-    assert.ok(begun);
+    const a = await claim('stale', stale.id);
+    assert.equal((await store.txn(claimBatchTxn(keys, 'stale', a.batch, (await store.get(keys.assignment('stale', a.batch)))!, { tasks: [task] }, stale.id))).succeeded, false, 'a batch is claimed once');
     await store.revokeLease(stale.id); // its lease is gone, the claim with it
     const fresh_ = await store.grantLease(10);
-    await store.put(keys.assignment('fresh', id), '');
-    const b = await claimItem(store, keys, id, 'fresh', fresh_.id);
-    assert.ok(b.claimed);
-    const begunB = await beginAttempt(direct(store), keys, id, b.token, 'fresh', Date.now());
-    const result = (worker: string): TaskResult => ({ status: 'succeeded', reason: 'exit', exitCode: 0, signal: null, attempts: 1, worker, finishedAt: Date.now(), output: worker });
-    const late = await endAttempt(direct(store), keys, id, { ...begun!.record, end: { ok: true, reason: 'exit', exitCode: 0, signal: null, finishedAt: Date.now() } }, result('stale'));
-    assert.equal(late, 'refused');
+    const b = await claim('fresh', fresh_.id);
+    assert.equal((await end(a, 'stale')).succeeded, false, 'the late end is refused');
     assert.equal(await store.get(keys.result(id)), null);
-    assert.equal(await endAttempt(direct(store), keys, id, { ...begunB!.record, end: { ok: true, reason: 'exit', exitCode: 0, signal: null, finishedAt: Date.now() } }, result('fresh')), 'recorded');
+    assert.equal((await end(b, 'fresh')).succeeded, true);
     assert.equal(JSON.parse((await store.get(keys.result(id)))!.value).worker, 'fresh');
-    assert.equal(await endAttempt(direct(store), keys, id, { ...begunB!.record, end: { ok: true, reason: 'exit', exitCode: 0, signal: null, finishedAt: Date.now() } }, result('again')), 'refused', 'nothing is written twice');
+    assert.equal((await end(b, 'again')).succeeded, false, 'nothing is written twice');
+    // Deleted and added again: the new item is not the one the batch named.
+    await store.delete(keys.result(id));
+    await store.delete(keys.item(id));
+    await store.put(keys.item(id), '');
+    assert.equal((await end(b, 'fresh')).succeeded, false, 'a result never lands on a newer item of the same id');
     await store.revokeLease(fresh_.id);
   });
 }, { timeout: 120_000 });

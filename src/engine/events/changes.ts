@@ -3,6 +3,8 @@
 import { EventEmitter } from 'node:events';
 import type { Store, Watch } from '../../store/index.js';
 import type { Keys } from '../keys.js';
+import { isBatchId, type TaskBatch } from '../tasks/batch.js';
+import { decodeJson } from '../tasks/task-model.js';
 
 /** What a client follows; all given filters must match. */
 export interface ChangeFilter {
@@ -38,16 +40,18 @@ export interface ChangeStreamEvents {
 /** The sections whose keys end in an item id, or an item id then more. */
 const ITEM_SECTIONS = ['registry/', 'specs/', 'assign/', 'active/', 'status/', 'results/', 'attempts/'];
 
-/** Whether `key` (relative) passes `filter`. */
-export function matches(filter: ChangeFilter, key: string): boolean {
+/** Whether `key` (relative) passes `filter`; `value` is a put's, for task batches (they name their tasks). */
+export function matches(filter: ChangeFilter, key: string, value?: string): boolean {
   if (filter.prefix !== undefined && !key.startsWith(filter.prefix)) return false;
-  const idOf = () => {
+  const idsOf = (): string[] => {
     const section = ITEM_SECTIONS.find((s) => key.startsWith(s));
     // assign/<worker>/<item>: the item id comes after the worker's inbox.
-    return section ? key.slice(section.length).split('/')[section === 'assign/' ? 1 : 0] : undefined;
+    const id = section ? key.slice(section.length).split('/')[section === 'assign/' ? 1 : 0] : undefined;
+    if (id === undefined || !isBatchId(id)) return id === undefined ? [] : [id];
+    return section === 'assign/' && value !== undefined ? (decodeJson<TaskBatch>(value)?.tasks ?? []).map((t) => t.id) : [];
   };
-  if (filter.item !== undefined && idOf() !== filter.item) return false;
-  if (filter.job !== undefined && key !== `jobs/${filter.job}` && !(idOf() ?? '').startsWith(`${filter.job}.`)) return false;
+  if (filter.item !== undefined && !idsOf().includes(filter.item)) return false;
+  if (filter.job !== undefined && key !== `jobs/${filter.job}` && !idsOf().some((id) => id.startsWith(`${filter.job}.`))) return false;
   if (filter.run !== undefined && !key.startsWith(`runs/${filter.run}/`)) return false;
   return true;
 }
@@ -68,7 +72,7 @@ export class ChangeStream extends EventEmitter<ChangeStreamEvents> {
       const changes: Change[] = [];
       for (const ev of b.events) {
         const key = ev.kv.key.slice(keys.prefix.length);
-        if (!matches(filter, key)) continue;
+        if (!matches(filter, key, ev.type === 'put' ? ev.kv.value : undefined)) continue;
         changes.push(ev.type === 'put' ? { type: 'put', key, value: ev.kv.value, modRevision: ev.kv.modRevision } : { type: 'delete', key, modRevision: ev.kv.modRevision });
       }
       if (changes.length) this.emit('batch', { revision: b.revision, changes });

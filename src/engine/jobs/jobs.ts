@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { listPrefix, type KeyValue, type Store, type TxnOp } from '../../store/index.js';
 import type { Keys } from '../keys.js';
+import { taskPlacements, type TaskPlacement } from '../tasks/batch-reads.js';
 import { encodeSpec, specOf } from '../model.js';
 import { decodeJson, type AttemptRecord, type TaskResult } from '../tasks/task-model.js';
 import type { WriteOnce } from '../write-once.js';
@@ -122,31 +123,38 @@ export async function listJobs(store: Store, keys: Keys): Promise<JobRecord[]> {
 /** A job's tasks with their results, in index order. */
 export async function jobTasks(store: Store, keys: Keys, job: JobRecord): Promise<JobTask[]> {
   const prefix = `${job.id}.`;
-  const [items, specs, results, active, attempts] = await Promise.all(
-    [keys.registry, keys.specs, keys.results, keys.active, keys.attempts].map(async (p) => {
-      const { kvs } = await listPrefix(store, p + prefix);
-      return kvs;
-    }),
-  );
-  return tasksFrom(keys, job, { items, specs, results, active, attempts }).sort((a, b) => a.index - b.index);
+  const [[items, specs, results, attempts], placements] = await Promise.all([
+    Promise.all(
+      [keys.registry, keys.specs, keys.results, keys.attempts].map(async (p) => {
+        const { kvs } = await listPrefix(store, p + prefix);
+        return kvs;
+      }),
+    ),
+    taskPlacements(store, keys),
+  ]);
+  return tasksFrom(keys, job, { items, specs, results, attempts }, placements).sort((a, b) => a.index - b.index);
 }
 
 /** The tasks of `items` (registry key-values of a job's tasks), in their order, from their other keys. */
-export function tasksFrom(keys: Keys, job: JobRecord, sections: Record<'items' | 'specs' | 'results' | 'active' | 'attempts', KeyValue[]>): JobTask[] {
-  const { items, specs, results, active, attempts } = sections;
+export function tasksFrom(keys: Keys, job: JobRecord, sections: Record<'items' | 'specs' | 'results' | 'attempts', KeyValue[]>, placements: ReadonlyMap<string, TaskPlacement>): JobTask[] {
+  const { items, specs, results, attempts } = sections;
   const prefix = `${job.id}.`;
   const byTask = (kvs: typeof items, p: string) => new Map(kvs.map((kv) => [kv.key.slice(p.length), kv.value]));
   const specOfTask = byTask(specs, keys.specs);
   const resultOf = byTask(results, keys.results);
-  // Running: claimed and its attempt begun (a claimed task may still wait for a slot on its worker).
-  const claimed = new Set(active.map((kv) => kv.key.slice(keys.active.length)));
-  const running = new Set<string>();
+  // Running: in a claimed batch, and not ended there (an attempt record at the claim's token).
+  const endedAt = new Set<string>();
   const attemptCount = new Map<string, number>();
   for (const kv of attempts) {
     const id = kv.key.slice(keys.attempts.length).split('/')[0];
     attemptCount.set(id, (attemptCount.get(id) ?? 0) + 1);
-    if (claimed.has(id) && !decodeJson<AttemptRecord>(kv.value)?.end) running.add(id);
+    const token = decodeJson<AttemptRecord>(kv.value)?.token;
+    if (token !== undefined) endedAt.add(`${id}@${token}`);
   }
+  const running = (id: string) => {
+    const p = placements.get(id);
+    return p?.token !== undefined && !endedAt.has(`${id}@${p.token}`);
+  };
   // Another job's id may start with this one's and a dot ("a" and "a.1"): only this job's own tasks.
   const own = (id: string) => /^\d+$/.test(id.slice(prefix.length)) && Number(id.slice(prefix.length)) < job.total;
   return items
@@ -160,7 +168,7 @@ export function tasksFrom(keys: Keys, job: JobRecord, sections: Record<'items' |
         index: Number(id.slice(prefix.length)),
         values: spec?.values ?? {},
         command: spec?.command ?? [],
-        status: result?.status ?? (running.has(id) ? 'running' : 'pending'),
+        status: result?.status ?? (running(id) ? 'running' : 'pending'),
         attempts: result?.attempts ?? attemptCount.get(id) ?? 0,
         result,
       } satisfies JobTask;

@@ -1,19 +1,33 @@
-// What the leader changes for tasks in one planning round: free finished tasks' assignments,
-// record attempts lost with their workers, and fill free slots with runnable tasks. Pure.
-import type { KeyValue, TxnRequest } from '../../store/index.js';
+// What the leader changes for tasks in one planning round, in batches (batch.ts): record the
+// attempts of batches whose claim went with its worker, take back batches nobody claimed from
+// workers that left or drain, tell the holders of claimed batches which tasks to stop (cancelled,
+// deleted), and fill free slots with new batches of runnable tasks. Pure.
+import type { Compare, KeyValue, TxnOp, TxnRequest } from '../../store/index.js';
 import type { Keys } from '../keys.js';
 import { selects, type WorkSpec } from '../model.js';
-import { lostAttemptTxn } from './attempts.js';
+import { attemptId, BATCH_INLINE_BYTES, BATCH_MAX, holdsBatch, newBatchId, sameTask, type BatchTask, type TaskBatch } from './batch.js';
 import { DEFAULT_BACKOFF_MS, DEFAULT_MAX_ATTEMPTS, retryDelay, type AttemptRecord, type TaskResult } from './task-model.js';
 import { planTasks, type QueuedTask, type SlotWorker } from './task-planner.js';
 
+/** A batch in some worker's inbox, as the leader sees it. */
+export interface BatchView {
+  worker: string;
+  id: string;
+  kv: KeyValue;
+  record: TaskBatch;
+}
+
 export interface TaskSnapshot {
   now: number;
-  workers: SlotWorker[];
+  /** Workers with their task capacity (slots × queue factor) and their real slot count. */
+  workers: Array<SlotWorker & { slots: number }>;
+  /** Tasks without a result. */
   tasks: Array<{ id: string; spec: WorkSpec; order: number }>;
-  assign: ReadonlyMap<string, string>;
-  claimOf(id: string): KeyValue | undefined;
-  hasResult(id: string): boolean;
+  batches: BatchView[];
+  item(id: string): KeyValue | undefined;
+  spec(id: string): KeyValue | undefined;
+  claimOf(batch: string): KeyValue | undefined;
+  resultOf(id: string): TaskResult | undefined;
   /** A task's attempts, oldest first. */
   attemptsOf(id: string): Array<{ kv: KeyValue; record: AttemptRecord }>;
   /** Whether a job's tasks may run (the job is fully submitted and not cancelled). */
@@ -21,68 +35,125 @@ export interface TaskSnapshot {
 }
 
 export interface TaskChanges {
-  assign: Map<string, string>;
-  unassign: string[];
-  /** Transactions recording lost attempts, each guarded by its own compares. */
-  lost: Array<Omit<TxnRequest, 'failure'>>;
+  /** Puts of new batches, unconditional but for the leader's fence (their keys are new). */
+  ops: TxnOp[];
+  /** Writes that carry their own compares. */
+  guarded: Array<Omit<TxnRequest, 'failure'>>;
+  /** Tasks put in new batches, by worker. */
+  placed: Array<{ id: string; to: string }>;
   /** The earliest future moment a backed-off task becomes runnable. */
   wakeAt?: number;
 }
 
+const unchanged = (kv: KeyValue): Compare => ({ key: kv.key, target: 'mod', op: '==', value: kv.modRevision });
+
 /** The task part of a planning round. */
 export function planTaskChanges(s: TaskSnapshot, keys: Keys, random: () => number): TaskChanges {
-  const out: TaskChanges = { assign: new Map(), unassign: [], lost: [] };
+  const out: TaskChanges = { ops: [], guarded: [], placed: [] };
   const live = new Map(s.workers.map((w) => [w.id, w]));
   const busy = new Map<string, number>();
-  const queue: QueuedTask[] = [];
-  const hold = (w: string) => busy.set(w, (busy.get(w) ?? 0) + 1);
-  for (const { id, spec, order } of s.tasks) {
-    const assigned = s.assign.get(id);
-    const claim = s.claimOf(id);
-    if (s.hasResult(id) || (spec.job && !s.jobReady(spec.job))) {
-      // Done, cancelled, or its job not (or no longer) open: a worker still running it stops.
-      if (assigned) out.unassign.push(id);
-      if (claim) hold(claim.value);
-      continue;
-    }
+  /** Tasks in a batch that may still run them (or whose loss is being recorded): not queued again. */
+  const held = new Set<string>();
+  const hold = (w: string, id: string) => (held.add(id), busy.set(w, (busy.get(w) ?? 0) + 1));
+  const specs = new Map(s.tasks.map((t) => [t.id, t.spec]));
+  const current = (t: BatchTask) => s.item(t.id)?.createRevision === t.created;
+  const runnable = (t: BatchTask) => {
+    const spec = specs.get(t.id);
+    return current(t) && spec !== undefined && (!spec.job || s.jobReady(spec.job));
+  };
+
+  for (const b of s.batches) {
+    const claim = s.claimOf(b.id);
     if (claim) {
-      hold(claim.value);
-      continue;
-    }
-    const attempts = s.attemptsOf(id);
-    const open = attempts.filter((a) => !a.record.end);
-    if (open.length > 0) {
-      // Begun, never ended, and nobody holds the claim: the worker died with it.
-      const max = spec.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-      for (const a of open) {
-        const final = attempts.length >= max && a === open[open.length - 1];
-        const end: NonNullable<AttemptRecord['end']> = { ok: false, reason: 'lost', exitCode: null, signal: null, finishedAt: s.now };
-        if (!final) end.retryAt = s.now + retryDelay(attempts.indexOf(a) + 1, spec.backoffMs ?? DEFAULT_BACKOFF_MS, random);
-        const result: TaskResult | undefined = final
-          ? { status: 'failed', reason: 'lost', exitCode: null, signal: null, attempts: attempts.length, worker: a.record.worker, startedAt: a.record.startedAt, finishedAt: s.now, output: '' }
-          : undefined;
-        out.lost.push(lostAttemptTxn(keys, id, a, end, result, assigned));
+      // Running: a task ends with its result or an attempt record at the claim's token.
+      const token = claim.createRevision;
+      const stop = new Set(b.record.stop ?? []);
+      const before = stop.size;
+      for (const t of b.record.tasks) {
+        const result = s.resultOf(t.id);
+        const ended = s.attemptsOf(t.id).some((a) => a.record.token === token);
+        if (stop.has(t.id) || ended || (result && result.status !== 'cancelled')) continue;
+        if (result || !runnable(t)) stop.add(t.id); // cancelled, deleted, or its job no longer open
+        else hold(b.worker, t.id);
       }
-      continue;
+      if (stop.size > before) out.guarded.push({ compare: [unchanged(b.kv), holdsBatch(keys, b.id, token)], success: [{ type: 'put', key: b.kv.key, value: JSON.stringify({ ...b.record, stop: [...stop] }) }] });
+    } else if (b.record.claimed) {
+      out.guarded.push(lostBatchTxn(s, keys, b, specs, random));
+      for (const t of b.record.tasks) held.add(t.id); // queued once the batch is gone, with the attempt counted
+    } else {
+      const owner = live.get(b.worker);
+      const keep = owner && !owner.draining && b.record.tasks.every((t) => runnable(t) && !s.resultOf(t.id) && selects(specs.get(t.id)!.selector, owner.labels));
+      if (keep) for (const t of b.record.tasks) hold(b.worker, t.id);
+      else {
+        // Nobody began it: take it back whole (unless claimed meanwhile), its tasks are planned again.
+        out.guarded.push({ compare: [unchanged(b.kv), { key: keys.claim(b.id), target: 'create', op: '==', value: 0 }], success: [{ type: 'delete', key: b.kv.key }] });
+        for (const t of b.record.tasks) held.add(t.id);
+      }
     }
-    const owner = assigned ? live.get(assigned) : undefined;
-    if (owner && !owner.draining && selects(spec.selector, owner.labels)) {
-      hold(owner.id); // assigned, not claimed yet: the slot is taken
-      continue;
-    }
-    const retryAt = Math.max(0, ...attempts.map((a) => a.record.end?.retryAt ?? 0));
+  }
+
+  const queue: QueuedTask[] = [];
+  for (const { id, spec, order } of s.tasks) {
+    if (held.has(id) || (spec.job && !s.jobReady(spec.job)) || s.resultOf(id)) continue;
+    const retryAt = Math.max(0, ...s.attemptsOf(id).map((a) => a.record.end?.retryAt ?? 0));
     if (retryAt > s.now) {
       out.wakeAt = Math.min(out.wakeAt ?? Infinity, retryAt);
-      if (assigned) out.unassign.push(id);
       continue;
     }
     queue.push({ id, selector: spec.selector, order });
-    if (assigned) out.unassign.push(id); // reassigned below, or waits for a slot
   }
-  for (const [id, w] of planTasks(s.workers, queue, busy)) {
-    out.assign.set(id, w);
-    const i = out.unassign.indexOf(id);
-    if (i >= 0) out.unassign.splice(i, 1);
+  const byWorker = new Map<string, string[]>();
+  for (const [id, w] of planTasks(s.workers, queue, busy)) byWorker.set(w, [...(byWorker.get(w) ?? []), id]);
+  for (const [w, ids] of byWorker) {
+    const size = Math.max(1, Math.min(BATCH_MAX, live.get(w)!.slots));
+    for (let i = 0; i < ids.length; i += size) {
+      const tasks = newBatch(s, ids.slice(i, i + size));
+      const id = newBatchId();
+      out.ops.push({ type: 'put', key: keys.assignment(w, id), value: JSON.stringify({ tasks } satisfies TaskBatch) });
+      for (const t of tasks) out.placed.push({ id: t.id, to: w });
+    }
   }
   return out;
+}
+
+/** The tasks of a new batch: the incarnation, the attempt it begins, and specs while they fit. */
+function newBatch(s: TaskSnapshot, ids: string[]): BatchTask[] {
+  let inline = 0;
+  return ids.map((id) => {
+    const spec = s.spec(id)?.value;
+    const t: BatchTask = { id, created: s.item(id)!.createRevision, attempt: s.attemptsOf(id).length + 1 };
+    inline += spec?.length ?? 0;
+    if (inline <= BATCH_INLINE_BYTES) t.spec = spec ?? '';
+    return t;
+  });
+}
+
+/**
+ * A batch whose claim went with its worker: every task of it that had not ended lost an attempt
+ * there (its result, when it was the last). Written with the deletion of the batch, at once, so
+ * an attempt is counted once.
+ */
+function lostBatchTxn(s: TaskSnapshot, keys: Keys, b: BatchView, specs: ReadonlyMap<string, WorkSpec>, random: () => number): Omit<TxnRequest, 'failure'> {
+  const compare: Compare[] = [unchanged(b.kv), { key: keys.claim(b.id), target: 'create', op: '==', value: 0 }];
+  const success: TxnOp[] = [{ type: 'delete', key: b.kv.key }];
+  for (const t of b.record.tasks) {
+    const attempts = s.attemptsOf(t.id);
+    // Ended there (an attempt record after the batch was made), done, or no longer this item.
+    if (s.item(t.id)?.createRevision !== t.created || s.resultOf(t.id) || attempts.some((a) => a.record.token > b.kv.createRevision)) continue;
+    const spec = specs.get(t.id);
+    const n = attempts.length + 1;
+    const final = n >= (spec?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+    const end: NonNullable<AttemptRecord['end']> = { ok: false, reason: 'lost', exitCode: null, signal: null, finishedAt: s.now };
+    if (!final) end.retryAt = s.now + retryDelay(n, spec?.backoffMs ?? DEFAULT_BACKOFF_MS, random);
+    // The claim's revision is the token; the mark it left in the batch was written with it.
+    const token = b.kv.modRevision;
+    const record: AttemptRecord = { worker: b.worker, token, startedAt: s.now, end };
+    compare.push(sameTask(keys, t), { key: keys.result(t.id), target: 'create', op: '==', value: 0 });
+    success.push({ type: 'put', key: keys.attempt(t.id, attemptId(token)), value: JSON.stringify(record) });
+    if (final) {
+      const result: TaskResult = { status: 'failed', reason: 'lost', exitCode: null, signal: null, attempts: n, worker: b.worker, finishedAt: s.now, output: '' };
+      success.push({ type: 'put', key: keys.result(t.id), value: JSON.stringify(result) });
+    }
+  }
+  return { compare, success };
 }

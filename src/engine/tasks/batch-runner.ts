@@ -1,0 +1,231 @@
+// A worker's side of task batches: claim a batch from its inbox while a slot is free, run its
+// tasks at most `slots` at once, write their ends in batches under the claim, and let go of the
+// batch once every task has ended. Tasks the leader takes back (cancelled, deleted) are stopped and
+// nothing is written for them. When the right to run goes (session lost, claim gone, shutdown) every
+// task of the batch is stopped and nothing is written either: the leader records those attempts
+// lost, from the mark the claim left in the batch.
+import type { Session } from '../../recipes/session.js';
+import type { Clock, KeyValue, Store } from '../../store/index.js';
+import { itemContext } from '../item-context.js';
+import type { Keys } from '../keys.js';
+import { Limiter } from '../limit.js';
+import type { Logger } from '../log.js';
+import { decodeSpec, type WorkItem } from '../model.js';
+import { batchOf, claimBatchTxn, type BatchTask, type TaskBatch, type TaskEnd } from './batch.js';
+import { BatchEnds, type ClaimedBatch } from './batch-ends.js';
+import { DEFAULT_BACKOFF_MS, DEFAULT_MAX_ATTEMPTS, retryDelay, type AttemptRecord } from './task-model.js';
+import { startAttempt, type RunningAttempt } from './task-run.js';
+
+export interface BatchRunnerOptions {
+  store: Store;
+  keys: Keys;
+  workerId: string;
+  log: Logger;
+  clock: Clock;
+  random: () => number;
+  /** The worker's --exec command, for tasks without their own. */
+  workerExec?: string;
+  /** How many attempts run at once; a batch is claimed only while one is free. */
+  slots: number;
+  /** The batches in the worker's inbox now: batch id → its key-value. */
+  entries(): ReadonlyMap<string, KeyValue>;
+  session(): Session | undefined;
+  /** How many tasks the worker holds changed. */
+  changed(): void;
+}
+
+interface HeldTask {
+  task: BatchTask;
+  item: WorkItem;
+  abort: AbortController;
+  running?: RunningAttempt;
+  /** Why it was stopped before it could end by itself: nothing is written for it then. */
+  stoppedFor?: 'taken back' | 'lost';
+  settled: boolean;
+  /** Settles once its process is over (or it never started). */
+  stopped: Promise<void>;
+  markStopped: () => void;
+}
+
+interface Held extends ClaimedBatch {
+  session: Session;
+  tasks: Map<string, HeldTask>;
+  open: number;
+  gone: boolean;
+}
+
+/** Runs the task batches of one worker. */
+export class BatchRunner {
+  private readonly held = new Map<string, Held>();
+  private readonly slots: Limiter;
+  private readonly closing = new AbortController();
+  private readonly ends: BatchEnds;
+  private claiming = false;
+  private closed = false;
+
+  constructor(private readonly o: BatchRunnerOptions) {
+    this.slots = new Limiter(o.slots);
+    this.ends = new BatchEnds({ store: o.store, keys: o.keys, worker: o.workerId, log: o.log, clock: o.clock, random: o.random, closing: this.closing.signal });
+  }
+
+  /** Tasks held now (claimed, not yet ended). */
+  get load(): number {
+    let n = 0;
+    for (const h of this.held.values()) n += h.open;
+    return n;
+  }
+
+  /** Ids of the tasks held now. */
+  ids(): string[] {
+    return [...this.held.values()].flatMap((h) => [...h.tasks.values()].filter((t) => !t.settled).map((t) => t.task.id));
+  }
+
+  /** The claims held, for the periodic check that they are still there. */
+  claims(): Array<{ id: string; token: number }> {
+    return [...this.held.values()].filter((h) => !h.gone).map((h) => ({ id: h.id, token: h.token }));
+  }
+
+  /** Looks at the inbox again: stops what the leader took back, claims what it can. */
+  reconcile(): void {
+    const entries = this.o.entries();
+    for (const h of this.held.values()) {
+      if (h.gone) continue;
+      const kv = entries.get(h.id);
+      // A claimed batch leaves the inbox only with its claim: if it went, so did the right to run it.
+      if (!kv) void this.drop(h, 'its batch left the inbox');
+      else for (const id of batchOf(kv)?.stop ?? []) this.stopTask(h, id);
+    }
+    void this.claimMore();
+  }
+
+  /** The session is lost: stops every task run under it; resolves once their processes are over. */
+  async fence(session: Session): Promise<void> {
+    await Promise.all([...this.held.values()].filter((h) => h.session === session).map((h) => this.drop(h, 'session lost')));
+  }
+
+  /** The claim of batch `id` made at `token` is gone: stops its tasks. */
+  lost(id: string, token: number): Promise<void> {
+    const h = this.held.get(id);
+    return h && h.token === token ? this.drop(h, 'claim gone') : Promise.resolve();
+  }
+
+  /** Stops everything (the worker shuts down): those attempts count as lost. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.held.values()].map((h) => this.drop(h, 'shutdown')));
+    this.closing.abort();
+  }
+
+  private async drop(h: Held, why: string): Promise<void> {
+    if (!h.gone) {
+      h.gone = true;
+      this.o.log.warn('stopping a batch of tasks: the right to run it is gone', { batch: h.id, token: h.token, why, running: h.open });
+      for (const t of h.tasks.values()) this.stop(t, 'lost');
+    }
+    await Promise.all([...h.tasks.values()].map((t) => t.stopped));
+  }
+
+  private stopTask(h: Held, id: string): void {
+    const t = h.tasks.get(id);
+    if (t && !t.settled && !t.stoppedFor) {
+      this.o.log.info(`Stopping task=${id}: taken back by the leader (cancelled or deleted)`, { batch: h.id });
+      this.stop(t, 'taken back');
+    }
+  }
+
+  private stop(t: HeldTask, why: NonNullable<HeldTask['stoppedFor']>): void {
+    t.stoppedFor ??= why;
+    t.abort.abort(new Error(why));
+    if (t.running) t.running.stop('cancelled', why === 'lost' ? 300 : 2000);
+    else t.markStopped(); // still waiting for a slot: it never starts
+  }
+
+  private async claimMore(): Promise<void> {
+    if (this.claiming) return;
+    this.claiming = true;
+    try {
+      for (;;) {
+        const session = this.o.session();
+        if (this.closed || !session?.valid || this.load >= this.o.slots) return;
+        const next = [...this.o.entries()].find(([id, kv]) => !this.held.has(id) && batchOf(kv) !== undefined && !batchOf(kv)!.claimed);
+        if (!next || !(await this.claim(next[0], next[1], batchOf(next[1])!, session))) return;
+      }
+    } catch (err) {
+      this.o.log.warn('could not claim a batch of tasks, trying again on the next change', { error: (err as Error).message });
+    } finally {
+      this.claiming = false;
+    }
+  }
+
+  private async claim(id: string, kv: KeyValue, record: TaskBatch, session: Session): Promise<boolean> {
+    const { store, keys, workerId } = this.o;
+    const r = await store.txn(claimBatchTxn(keys, workerId, id, kv, record, session.lease));
+    if (!r.succeeded || this.closed || !session.valid) return false; // a lost session takes the claim with it
+    const reads = r.results.slice(2).map((x) => (x.type === 'range' ? x.kvs[0]?.value : undefined));
+    const h: Held = { id, token: r.revision, session, tasks: new Map(), open: 0, gone: false };
+    for (const task of record.tasks) {
+      const content = reads.shift() ?? '';
+      const spec = task.spec ?? reads.shift();
+      let markStopped!: () => void;
+      const stopped = new Promise<void>((resolve) => (markStopped = resolve));
+      const t: HeldTask = { task, item: { id: task.id, content, spec: decodeSpec(spec) }, abort: new AbortController(), settled: false, stopped, markStopped };
+      h.tasks.set(task.id, t);
+      h.open++;
+    }
+    this.held.set(id, h);
+    this.o.log.info(`Claimed a batch of ${h.open} tasks`, { batch: id, token: h.token });
+    for (const taskId of record.stop ?? []) this.stopTask(h, taskId);
+    for (const t of h.tasks.values()) void this.run(h, t);
+    this.o.changed();
+    return true;
+  }
+
+  private async run(h: Held, t: HeldTask): Promise<void> {
+    const { log, clock, workerId } = this.o;
+    try {
+      await this.slots.run(async () => {
+        if (t.stoppedFor) return;
+        const ctx = itemContext({ store: this.o.store, keys: this.o.keys, id: t.task.id, workerId, token: h.token, session: h.session, signal: t.abort.signal, log });
+        const startedAt = clock.now();
+        log.info(`Running task=${t.task.id}`, { attempt: t.task.attempt, token: h.token });
+        t.running = startAttempt(t.item, t.task.attempt, ctx, this.o.workerExec);
+        const out = await t.running.done;
+        t.markStopped();
+        if (t.stoppedFor) return; // taken back (its result is written already) or lost (the leader records it)
+        const finishedAt = clock.now();
+        const spec = t.item.spec;
+        const final = out.ok || t.task.attempt >= (spec.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+        const endOf: NonNullable<AttemptRecord['end']> = { ok: out.ok, reason: out.reason, exitCode: out.exitCode, signal: out.signal, finishedAt };
+        const end: TaskEnd = { task: t.task };
+        if (final) {
+          end.result = { status: out.ok ? 'succeeded' : 'failed', reason: out.reason, exitCode: out.exitCode, signal: out.signal, attempts: t.task.attempt, worker: workerId, startedAt, finishedAt, durationMs: finishedAt - startedAt, output: out.output };
+        } else {
+          endOf.retryAt = finishedAt + retryDelay(t.task.attempt, spec.backoffMs ?? DEFAULT_BACKOFF_MS, this.o.random);
+          end.attempt = { worker: workerId, token: h.token, startedAt, end: endOf };
+        }
+        const outcome = await this.ends.write(h, end);
+        if (outcome === 'refused') log.warn(`Result of task=${t.task.id} refused: the claim or the task is no longer ours (cancelled, deleted, or the batch lost)`, { token: h.token });
+        else if (outcome === 'gave up') log.warn(`Result of task=${t.task.id} not recorded: the store was away until shutdown (the attempt counts as lost)`, { token: h.token });
+        else log.info(final ? `Finished task=${t.task.id}` : `Attempt of task=${t.task.id} failed`, { status: end.result?.status, reason: out.reason, exitCode: out.exitCode ?? undefined, attempt: t.task.attempt, retryAt: endOf.retryAt });
+      });
+    } catch (err) {
+      log.error(`task=${t.task.id} failed in the worker`, { error: (err as Error).message });
+    } finally {
+      t.markStopped();
+      this.settle(h, t);
+    }
+  }
+
+  private settle(h: Held, t: HeldTask): void {
+    if (t.settled) return;
+    t.settled = true;
+    h.open--;
+    if (h.open === 0) {
+      this.held.delete(h.id);
+      // Every end is written (or refused): let go of the batch. Gone already if the right was lost.
+      if (!h.gone) void this.ends.finish(h);
+    }
+    this.o.changed();
+    void this.claimMore();
+  }
+}
