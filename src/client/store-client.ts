@@ -10,6 +10,7 @@ import { ConflictError, NotFoundError, TooLargeError } from './errors.js';
 import { deleteJob } from '../engine/jobs/job-delete.js';
 import { cancelJob, getJob, JobChangedError, JobDeletingError, JobExistsError, submitJob, summarize, type JobRecord } from '../engine/jobs/jobs.js';
 import { parseJobSpec } from '../engine/jobs/job-spec.js';
+import { taskPlacements } from '../engine/tasks/batch-reads.js';
 import { decodeJson } from '../engine/tasks/task-model.js';
 import { createItem, deleteItem, updateItem } from '../engine/work.js';
 import { createItems } from '../engine/work-bulk.js';
@@ -217,15 +218,22 @@ export class StoreClient implements RotaClient {
   }
 
   async status(): Promise<StatusView> {
-    // Counts only: the status line is asked for often, and a fleet may hold many items.
-    const [items, assigned, running, workers, leader] = await Promise.all([
+    // Counts only: the status line is asked for often, and a fleet may hold many items. Tasks are
+    // counted in their batches (a batch key stands for its tasks).
+    const [items, assignKeys, activeKeys, workers, leader, placements] = await Promise.all([
       this.count(this.keys.registry),
       this.count(this.keys.assign),
       this.count(this.keys.active),
       this.count(this.keys.workers),
       Election.leader(this.store, this.keys.leader),
+      taskPlacements(this.store, this.keys),
     ]);
-    return { leader, workers, items, assigned, running };
+    const placed = [...placements.values()];
+    const batches = new Set(placed.map((p) => p.batch));
+    const claimed = new Set(placed.filter((p) => p.token !== undefined).map((p) => p.batch));
+    const assigned = assignKeys - batches.size + placed.length;
+    const running = activeKeys - claimed.size + placed.filter((p) => p.token !== undefined).length;
+    return { leader, workers, items, assigned: Math.max(0, assigned), running: Math.max(0, running) };
   }
 
   private async count(prefix: string): Promise<number> {

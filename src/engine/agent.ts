@@ -225,8 +225,9 @@ export class Agent extends EventEmitter<AgentEvents> {
   private async onSessionLost(session: Session, err: Error): Promise<{ quiet: Promise<unknown> }> {
     const mine = [...this.running.values()].filter((r) => r.session === session);
     this.log.warn('session lost: stopping all work', { reason: err.message, items: mine.length });
-    await Promise.all(mine.map((run) => (run.stopping ? run.escalate(this.stopDeps) : this.halt(run.item.id, 'fenced', false))).concat(this.tasks.fence(session)));
-    return { quiet: Promise.resolve() };
+    const [tasks] = await Promise.all([this.tasks.fence(session), ...mine.map((run) => (run.stopping ? run.escalate(this.stopDeps) : this.halt(run.item.id, 'fenced', false)))]);
+    // What ended meanwhile is recorded under its claims whenever the store answers.
+    return tasks;
   }
 
   /** After a failed step (the store away a moment), looks at every item again soon rather than at the next periodic reconcile. */

@@ -6,12 +6,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { JobTask } from '../../src/client/types.js';
+import { Keys } from '../../src/engine/keys.js';
+import { taskPlacements } from '../../src/engine/tasks/batch-reads.js';
 import { useEtcdFleet } from '../helpers/fleet.js';
 import { assertNoOverlap, readRecords } from '../helpers/intervals.js';
 import { exited, tempDir, waitFor } from '../helpers/processes.js';
 import { api, rotaBin, root, startRota, type RotaProcess } from '../helpers/rota-process.js';
 
 const TTL = 2;
+const keys = new Keys('/work/');
 // Each task notes its start and (on SIGTERM, or at its end) its stop, with id, worker and token.
 const rec = (file: string) =>
   `rec() { printf '{"op":"%s","id":"%s","worker":"%s","token":%s,"pid":%s,"at":%s}\\n' "$1" "$ROTA_WORK_ID" "$ROTA_WORKER_ID" "$ROTA_FENCING_TOKEN" $$ $(($(date +%s%N)/1000000)) >> "${file}"; }; trap 'rec stop; exit 143' TERM; rec start`;
@@ -88,7 +91,7 @@ describe('tasks and jobs on etcd', { timeout: 240_000 }, () => {
     const leaderId = (await api(fleet.nodes[0].api!, 'GET', '/status')).body.leader;
     const leader = fleet.nodes.find((n) => n.id === leaderId)!;
     // Kill it while it runs some of the job's tasks itself.
-    await waitFor(async () => [...(await fleet.owners())].some(([id, w]) => id.startsWith(job) && w === leaderId), 10_000, 'the leader to run a task');
+    await waitFor(async () => [...(await taskPlacements(fleet.store, keys))].some(([id, p]) => id.startsWith(job) && p.worker === leaderId && p.token !== undefined), 10_000, 'the leader to run a task');
     // A task the killed leader ran may be SIGKILLed before its TERM trap records its stop (300 ms
     // after the node's death): then its end is when its process was seen gone, polled from /proc.
     const goneAt = new Map<number, number>();

@@ -11,6 +11,7 @@ import { StoreClient } from '../../src/client/store-client.js';
 import { Agent } from '../../src/engine/agent.js';
 import { deleteTasks, markDeleting } from '../../src/engine/jobs/job-delete.js';
 import { Keys } from '../../src/engine/keys.js';
+import { taskPlacements } from '../../src/engine/tasks/batch-reads.js';
 import { Leader } from '../../src/engine/leader.js';
 import { silentLogger } from '../../src/engine/log.js';
 import { logProcessor } from '../../src/engine/processors/log-processor.js';
@@ -78,9 +79,9 @@ forEachBackend('nothing left behind', (backend) => {
     const f = await fleet(store);
     try {
       await f.client.addWork({ id: 'busy', content: '', kind: 'task', command: ['sleep', '30'] });
-      await waitFor(async () => (await f.count(f.keys.attempt('busy'))) > 0, 20_000, 'the attempt to begin');
+      await waitFor(async () => (await taskPlacements(store, f.keys)).get('busy')?.token !== undefined, 20_000, 'the attempt to begin');
       await f.client.deleteWork('busy');
-      await waitFor(async () => !(await store.get(f.keys.claim('busy'))), 20_000, 'the worker to let go');
+      await waitFor(async () => (await f.count(f.keys.active)) + (await f.count(f.keys.assign)) === 0, 20_000, 'the worker to let go of its batch');
       assert.deepEqual(await f.leftovers('busy'), []);
     } finally {
       await f.stop();
@@ -150,7 +151,8 @@ forEachBackend('nothing left behind', (backend) => {
       const job = await f.client.submitJob(JSON.stringify({ name: 'kept', command: ['true'], matrix: { n: ['1', '2', '3', '4', '5'] } }));
       await waitFor(async () => (await f.count(f.keys.registry)) === 5, 20_000, 'only the job left');
       assert.equal((await f.client.getJob(job.id)).done, 5);
-      assert.equal(await f.count(f.keys.attempts), 5);
+      assert.equal(await f.count(f.keys.results), 5);
+      assert.equal(await f.count(f.keys.attempts), 0, 'a first attempt that succeeded leaves its result alone');
     } finally {
       await f.stop();
     }

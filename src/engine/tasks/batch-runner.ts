@@ -52,6 +52,9 @@ interface Held extends ClaimedBatch {
   tasks: Map<string, HeldTask>;
   open: number;
   gone: boolean;
+  /** Settles once every task has ended and its end is written, refused or given up. */
+  settled: Promise<void>;
+  markSettled: () => void;
 }
 
 /** Runs the task batches of one worker. */
@@ -98,9 +101,15 @@ export class BatchRunner {
     void this.claimMore();
   }
 
-  /** The session is lost: stops every task run under it; resolves once their processes are over. */
-  async fence(session: Session): Promise<void> {
-    await Promise.all([...this.held.values()].filter((h) => h.session === session).map((h) => this.drop(h, 'session lost')));
+  /**
+   * The session is lost: stops every task run under it; resolves once their processes are over,
+   * with `quiet` settling once the ends of those that ended meanwhile are written (under their
+   * claims, when the store answers again): the old lease must outlive those writes.
+   */
+  async fence(session: Session): Promise<{ quiet: Promise<unknown> }> {
+    const mine = [...this.held.values()].filter((h) => h.session === session);
+    await Promise.all(mine.map((h) => this.drop(h, 'session lost')));
+    return { quiet: Promise.all(mine.map((h) => h.settled)) };
   }
 
   /** The claim of batch `id` made at `token` is gone: stops its tasks. */
@@ -162,7 +171,9 @@ export class BatchRunner {
     const r = await store.txn(claimBatchTxn(keys, workerId, id, kv, record, session.lease));
     if (!r.succeeded || this.closed || !session.valid) return false; // a lost session takes the claim with it
     const reads = r.results.slice(2).map((x) => (x.type === 'range' ? x.kvs[0]?.value : undefined));
-    const h: Held = { id, token: r.revision, session, tasks: new Map(), open: 0, gone: false };
+    let markSettled!: () => void;
+    const settled = new Promise<void>((resolve) => (markSettled = resolve));
+    const h: Held = { id, token: r.revision, session, tasks: new Map(), open: 0, gone: false, settled, markSettled };
     for (const task of record.tasks) {
       const content = reads.shift() ?? '';
       const spec = task.spec ?? reads.shift();
@@ -222,6 +233,7 @@ export class BatchRunner {
     h.open--;
     if (h.open === 0) {
       this.held.delete(h.id);
+      h.markSettled();
       // Every end is written (or refused): let go of the batch. Gone already if the right was lost.
       if (!h.gone) void this.ends.finish(h);
     }

@@ -143,17 +143,16 @@ function lostBatchTxn(s: TaskSnapshot, keys: Keys, b: BatchView, specs: Readonly
     const spec = specs.get(t.id);
     const n = attempts.length + 1;
     const final = n >= (spec?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
-    const end: NonNullable<AttemptRecord['end']> = { ok: false, reason: 'lost', exitCode: null, signal: null, finishedAt: s.now };
-    if (!final) end.retryAt = s.now + retryDelay(n, spec?.backoffMs ?? DEFAULT_BACKOFF_MS, random);
+    const end: NonNullable<AttemptRecord['end']> = { ok: false, reason: 'lost', exitCode: null, signal: null, finishedAt: s.now, retryAt: s.now + retryDelay(n, spec?.backoffMs ?? DEFAULT_BACKOFF_MS, random) };
     // The claim's revision is the token; the mark it left in the batch was written with it.
     const token = b.kv.modRevision;
     const record: AttemptRecord = { worker: b.worker, token, startedAt: s.now, end };
     compare.push(sameTask(keys, t), { key: keys.result(t.id), target: 'create', op: '==', value: 0 });
-    success.push({ type: 'put', key: keys.attempt(t.id, attemptId(token)), value: JSON.stringify(record) });
     if (final) {
+      // The last attempt is the result, as when a worker ends one.
       const result: TaskResult = { status: 'failed', reason: 'lost', exitCode: null, signal: null, attempts: n, worker: b.worker, finishedAt: s.now, output: '' };
       success.push({ type: 'put', key: keys.result(t.id), value: JSON.stringify(result) });
-    }
+    } else success.push({ type: 'put', key: keys.attempt(t.id, attemptId(token)), value: JSON.stringify(record) });
   }
   return { compare, success };
 }
