@@ -32,6 +32,8 @@ interface Views {
 
 /** Etcd allows 128 operations per transaction; one compare is the leader's fence. */
 const BATCH = 127;
+/** Bytes of keys and values per write (etcd takes requests up to 1.5 MiB). */
+const BATCH_BYTES = 1024 * 1024;
 
 /** What one planning round did, as the leader reports it. */
 export interface PlanSummary {
@@ -63,6 +65,8 @@ export interface TermOptions {
 export class LeaderTerm {
   /** Revision of this term's last assignment write. */
   private lastWrite = 0;
+  /** A write had no answer: it may have been made, unseen by the views. */
+  private unsure = false;
   /** Rounds that cost what changed since the last one. */
   private readonly rounds: RoundPlanner;
 
@@ -268,16 +272,35 @@ export class LeaderTerm {
         jobs: v.jobs.kvs,
       },
     );
+    // Writes by count and by size (a task batch may carry its specs): within etcd's request limits.
     const batches: TxnOp[][] = [];
-    for (let i = 0; i < round.ops.length; i += BATCH) batches.push(round.ops.slice(i, i + BATCH));
+    let bytes = 0;
+    for (const op of round.ops) {
+      const size = op.key.length + (op.type === 'put' ? op.value.length : 0);
+      if (!batches.length || batches[batches.length - 1].length >= BATCH || bytes + size > BATCH_BYTES) (batches.push([]), (bytes = 0));
+      batches[batches.length - 1].push(op);
+      bytes += size;
+    }
+    if (this.unsure) {
+      // A write of the last round had no answer and may have been made: the views are listed
+      // again before planning, or the same tasks could go in a second batch.
+      await v.group.resync();
+      this.unsure = false;
+    }
     // Batches touch disjoint keys, so a few may be in flight at once.
     const limiter = new Limiter(8);
     const writes = [
       ...batches.map((success) => limiter.run(() => store.txn({ compare: [election.fence()], success }))),
       ...round.guarded.map((t) => limiter.run(() => store.txn({ compare: [election.fence(), ...(t.compare ?? [])], success: t.success }))),
     ];
-    const results = await Promise.all(writes);
+    const settled = await Promise.allSettled(writes);
+    const results = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     this.lastWrite = Math.max(this.lastWrite, ...results.map((r) => r.revision));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      this.unsure = true;
+      throw failed.reason;
+    }
     if (results.slice(0, batches.length).some((r) => !r.succeeded)) {
       this.o.log.warn('a write was refused: no longer leader');
       return undefined;

@@ -5,13 +5,13 @@
 // task of the batch is stopped and nothing is written either: the leader records those attempts
 // lost, from the mark the claim left in the batch.
 import type { Session } from '../../recipes/session.js';
-import type { Clock, KeyValue, Store } from '../../store/index.js';
+import { backoff, sleep, type Clock, type KeyValue, type Store } from '../../store/index.js';
 import { itemContext } from '../item-context.js';
 import type { Keys } from '../keys.js';
 import { Limiter } from '../limit.js';
 import type { Logger } from '../log.js';
 import { decodeSpec, type WorkItem } from '../model.js';
-import { batchOf, claimBatchTxn, type BatchTask, type TaskBatch, type TaskEnd } from './batch.js';
+import { batchOf, claimBatchTxn, taskReads, type BatchTask, type TaskBatch, type TaskEnd } from './batch.js';
 import { BatchEnds, type ClaimedBatch } from './batch-ends.js';
 import { DEFAULT_BACKOFF_MS, DEFAULT_MAX_ATTEMPTS, retryDelay, type AttemptRecord } from './task-model.js';
 import { startAttempt, type RunningAttempt } from './task-run.js';
@@ -57,6 +57,9 @@ interface Held extends ClaimedBatch {
   markSettled: () => void;
 }
 
+/** Items read per transaction when a batch is claimed: 16 of the largest (1.5 MiB) stay within a 32 MiB answer. */
+const READS_PER_TXN = 16;
+
 /** Runs the task batches of one worker. */
 export class BatchRunner {
   private readonly held = new Map<string, Held>();
@@ -65,6 +68,8 @@ export class BatchRunner {
   private readonly ends: BatchEnds;
   private claiming = false;
   private closed = false;
+  /** Batches whose claim was sent without an answer. */
+  private readonly unsure = new Set<string>();
 
   constructor(private readonly o: BatchRunnerOptions) {
     this.slots = new Limiter(o.slots);
@@ -156,7 +161,15 @@ export class BatchRunner {
       for (;;) {
         const session = this.o.session();
         if (this.closed || !session?.valid || this.load >= this.o.slots) return;
-        const next = [...this.o.entries()].find(([id, kv]) => !this.held.has(id) && batchOf(kv) !== undefined && !batchOf(kv)!.claimed);
+        const entries = [...this.o.entries()].filter(([id, kv]) => !this.held.has(id) && batchOf(kv) !== undefined);
+        // A claim whose answer never came may have been made: if it is ours, it is run, not left held by nobody.
+        const unsure = entries.find(([id, kv]) => this.unsure.has(id) && batchOf(kv)!.claimed);
+        if (unsure) {
+          this.unsure.delete(unsure[0]);
+          await this.adopt(unsure[0], batchOf(unsure[1])!, session);
+          continue;
+        }
+        const next = entries.find(([, kv]) => !batchOf(kv)!.claimed);
         if (!next || !(await this.claim(next[0], next[1], batchOf(next[1])!, session))) return;
       }
     } catch (err) {
@@ -168,27 +181,73 @@ export class BatchRunner {
 
   private async claim(id: string, kv: KeyValue, record: TaskBatch, session: Session): Promise<boolean> {
     const { store, keys, workerId } = this.o;
-    const r = await store.txn(claimBatchTxn(keys, workerId, id, kv, record, session.lease));
+    const r = await store.txn(claimBatchTxn(keys, workerId, id, kv, record, session.lease)).catch((err: Error) => {
+      this.unsure.add(id);
+      throw err;
+    });
     if (!r.succeeded || this.closed || !session.valid) return false; // a lost session takes the claim with it
-    const reads = r.results.slice(2).map((x) => (x.type === 'range' ? x.kvs[0]?.value : undefined));
+    await this.hold(id, r.revision, record, session);
+    return true;
+  }
+
+  /** Runs batch `id` if the claim a lost answer left is ours (on this session's lease). */
+  private async adopt(id: string, record: TaskBatch, session: Session): Promise<void> {
+    const claim = await this.o.store.get(this.o.keys.claim(id));
+    if (!claim || claim.lease !== session.lease || claim.value !== this.o.workerId || this.closed || !session.valid) return;
+    this.o.log.warn('a claim whose answer was lost was ours: running its batch', { batch: id, token: claim.createRevision });
+    await this.hold(id, claim.createRevision, record, session);
+  }
+
+  /**
+   * Holds a claimed batch: reads its items (a few to a transaction: contents may be large) and runs
+   * them. An item deleted, or deleted and added again, since it was batched is not run.
+   */
+  private async hold(id: string, token: number, record: TaskBatch, session: Session): Promise<void> {
     let markSettled!: () => void;
     const settled = new Promise<void>((resolve) => (markSettled = resolve));
-    const h: Held = { id, token: r.revision, session, tasks: new Map(), open: 0, gone: false, settled, markSettled };
+    const h: Held = { id, token, session, tasks: new Map(), open: 0, gone: false, settled, markSettled };
     for (const task of record.tasks) {
-      const content = reads.shift() ?? '';
-      const spec = task.spec ?? reads.shift();
       let markStopped!: () => void;
       const stopped = new Promise<void>((resolve) => (markStopped = resolve));
-      const t: HeldTask = { task, item: { id: task.id, content, spec: decodeSpec(spec) }, abort: new AbortController(), settled: false, stopped, markStopped };
-      h.tasks.set(task.id, t);
+      h.tasks.set(task.id, { task, item: { id: task.id, content: '', spec: decodeSpec(task.spec) }, abort: new AbortController(), settled: false, stopped, markStopped });
       h.open++;
     }
     this.held.set(id, h);
-    this.o.log.info(`Claimed a batch of ${h.open} tasks`, { batch: id, token: h.token });
+    this.o.changed();
+    this.o.log.info(`Claimed a batch of ${h.open} tasks`, { batch: id, token });
+    try {
+      for (let i = 0; i < record.tasks.length; i += READS_PER_TXN) {
+        const group = record.tasks.slice(i, i + READS_PER_TXN);
+        const r = await this.readRetried(() => this.o.store.txn({ success: taskReads(this.o.keys, group) }), session);
+        const reads = r.results.map((x) => (x.type === 'range' ? x.kvs[0] : undefined));
+        for (const task of group) {
+          const t = h.tasks.get(task.id)!;
+          const item = reads.shift();
+          const spec = task.spec ?? reads.shift()?.value;
+          t.item = { id: task.id, content: item?.value ?? '', spec: decodeSpec(spec) };
+          if (item?.createRevision !== task.created) this.stop(t, 'taken back');
+        }
+      }
+    } catch (err) {
+      // The session ended first: its lease takes the claim, the leader counts the attempts lost.
+      this.o.log.warn('could not read the tasks of a claimed batch before the session ended', { batch: id, error: (err as Error).message });
+      void this.drop(h, 'its tasks could not be read');
+    }
     for (const taskId of record.stop ?? []) this.stopTask(h, taskId);
     for (const t of h.tasks.values()) void this.run(h, t);
-    this.o.changed();
-    return true;
+  }
+
+  /** `read`, retried with backoff for as long as the session lasts. */
+  private async readRetried<T>(read: () => Promise<T>, session: Session): Promise<T> {
+    const delay = backoff(100, 2000, this.o.random);
+    for (;;) {
+      try {
+        return await read();
+      } catch (err) {
+        if (this.closed || !session.valid) throw err;
+        await sleep(this.o.clock, delay.next(), this.closing.signal).catch(() => undefined);
+      }
+    }
   }
 
   private async run(h: Held, t: HeldTask): Promise<void> {

@@ -1,7 +1,7 @@
 // Task batches (DESIGN "Data flow": tasks move in groups). The leader files tasks in a worker's
 // inbox as batches, assign/<worker>/~<batch>, each naming its tasks with the incarnation it saw,
-// the attempt each one begins and (while they fit) their specs; the worker reads the contents in
-// the claim's own transaction (the leader lists keys only). It claims a whole batch with one key,
+// the attempt each one begins and (while they fit) their specs; the worker reads the contents once
+// it holds the claim (the leader lists keys only). It claims a whole batch with one key,
 // active/~<batch>, on its lease: the claim's
 // create revision is the fencing token of every task in it. Ends are written in batches under that
 // claim; a task's result is written exactly once (its key must be absent) and only while the item
@@ -18,10 +18,13 @@ import { decodeJson, type AttemptRecord, type TaskResult } from './task-model.js
 
 /** Batch ids start with '~', which no item id can: an inbox holds both, told apart by that. */
 export const BATCH_MARK = '~';
-/** The most tasks in one batch: its end is one transaction of one compare per task (etcd allows 128). */
-export const BATCH_MAX = 100;
+/**
+ * The most tasks in one batch: closing a lost one is one transaction of two compares per task
+ * (etcd allows 128), a claim reads up to two keys per task.
+ */
+export const BATCH_MAX = 60;
 /** Specs ride in the batch up to this size per batch; the others are read at claim. */
-export const BATCH_INLINE_BYTES = 128 * 1024;
+export const BATCH_INLINE_BYTES = 16 * 1024;
 
 /** One task of a batch. */
 export interface BatchTask {
@@ -61,9 +64,12 @@ export const attemptId = (token: number) => String(token).padStart(16, '0');
 /** The task is the incarnation the batch named: not deleted, nor deleted and added again. */
 export const sameTask = (keys: Keys, t: Pick<BatchTask, 'id' | 'created'>): Compare => ({ key: keys.item(t.id), target: 'create', op: '==', value: t.created });
 
+/** Reads of what a claimed batch's tasks need: each item (content, incarnation) and the specs not in the batch. */
+export const taskReads = (keys: Keys, tasks: BatchTask[]): TxnOp[] =>
+  tasks.flatMap((t) => [{ type: 'range' as const, key: keys.item(t.id) }, ...(t.spec === undefined ? [{ type: 'range' as const, key: keys.spec(t.id) }] : [])]);
+
 /** The claim of batch `batch` for `worker` on `lease`, if the batch is still as read (`kv`) and unclaimed. */
 export function claimBatchTxn(keys: Keys, worker: string, batch: string, kv: KeyValue, record: TaskBatch, lease: string): { compare: Compare[]; success: TxnOp[] } {
-  const reads = record.tasks.flatMap((t) => [{ type: 'range' as const, key: keys.item(t.id) }, ...(t.spec === undefined ? [{ type: 'range' as const, key: keys.spec(t.id) }] : [])]);
   return {
     compare: [
       { key: kv.key, target: 'mod', op: '==', value: kv.modRevision },
@@ -72,7 +78,6 @@ export function claimBatchTxn(keys: Keys, worker: string, batch: string, kv: Key
     success: [
       { type: 'put', key: keys.claim(batch), value: worker, lease },
       { type: 'put', key: kv.key, value: JSON.stringify({ ...record, claimed: true } satisfies TaskBatch) },
-      ...reads,
     ],
   };
 }

@@ -72,8 +72,10 @@ export function planTaskChanges(s: TaskSnapshot, keys: Keys, random: () => numbe
       for (const t of b.record.tasks) {
         const result = s.resultOf(t.id);
         const ended = s.attemptsOf(t.id).some((a) => a.record.token === token);
-        if (stop.has(t.id) || ended || (result && result.status !== 'cancelled')) continue;
-        if (result || !runnable(t)) stop.add(t.id); // cancelled, deleted, or its job no longer open
+        if (ended || (result && result.status !== 'cancelled')) continue;
+        // Cancelled, deleted, or its job no longer open: stopped. Its id stays held until the batch
+        // is over (nothing tells when the stop is), so an item added again under it never overlaps.
+        if (stop.has(t.id) || result || !runnable(t)) (stop.add(t.id), held.add(t.id));
         else hold(b.worker, t.id);
       }
       if (stop.size > before) out.guarded.push({ compare: [unchanged(b.kv), holdsBatch(keys, b.id, token)], success: [{ type: 'put', key: b.kv.key, value: JSON.stringify({ ...b.record, stop: [...stop] }) }] });
