@@ -32,6 +32,8 @@ interface Views {
 
 /** Etcd allows 128 operations per transaction; one compare is the leader's fence. */
 const BATCH = 127;
+/** Workers join and leave in bursts: one plan for the burst moves fewer items than one per worker. */
+const WORKER_COALESCE_MS = 25;
 /** Bytes of keys and values per write (etcd takes requests up to 1.5 MiB). */
 const BATCH_BYTES = 1024 * 1024;
 
@@ -67,6 +69,8 @@ export class LeaderTerm {
   private lastWrite = 0;
   /** A write had no answer: it may have been made, unseen by the views. */
   private unsure = false;
+  /** What the last round's planning took (ms), its writes aside. */
+  private planMs = 0;
   /** Rounds that cost what changed since the last one. */
   private readonly rounds: RoundPlanner;
 
@@ -116,14 +120,11 @@ export class LeaderTerm {
       const m = workers.get(id);
       return m && JSON.stringify([m.record.capacity, m.record.labels, m.record.draining]);
     };
-    let lastCost = 0;
     const plan = () => {
       planning = planning
         .then(async () => {
-          const t = (lastRoundAt = this.o.clock.monotonic());
-          const wakeAt = await this.planOnce(election, fed, over.signal);
-          lastCost = this.o.clock.monotonic() - t;
-          return wakeAt;
+          lastRoundAt = this.o.clock.monotonic();
+          return this.planOnce(election, fed, over.signal);
         })
         .then((wakeAt) => {
           clearTimeout(wake);
@@ -141,14 +142,15 @@ export class LeaderTerm {
     let settling = true;
     const over = new AbortController(); // leading has ended: a round under way gives up waiting
     // A round as soon as something changed, but rounds spaced by at least debounceMs and twice what
-    // the last one cost (so planning a large fleet never takes most of the CPU); a later change
+    // the last one's planning cost (so planning a large fleet never takes most of the CPU; waiting
+    // for its writes is not a cost: rounds never overlap, the next one waits for them); a later change
     // never postpones a round already due (a steady stream of changes would otherwise starve the
     // workers). `coalesceMs` waits for related changes first: workers join and leave in bursts,
     // and one plan for the whole burst moves fewer items than one per worker.
     const schedule = (coalesceMs = 0) => {
       if (settling) return;
       const now = this.o.clock.monotonic();
-      const spacing = Math.max(this.o.debounceMs ?? 25, 2 * lastCost);
+      const spacing = Math.max(this.o.debounceMs ?? 10, 2 * this.planMs);
       const at = Math.max(now + coalesceMs, lastRoundAt + spacing, now + 1);
       if (timer && due <= at) return;
       clearTimeout(timer);
@@ -170,13 +172,14 @@ export class LeaderTerm {
         if (now === undefined) fleet.delete(id);
         else fleet.set(id, now);
       }
-      if (changed) schedule(this.o.debounceMs ?? 25);
+      if (changed) schedule(Math.max(this.o.debounceMs ?? 10, WORKER_COALESCE_MS));
     });
     // What changed, for the next round to look at (and only that); a reload of any view makes it a full round.
     const itemOf = (prefix: string) => (b: { events: Array<{ kv: { key: string } }> }) => b.events.forEach((e) => this.rounds.itemChanged(e.kv.key.slice(prefix.length)));
     views.registry.on('change', itemOf(keys.registry));
     views.specs.on('change', itemOf(keys.specs));
     views.assign.on('change', (b) => this.rounds.assignmentsChanged(b.events));
+    views.results.on('change', (b) => this.rounds.resultsChanged(b.events));
     for (const v of all) v.on('reset', () => this.rounds.invalidate());
     // Every change of the registry: an update is forwarded to its owner through its assignment.
     views.registry.on('change', onChange);
@@ -259,6 +262,7 @@ export class LeaderTerm {
     if (v.assign.revision < this.lastWrite) await this.catchUp(v.group, v.assign, over);
     if (!election.isLeader) return undefined;
     const { store } = this.o;
+    const started = this.o.clock.monotonic();
     const round = this.rounds.round(
       {
         now: this.o.clock.now(),
@@ -272,6 +276,7 @@ export class LeaderTerm {
         jobs: v.jobs.kvs,
       },
     );
+    this.planMs = this.o.clock.monotonic() - started;
     // Writes by count and by size (a task batch may carry its specs): within etcd's request limits.
     const batches: TxnOp[][] = [];
     let bytes = 0;

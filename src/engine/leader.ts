@@ -20,7 +20,7 @@ export interface LeaderOptions {
   log: Logger;
   ttl?: number;
   clock?: Clock;
-  /** Quiet time after a change before planning (ms). */
+  /** Rounds start at least this far apart (ms, default 10; more when planning costs more). */
   debounceMs?: number;
   /** Full re-read of the stored state and replan, every this many ms. */
   reconcileMs?: number;

@@ -95,7 +95,7 @@ export function classify(s: Snapshot, keys: Keys, id: string, kv: KeyValue): { s
 export const fleetOf = (s: Snapshot): PlanWorker[] => s.workers.map((w) => ({ id: w.id, capacity: w.record.capacity, labels: w.record.labels, draining: w.record.draining }));
 
 /** The task part of a round: record lost attempts, take back and stop tasks, fill free slots with batches. */
-export function taskChangesOf(s: Snapshot, keys: Keys, random: () => number, fleet: PlanWorker[], tasks: TaskEntry[]): TaskChanges {
+export function taskChangesOf(s: Snapshot, keys: Keys, random: () => number, fleet: PlanWorker[], tasks: Iterable<TaskEntry>, batches: BatchView[] = batchesOf(s, keys)): TaskChanges {
   const attemptsOf = (id: string) => {
     const list: Array<{ kv: KeyValue; record: AttemptRecord }> = [];
     for (const kv of s.attempts(id)) {
@@ -111,7 +111,7 @@ export function taskChangesOf(s: Snapshot, keys: Keys, random: () => number, fle
       now: s.now,
       workers: taskFleet,
       tasks,
-      batches: batchesOf(s, keys),
+      batches,
       item: (id) => s.registry.get(keys.item(id)),
       spec: (id) => s.specs.get(keys.spec(id)),
       claimOf: (batch) => s.active.get(keys.claim(batch)),
@@ -204,6 +204,7 @@ export function planRound(s: Snapshot, keys: Keys, random: () => number): Round 
   const serviceIds = new Set(services.map((i) => i.id));
   const current = new Map([...index.worker].filter(([id]) => serviceIds.has(id)));
   const plan = planAssignments(fleet, services, current);
+  tasks.sort((a, b) => a.order - b.order);
   const taskChanges = taskChangesOf(s, keys, random, fleet, tasks);
 
   const w = new RoundWriter(s, keys, index, { unassignable: plan.unassignable.length, services: services.length, tasks: tasks.length }, taskChanges);

@@ -7,14 +7,20 @@
 import type { KeyValue, WatchEvent } from '../store/index.js';
 import { IncrementalPlanner } from './incremental-planner.js';
 import type { Keys } from './keys.js';
-import { classify, fleetOf, indexAssignments, planRound, RoundWriter, taskChangesOf, type AssignIndex, type Round, type Snapshot, type TaskEntry } from './plan-round.js';
+import { batchesOf, classify, fleetOf, indexAssignments, planRound, RoundWriter, taskChangesOf, type AssignIndex, type Round, type Snapshot, type TaskEntry } from './plan-round.js';
 import type { PlanItem } from './planner.js';
-import { isBatchId } from './tasks/batch.js';
+import { batchOf, isBatchId } from './tasks/batch.js';
+import type { BatchView } from './tasks/task-changes.js';
 
 /** Planning rounds that cost what changed since the last one. */
 export class RoundPlanner {
   private readonly services = new IncrementalPlanner();
-  private readonly tasks = new Map<string, TaskEntry>();
+  /** Tasks without a result, kept oldest first (see sortTasks). */
+  private tasks = new Map<string, TaskEntry>();
+  private tasksSorted = true;
+  private lastOrder = 0;
+  /** The task batches in the inboxes, by key. */
+  private batches = new Map<string, BatchView>();
   private readonly dirty = new Set<string>();
   private index: AssignIndex = { worker: new Map(), kv: new Map() };
   private stale = true;
@@ -31,11 +37,26 @@ export class RoundPlanner {
     this.dirty.add(id);
   }
 
+  /** Results changed: a task with one is done (a result deleted makes its task looked at again). */
+  resultsChanged(events: WatchEvent[]): void {
+    for (const ev of events) {
+      const id = ev.kv.key.slice(this.keys.results.length);
+      if (ev.type === 'put') this.tasks.delete(id);
+      else this.dirty.add(id);
+    }
+  }
+
   /** Assignments changed (events of the assign/ view): the index of who holds what follows them. */
   assignmentsChanged(events: WatchEvent[]): void {
     for (const ev of events) {
       const a = this.keys.assignmentOf(ev.kv.key);
-      if (!a || isBatchId(a.id)) continue;
+      if (!a) continue;
+      if (isBatchId(a.id)) {
+        const record = ev.type === 'put' ? batchOf(ev.kv) : undefined;
+        if (record) this.batches.set(ev.kv.key, { worker: a.worker, id: a.id, kv: ev.kv, record });
+        else this.batches.delete(ev.kv.key);
+        continue;
+      }
       if (ev.type === 'put') (this.index.worker.set(a.id, a.worker), this.index.kv.set(a.id, ev.kv));
       else if (this.index.worker.get(a.id) === a.worker) (this.index.worker.delete(a.id), this.index.kv.delete(a.id));
     }
@@ -63,14 +84,14 @@ export class RoundPlanner {
         this.tasks.delete(id);
       } else {
         removals.push(id);
-        if (c && 'task' in c) this.tasks.set(id, c.task);
+        if (c && 'task' in c) this.addTask(c.task);
         else this.tasks.delete(id);
       }
     }
     const delta = this.services.update(upserts, removals);
-    const tasks = [...this.tasks.values()].filter((t) => !s.results.has(this.keys.result(t.id)));
-    const taskChanges = taskChangesOf(s, this.keys, this.random, fleet, tasks);
-    const w = new RoundWriter(s, this.keys, this.index, { unassignable: this.services.unassignableIds().length, services: this.services.size, tasks: tasks.length }, taskChanges);
+    if (!this.tasksSorted) this.sortTasks();
+    const taskChanges = taskChangesOf(s, this.keys, this.random, fleet, this.tasks.values(), [...this.batches.values()]);
+    const w = new RoundWriter(s, this.keys, this.index, { unassignable: this.services.unassignableIds().length, services: this.services.size, tasks: this.tasks.size }, taskChanges);
     for (const [id, to] of delta.assign) w.put(id, to);
     for (const id of delta.unassign) w.remove(id);
     const unassigned = new Set(delta.unassign);
@@ -85,13 +106,27 @@ export class RoundPlanner {
     return w.round;
   }
 
+  /** Tasks arrive in the order of their creation, but for a reload or an update: then sorted again, once. */
+  private addTask(t: TaskEntry): void {
+    if (t.order < this.lastOrder && !this.tasks.has(t.id)) this.tasksSorted = false;
+    this.lastOrder = Math.max(this.lastOrder, t.order);
+    this.tasks.set(t.id, t);
+  }
+
+  private sortTasks(): void {
+    this.tasks = new Map([...this.tasks.values()].sort((a, b) => a.order - b.order).map((t) => [t.id, t]));
+    this.lastOrder = Math.max(0, ...[...this.tasks.values()].slice(-1).map((t) => t.order));
+    this.tasksSorted = true;
+  }
+
   /** A round from scratch; the state kept between rounds starts again from it. */
   private full(s: Snapshot): Round {
     const round = planRound(s, this.keys, this.random);
     const { fleet, services, assignments, tasks } = round.basis;
     this.services.adopt(fleet, services, assignments);
-    this.tasks.clear();
-    for (const t of tasks) this.tasks.set(t.id, t);
+    this.tasks = new Map(tasks.map((t) => [t.id, t]));
+    this.sortTasks();
+    this.batches = new Map(batchesOf(s, this.keys).map((b) => [b.kv.key, b]));
     const index = indexAssignments(s, this.keys);
     this.index = { worker: index.worker, kv: index.kv };
     this.dirty.clear();

@@ -1,7 +1,7 @@
 // Many items at once (BullMQ's addBulk): all or nothing. Nothing is written unless every id is free
 // (one read of the ids the caller chose; new random ids cannot be taken); the items then go in as
-// few transactions as etcd allows (128 operations and about 1.5 MiB a request), each creating its
-// items only if they still do not exist. Should another client create one of the ids in between,
+// few transactions as etcd allows (128 operations and about 1.5 MiB a request), each creating the
+// ids the caller chose only if they still do not exist. Should another client create one of the ids in between,
 // what this request already wrote is deleted again and the caller learns which ids were taken.
 import type { Store, TxnOp } from '../store/index.js';
 import type { Keys } from './keys.js';
@@ -35,7 +35,8 @@ export async function createItems(store: Store, w: WriteOnce, keys: Keys, items:
     groups(items, ops).map((group) =>
       limiter.run(async () => {
         const r = await w.txn({
-          compare: group.map((i) => ({ key: keys.item(i.id), target: 'create' as const, op: '==' as const, value: 0 })),
+          // Fresh random ids need no compare (each costs etcd a read): only the ids the caller chose.
+          compare: group.filter((i) => !i.fresh).map((i) => ({ key: keys.item(i.id), target: 'create' as const, op: '==' as const, value: 0 })),
           success: group.flatMap(ops),
         });
         return { group, ok: r.succeeded };

@@ -1,15 +1,22 @@
 // A worker's record under workers/<id>: written on its lease at each new session, its load kept
-// current (at most every 200 ms) without losing what an operator set (draining).
+// current without losing what an operator set (draining). The load is for people (the planner reads
+// capacity, labels and draining): it is written at most about once a second, and only when it
+// changed, so a thousand busy workers do not keep etcd writing records.
 import os from 'node:os';
 import { updateRecord } from '../recipes/membership.js';
 import type { Session } from '../recipes/session.js';
 import type { Store } from '../store/index.js';
 import type { WorkerRecord } from './model.js';
 
+/** How often at most a worker's load is written (ms, plus up to half again of jitter). */
+const LOAD_EVERY_MS = 1000;
+
 /** Publishes one worker's record. */
 export class WorkerRecordPublisher {
   private record: WorkerRecord;
   private timer?: NodeJS.Timeout;
+  /** The load last written. */
+  private published?: number;
 
   constructor(
     private readonly store: Store,
@@ -31,6 +38,7 @@ export class WorkerRecordPublisher {
   /** Writes the record on a new session's lease (a plain put: it must move to the new lease). */
   async register(session: Session, load: number): Promise<void> {
     await this.store.put(this.key, JSON.stringify({ ...this.record, load }), { lease: session.lease });
+    this.published = load;
   }
 
   /** Schedules a load update; keeps the stored fields others may have changed. */
@@ -38,13 +46,14 @@ export class WorkerRecordPublisher {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (!session()?.valid) return;
       const now = load();
+      if (!session()?.valid || now === this.published) return;
+      this.published = now;
       void updateRecord<WorkerRecord>(this.store, this.key, (r) => {
         this.record = { ...(r ?? this.record), load: now };
         return this.record;
-      }).catch(() => undefined);
-    }, 200);
+      }).catch(() => (this.published = undefined));
+    }, LOAD_EVERY_MS + Math.round(Math.random() * LOAD_EVERY_MS * 0.5));
   }
 
   cancel(): void {

@@ -134,11 +134,15 @@ function follow(c: Child, stream: Readable, lines: LineSplitter): void {
 /** Reports the exit once the group is gone and its output read (or, for what will not die, after SETTLE_MS). */
 function settle(c: Child): void {
   const until = monoNow() + SETTLE_MS;
+  // A group SIGKILLed is gone within a millisecond or two: look again soon, then less often.
+  let wait = 1;
   const check = () => {
     const alive = groupAlive(c.proc.pid);
     if ((alive || c.open > 0) && monoNow() < until) {
       if (alive) signalGroup(c.proc.pid, 'SIGKILL'); // one forked while the first was sent
-      return void setTimeout(check, 25);
+      setTimeout(check, wait);
+      wait = Math.min(25, wait * 2);
+      return;
     }
     if (alive) lingered = true;
     for (const s of [c.proc.stdout, c.proc.stderr, c.proc.stdio[3]]) s?.destroy();

@@ -5,13 +5,13 @@
 // task of the batch is stopped and nothing is written either: the leader records those attempts
 // lost, from the mark the claim left in the batch.
 import type { Session } from '../../recipes/session.js';
-import { backoff, sleep, type Clock, type KeyValue, type Store } from '../../store/index.js';
+import { backoff, sleep, type Clock, type KeyValue, type Store, type TxnOpResult } from '../../store/index.js';
 import { itemContext } from '../item-context.js';
 import type { Keys } from '../keys.js';
 import { Limiter } from '../limit.js';
 import type { Logger } from '../log.js';
 import { decodeSpec, type WorkItem } from '../model.js';
-import { batchOf, claimBatchTxn, taskReads, type BatchTask, type TaskBatch, type TaskEnd } from './batch.js';
+import { batchOf, claimBatchTxn, holdsBatch, taskReads, type BatchTask, type TaskBatch, type TaskEnd } from './batch.js';
 import { BatchEnds, type ClaimedBatch } from './batch-ends.js';
 import { DEFAULT_BACKOFF_MS, DEFAULT_MAX_ATTEMPTS, retryDelay, type AttemptRecord } from './task-model.js';
 import { startAttempt, type RunningAttempt } from './task-run.js';
@@ -57,6 +57,8 @@ interface Held extends ClaimedBatch {
   markSettled: () => void;
 }
 
+/** Claims sent at once: small batches (low load) are taken together rather than one round trip each. */
+const CLAIMS_AT_ONCE = 8;
 /** Items read per transaction when a batch is claimed: 16 of the largest (1.5 MiB) stay within a 32 MiB answer. */
 const READS_PER_TXN = 16;
 
@@ -169,8 +171,19 @@ export class BatchRunner {
           await this.adopt(unsure[0], batchOf(unsure[1])!, session);
           continue;
         }
-        const next = entries.find(([, kv]) => !batchOf(kv)!.claimed);
-        if (!next || !(await this.claim(next[0], next[1], batchOf(next[1])!, session))) return;
+        // Several batches at once while slots are free (each its own claim: one refused decides nothing for another).
+        const next: Array<[string, KeyValue]> = [];
+        let room = this.o.slots - this.load;
+        for (const [id, kv] of entries) {
+          if (room <= 0 || next.length >= CLAIMS_AT_ONCE) break;
+          const record = batchOf(kv)!;
+          if (record.claimed) continue;
+          next.push([id, kv]);
+          room -= record.tasks.length;
+        }
+        if (!next.length) return;
+        const claimed = await Promise.all(next.map(([id, kv]) => this.claim(id, kv, batchOf(kv)!, session)));
+        if (!claimed.some(Boolean)) return;
       }
     } catch (err) {
       this.o.log.warn('could not claim a batch of tasks, trying again on the next change', { error: (err as Error).message });
@@ -181,12 +194,21 @@ export class BatchRunner {
 
   private async claim(id: string, kv: KeyValue, record: TaskBatch, session: Session): Promise<boolean> {
     const { store, keys, workerId } = this.o;
-    const r = await store.txn(claimBatchTxn(keys, workerId, id, kv, record, session.lease)).catch((err: Error) => {
+    // A small batch's items are read in the claim itself (one round trip less at low load).
+    const claim = claimBatchTxn(keys, workerId, id, kv, record, session.lease);
+    const inline = record.tasks.length <= READS_PER_TXN;
+    if (inline) claim.success.push(...taskReads(keys, record.tasks));
+    const r = await store.txn(claim).catch((err: Error) => {
       this.unsure.add(id);
       throw err;
     });
-    if (!r.succeeded || this.closed || !session.valid) return false; // a lost session takes the claim with it
-    await this.hold(id, r.revision, record, session);
+    if (!r.succeeded) return false;
+    if (this.closed || !session.valid) {
+      // Nothing of it began: put it back as it was, so no attempt is counted (if the lease is gone, it took the claim).
+      await store.txn({ compare: [holdsBatch(keys, id, r.revision)], success: [{ type: 'delete', key: keys.claim(id) }, { type: 'put', key: kv.key, value: kv.value }] }).catch(() => undefined);
+      return false;
+    }
+    void this.hold(id, r.revision, record, session, inline ? r.results.slice(2) : undefined); // held at once; its reads go on meanwhile
     return true;
   }
 
@@ -202,7 +224,7 @@ export class BatchRunner {
    * Holds a claimed batch: reads its items (a few to a transaction: contents may be large) and runs
    * them. An item deleted, or deleted and added again, since it was batched is not run.
    */
-  private async hold(id: string, token: number, record: TaskBatch, session: Session): Promise<void> {
+  private async hold(id: string, token: number, record: TaskBatch, session: Session, read?: TxnOpResult[]): Promise<void> {
     let markSettled!: () => void;
     const settled = new Promise<void>((resolve) => (markSettled = resolve));
     const h: Held = { id, token, session, tasks: new Map(), open: 0, gone: false, settled, markSettled };
@@ -218,8 +240,8 @@ export class BatchRunner {
     try {
       for (let i = 0; i < record.tasks.length; i += READS_PER_TXN) {
         const group = record.tasks.slice(i, i + READS_PER_TXN);
-        const r = await this.readRetried(() => this.o.store.txn({ success: taskReads(this.o.keys, group) }), session);
-        const reads = r.results.map((x) => (x.type === 'range' ? x.kvs[0] : undefined));
+        const results = read ?? (await this.readRetried(() => this.o.store.txn({ success: taskReads(this.o.keys, group) }), session)).results;
+        const reads = results.map((x) => (x.type === 'range' ? x.kvs[0] : undefined));
         for (const task of group) {
           const t = h.tasks.get(task.id)!;
           const item = reads.shift();

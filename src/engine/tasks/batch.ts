@@ -42,6 +42,8 @@ export interface TaskBatch {
   tasks: BatchTask[];
   /** Set by the claim: the batch ran (see above). */
   claimed?: boolean;
+  /** The claim's fencing token, when the leader rewrote a claimed batch (its revision no longer says). */
+  token?: number;
   /** Tasks the leader took back from a claimed batch (cancelled, deleted): their worker stops them. */
   stop?: string[];
 }

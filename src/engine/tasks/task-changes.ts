@@ -4,6 +4,7 @@
 // deleted), and fill free slots with new batches of runnable tasks. Pure.
 import type { Compare, KeyValue, TxnOp, TxnRequest } from '../../store/index.js';
 import type { Keys } from '../keys.js';
+import { specOf as specOfKv } from '../decoded.js';
 import { selects, type WorkSpec } from '../model.js';
 import { attemptId, BATCH_INLINE_BYTES, BATCH_MAX, holdsBatch, newBatchId, sameTask, type BatchTask, type TaskBatch } from './batch.js';
 import { DEFAULT_BACKOFF_MS, DEFAULT_MAX_ATTEMPTS, retryDelay, type AttemptRecord, type TaskResult } from './task-model.js';
@@ -21,8 +22,8 @@ export interface TaskSnapshot {
   now: number;
   /** Workers with their task capacity (slots × queue factor) and their real slot count. */
   workers: Array<SlotWorker & { slots: number }>;
-  /** Tasks without a result. */
-  tasks: Array<{ id: string; spec: WorkSpec; order: number }>;
+  /** Tasks without a result, oldest (lowest order) first. */
+  tasks: Iterable<{ id: string; spec: WorkSpec; order: number }>;
   batches: BatchView[];
   item(id: string): KeyValue | undefined;
   spec(id: string): KeyValue | undefined;
@@ -55,11 +56,11 @@ export function planTaskChanges(s: TaskSnapshot, keys: Keys, random: () => numbe
   /** Tasks in a batch that may still run them (or whose loss is being recorded): not queued again. */
   const held = new Set<string>();
   const hold = (w: string, id: string) => (held.add(id), busy.set(w, (busy.get(w) ?? 0) + 1));
-  const specs = new Map(s.tasks.map((t) => [t.id, t.spec]));
+  const specOf = (id: string) => specOfKv(s.spec(id));
   const current = (t: BatchTask) => s.item(t.id)?.createRevision === t.created;
   const runnable = (t: BatchTask) => {
-    const spec = specs.get(t.id);
-    return current(t) && spec !== undefined && (!spec.job || s.jobReady(spec.job));
+    const spec = specOf(t.id);
+    return current(t) && spec.kind === 'task' && (!spec.job || s.jobReady(spec.job));
   };
 
   for (const b of s.batches) {
@@ -78,13 +79,13 @@ export function planTaskChanges(s: TaskSnapshot, keys: Keys, random: () => numbe
         if (stop.has(t.id) || result || !runnable(t)) (stop.add(t.id), held.add(t.id));
         else hold(b.worker, t.id);
       }
-      if (stop.size > before) out.guarded.push({ compare: [unchanged(b.kv), holdsBatch(keys, b.id, token)], success: [{ type: 'put', key: b.kv.key, value: JSON.stringify({ ...b.record, stop: [...stop] }) }] });
+      if (stop.size > before) out.guarded.push({ compare: [unchanged(b.kv), holdsBatch(keys, b.id, token)], success: [{ type: 'put', key: b.kv.key, value: JSON.stringify({ ...b.record, stop: [...stop], token } satisfies TaskBatch) }] });
     } else if (b.record.claimed) {
-      out.guarded.push(lostBatchTxn(s, keys, b, specs, random));
+      out.guarded.push(lostBatchTxn(s, keys, b, specOf, random));
       for (const t of b.record.tasks) held.add(t.id); // queued once the batch is gone, with the attempt counted
     } else {
       const owner = live.get(b.worker);
-      const keep = owner && !owner.draining && b.record.tasks.every((t) => runnable(t) && !s.resultOf(t.id) && selects(specs.get(t.id)!.selector, owner.labels));
+      const keep = owner && !owner.draining && b.record.tasks.every((t) => runnable(t) && !s.resultOf(t.id) && selects(specOf(t.id).selector, owner.labels));
       if (keep) for (const t of b.record.tasks) hold(b.worker, t.id);
       else {
         // Nobody began it: take it back whole (unless claimed meanwhile), its tasks are planned again.
@@ -94,18 +95,39 @@ export function planTaskChanges(s: TaskSnapshot, keys: Keys, random: () => numbe
     }
   }
 
-  const queue: QueuedTask[] = [];
-  for (const { id, spec, order } of s.tasks) {
-    if (held.has(id) || (spec.job && !s.jobReady(spec.job)) || s.resultOf(id)) continue;
-    const retryAt = Math.max(0, ...s.attemptsOf(id).map((a) => a.record.end?.retryAt ?? 0));
-    if (retryAt > s.now) {
-      out.wakeAt = Math.min(out.wakeAt ?? Infinity, retryAt);
-      continue;
+  // Under load a worker is topped up in batches of at least half its slots: while it holds a slot's
+  // worth of tasks (the next batch waits on it), a few free places wait for more to free up.
+  const workers = s.workers.map((w) => {
+    const held = busy.get(w.id) ?? 0;
+    return held >= w.slots && w.capacity - held < Math.ceil(Math.min(w.slots, BATCH_MAX) / 2) ? { ...w, capacity: held } : w;
+  });
+  // The oldest runnable tasks, a few more than the free slots: most rounds look at a handful of
+  // tasks, not all that wait. Selectors may leave slots free that a later task could take: then all.
+  const free = workers.reduce((n, w) => n + (w.draining ? 0 : Math.max(0, w.capacity - (busy.get(w.id) ?? 0))), 0);
+  const collect = (limit: number) => {
+    const queue: QueuedTask[] = [];
+    if (free === 0) return { queue, all: true };
+    for (const { id, spec, order } of s.tasks) {
+      if (held.has(id) || (spec.job && !s.jobReady(spec.job)) || s.resultOf(id)) continue;
+      const retryAt = Math.max(0, ...s.attemptsOf(id).map((a) => a.record.end?.retryAt ?? 0));
+      if (retryAt > s.now) {
+        out.wakeAt = Math.min(out.wakeAt ?? Infinity, retryAt);
+        continue;
+      }
+      queue.push({ id, selector: spec.selector, order });
+      if (queue.length >= limit) return { queue, all: false };
     }
-    queue.push({ id, selector: spec.selector, order });
-  }
+    return { queue, all: true };
+  };
+  const first = collect(2 * free + 64);
+  let plan = planTasks(workers, first.queue, busy);
+  if (!first.all && plan.size < free) plan = planTasks(workers, collect(Infinity).queue, busy);
   const byWorker = new Map<string, string[]>();
-  for (const [id, w] of planTasks(s.workers, queue, busy)) byWorker.set(w, [...(byWorker.get(w) ?? []), id]);
+  for (const [id, w] of plan) {
+    const list = byWorker.get(w);
+    if (list) list.push(id);
+    else byWorker.set(w, [id]);
+  }
   for (const [w, ids] of byWorker) {
     const size = Math.max(1, Math.min(BATCH_MAX, live.get(w)!.slots));
     for (let i = 0; i < ids.length; i += size) {
@@ -135,19 +157,19 @@ function newBatch(s: TaskSnapshot, ids: string[]): BatchTask[] {
  * there (its result, when it was the last). Written with the deletion of the batch, at once, so
  * an attempt is counted once.
  */
-function lostBatchTxn(s: TaskSnapshot, keys: Keys, b: BatchView, specs: ReadonlyMap<string, WorkSpec>, random: () => number): Omit<TxnRequest, 'failure'> {
+function lostBatchTxn(s: TaskSnapshot, keys: Keys, b: BatchView, specOf: (id: string) => WorkSpec, random: () => number): Omit<TxnRequest, 'failure'> {
   const compare: Compare[] = [unchanged(b.kv), { key: keys.claim(b.id), target: 'create', op: '==', value: 0 }];
   const success: TxnOp[] = [{ type: 'delete', key: b.kv.key }];
   for (const t of b.record.tasks) {
     const attempts = s.attemptsOf(t.id);
     // Ended there (an attempt record after the batch was made), done, or no longer this item.
     if (s.item(t.id)?.createRevision !== t.created || s.resultOf(t.id) || attempts.some((a) => a.record.token > b.kv.createRevision)) continue;
-    const spec = specs.get(t.id);
+    const spec = specOf(t.id);
     const n = attempts.length + 1;
     const final = n >= (spec?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
     const end: NonNullable<AttemptRecord['end']> = { ok: false, reason: 'lost', exitCode: null, signal: null, finishedAt: s.now, retryAt: s.now + retryDelay(n, spec?.backoffMs ?? DEFAULT_BACKOFF_MS, random) };
-    // The claim's revision is the token; the mark it left in the batch was written with it.
-    const token = b.kv.modRevision;
+    // The claim's revision is the token: the mark it left in the batch was written with it (or a stop list since says it).
+    const token = b.record.token ?? b.kv.modRevision;
     const record: AttemptRecord = { worker: b.worker, token, startedAt: s.now, end };
     compare.push(sameTask(keys, t), { key: keys.result(t.id), target: 'create', op: '==', value: 0 });
     if (final) {
