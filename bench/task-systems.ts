@@ -30,6 +30,8 @@ export interface TaskSystem {
   onFinished(fn: (id: string) => void): void;
   /** etcd's own counters now, for systems on etcd. */
   etcdMetrics?(): Promise<Record<string, number>>;
+  /** The etcd client URL, for systems on etcd. */
+  etcdUrl?: string;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ function rotaSystem(name: string, store: Store, stop: () => Promise<void>, metri
     submitOne: async () => (await client.addWork(task())).id,
     onFinished: (fn) => void (finished = fn),
     etcdMetrics: metricsUrl ? () => etcdMetrics(metricsUrl) : undefined,
+    etcdUrl: metricsUrl,
     close: async () => {
       await watch.close();
       await stop();

@@ -83,6 +83,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private reconcileTimer?: NodeJS.Timeout;
   private readonly claimAudit: ClaimAudit;
   private retryTimer?: TimerHandle;
+  /** Claims refused while no one held them, by item: retried a few times. */
+  private readonly freeRetries = new Map<string, number>();
 
   constructor(private readonly options: AgentOptions) {
     super();
@@ -132,7 +134,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.stopDeps = {
       processor: options.processor,
       log: this.log,
-      release: (id, token) => this.limiter.run(() => releaseItem(options.store, this.keys, id, token)),
+      // Releases of the same moment share a transaction (a handover of hundreds costs a few writes).
+      release: (id, token) => this.limiter.run(() => releaseItem(options.store, this.keys, id, token, this.batcher)),
     };
     this.sessions = new WorkerSession({
       store: options.store,
@@ -274,7 +277,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     const session = this.session;
     const assignment = this.inbox.kvs.get(this.keys.assignment(this.id, id));
     const run = this.running.get(id);
-    if (!assignment) this.releases.cancel(id);
+    if (!assignment) (this.releases.cancel(id), this.freeRetries.delete(id));
     if (run?.stopping) return; // once it has stopped, the item is looked at again
     if (run) {
       if (run.session !== session || !run.session.valid) return this.halt(id, 'fenced', false);
@@ -286,10 +289,18 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (!session?.valid || !assignment || this.stopping) return;
     const outcome = await claimItem(this.options.store, this.keys, id, this.id, session.lease, this.batcher);
     if (!outcome.claimed) {
+      if (!this.inbox.kvs.has(this.keys.assignment(this.id, id))) return;
       // Held by another worker (or by our own old lease): its deletion brings us back here.
-      if (outcome.holder && this.inbox.kvs.has(this.keys.assignment(this.id, id))) this.releases.wait(id, outcome.revision);
+      if (outcome.holder) return this.releases.wait(id, outcome.revision);
+      // Free when read: released between our attempt and the read (a handover's usual race), or
+      // refused for a reason the inbox has not shown yet (item deleted): a few more tries, then
+      // the periodic reconcile.
+      const tries = (this.freeRetries.get(id) ?? 0) + 1;
+      this.freeRetries.set(id, tries);
+      if (tries <= FREE_RETRIES) this.clock.setTimeout(() => this.reconcile(id), 5 * tries);
       return;
     }
+    this.freeRetries.delete(id);
     if (this.session !== session || !session.valid || this.stopping) return; // its lease takes the claim away
     await this.begin(id, outcome.token, outcome.content, outcome.spec, session);
   }
@@ -350,6 +361,9 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (!this.stopping) this.publisher.publish(() => this.running.size + this.tasks.load, () => this.session);
   }
 }
+
+/** Claims refused with no holder are tried again this many times before the periodic reconcile. */
+const FREE_RETRIES = 3;
 
 /** The content revision an assignment forwards (0 when it names none). */
 function forwardedRevision(value: string): number {

@@ -56,8 +56,8 @@ export async function claimItem(store: Store, keys: Keys, id: string, workerId: 
 }
 
 /** Deletes the claim on `id` if it is still the one created at `token`; false if it was not. */
-export async function releaseItem(store: Store, keys: Keys, id: string, token: number): Promise<boolean> {
-  const r = await store.txn({
+export async function releaseItem(store: Store, keys: Keys, id: string, token: number, runner: TxnRunner = direct(store)): Promise<boolean> {
+  const r = await runner.run({
     compare: [{ key: keys.claim(id), target: 'create', op: '==', value: token }],
     success: [{ type: 'delete', key: keys.claim(id) }],
   });

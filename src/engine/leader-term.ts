@@ -312,7 +312,7 @@ export class LeaderTerm {
     }
     if (round.ops.length + round.guarded.length > 0) {
       const summary = { moved: round.moved.length, placed: round.placed.length, removed: round.removed, lost: round.guarded.length, unassignable: round.unassignable, services: round.services, tasks: round.tasks, workers: v.workers.members().length };
-      this.o.log.info('Rebalanced', summary);
+      this.o.log.info('Rebalanced', { ...summary, planMs: Math.round(this.planMs), writeMs: Math.round(this.o.clock.monotonic() - started - this.planMs) });
       for (const m of round.moved) this.o.log.info(`Moving work=${m.id}`, { from: m.from, to: m.to });
       if (round.placed.length <= 100) for (const p of round.placed) this.o.log.info(`Assigning work=${p.id}`, { to: p.to });
       this.o.onPlanned(summary);

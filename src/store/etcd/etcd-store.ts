@@ -21,6 +21,7 @@ import type {
 } from '../types.js';
 import { fromRawKv, fromResponseOp, toCompare, toRange, toRangeRequest, toRequestOp, toStoreError, type RawKv } from './convert.js';
 import { EtcdWatch, type WatchStream } from './etcd-watch.js';
+import { WatchMux } from './watch-mux.js';
 
 export interface EtcdStoreOptions {
   /** Client URLs, e.g. ['http://127.0.0.1:2379']. */
@@ -77,6 +78,8 @@ export class EtcdStore implements Store {
   /** Start (monotonic ms) of each attempt in flight: one unanswered for long says etcd hangs before it times out. */
   private readonly pending = new Set<{ at: number }>();
   private readonly watches = new Set<EtcdWatch>();
+  /** Every watch of this store on one gRPC stream. */
+  private readonly watchMux = new WatchMux(() => this.openWatchStream());
   private closed = false;
 
   constructor(options: EtcdStoreOptions) {
@@ -186,7 +189,7 @@ export class EtcdStore implements Store {
 
   watch(key: string, options: WatchOptions = {}): Watch {
     if (this.closed) throw new StoreClosedError();
-    const watch = new EtcdWatch(() => this.openWatchStream(), toRange(key, options), options.prevKv ?? false, options.fromRevision, this.clock);
+    const watch = new EtcdWatch(() => this.watchMux.stream(), toRange(key, options), options.prevKv ?? false, options.fromRevision, this.clock);
     this.watches.add(watch);
     const forget = () => this.watches.delete(watch);
     watch.ready.catch(forget);
@@ -206,6 +209,7 @@ export class EtcdStore implements Store {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.watches].map((w) => w.close()));
+    this.watchMux.close();
     this.client.close();
   }
 
