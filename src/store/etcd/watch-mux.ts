@@ -6,6 +6,7 @@
 // requests in the order sent and holds back a watcher's events until its "created" answer, so the
 // n-th "created" answer belongs to the n-th create request. When the shared stream fails, every
 // watch on it sees the failure and resumes on a new one from its own next revision, as before.
+// (The order of "created" answers is etcd's own; a gRPC proxy in between need not keep it.)
 import type { RawWatchResponse, WatchStream } from './etcd-watch.js';
 
 /** A watch's view of the shared stream. */
@@ -59,6 +60,8 @@ type RawResponse = RawWatchResponse & { watch_id?: string | number };
 /** Hands out watch streams that share one gRPC stream (a new one once it fails). */
 export class WatchMux {
   private current?: Promise<SharedStream>;
+  /** The stream `current` resolved to. */
+  private live?: SharedStream;
 
   constructor(private readonly open: () => Promise<WatchStream>) {}
 
@@ -99,6 +102,7 @@ export class WatchMux {
   private start(): Promise<SharedStream> {
     const promise = this.open().then((stream) => {
       const s: SharedStream = { stream, creating: [], byId: new Map(), dead: false };
+      if (this.current === promise) this.live = s;
       stream.on('data', (res) => this.route(s, res as RawResponse));
       stream.on('error', (err) => this.kill(s, err));
       stream.on('end', () => this.kill(s, new Error('etcd closed the watch stream')));
@@ -113,7 +117,12 @@ export class WatchMux {
     if (res.created) {
       const m = s.creating.shift();
       if (!m) return;
-      if (res.canceled) return m.deliver(res); // refused at creation
+      if (res.canceled) {
+        // Refused at creation (permission denied: the stream's auth token may have gone stale):
+        // the next watches go on a new stream, opened with the pool's current token.
+        this.retire(s);
+        return m.deliver(res);
+      }
       m.id = id;
       if (m.cancelled) return void s.stream.write({ cancel_request: { watch_id: id } });
       s.byId.set(id!, m);
@@ -125,8 +134,18 @@ export class WatchMux {
     m.deliver(res);
   }
 
+  /** New watches no longer go on `s` (those on it stay). */
+  private retire(s: SharedStream): void {
+    if (this.live !== s) return;
+    this.live = undefined;
+    this.current = undefined;
+  }
+
+  // Every watch on it gets the stream's error: one answer too large for the receive limit fails
+  // them all (each lists again, in pages), as no one can tell whose answer it was.
   private kill(s: SharedStream, err: Error): void {
     if (s.dead) return;
+    this.retire(s);
     s.dead = true;
     s.stream.cancel();
     const members = [...s.creating, ...s.byId.values()];
