@@ -84,6 +84,16 @@ describe('guarded children', { timeout: 240_000 }, () => {
     assert.deepEqual(lines, ['a\\nb'], '/bin/echo, not the shell builtin that reads escapes');
   });
 
+  it('a command that exits leaving a process behind (its output elsewhere): the exit is reported once that process is gone', async () => {
+    // The straggler holds none of the child's streams: only the look at the group itself can find it.
+    const { child, lines } = run('sleep 1000 </dev/null >/dev/null 2>&1 & echo $!; exit 3');
+    const exit = await child.exited;
+    const straggler = Number(lines[0]);
+    assert.ok(straggler > 0, `the straggler's pid (${lines.join(' ')})`);
+    assert.equal(exit.code, 3);
+    assert.ok(gone(straggler), 'the straggler was killed before the exit was reported');
+  });
+
   it('stop sends SIGTERM, then SIGKILL after the grace, to the whole process group', async () => {
     const { child, lines } = run(STUBBORN);
     await waitFor(() => lines.length > 0, 5000, 'the grandchild pid');

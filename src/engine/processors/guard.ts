@@ -49,6 +49,8 @@ interface Child {
   end?: Exit;
   /** Its streams (stdout, stderr, fd 3) not yet closed. */
   open: number;
+  /** Called once the last of them has closed (while its end is being settled). */
+  onClosed?: () => void;
 }
 
 const ORPHAN_GRACE_MS = Number(process.argv[2] ?? 300);
@@ -128,22 +130,36 @@ function follow(c: Child, stream: Readable, lines: LineSplitter): void {
   stream.on('data', (chunk: Buffer) => lines.push(chunk));
   stream.on('end', () => lines.end());
   stream.on('error', () => undefined);
-  stream.on('close', () => c.open--);
+  stream.on('close', () => {
+    c.open--;
+    if (c.open === 0) c.onClosed?.();
+  });
 }
 
-/** Reports the exit once the group is gone and its output read (or, for what will not die, after SETTLE_MS). */
+/**
+ * Reports the exit once the group is gone and its output read (or, for what will not die, after
+ * SETTLE_MS). The output's streams close when the last process holding them is gone (the group's
+ * watcher holds fd 3), so they are waited on as events; the group is looked for in /proc only
+ * then (a scan of every process: the costliest step of a child's end when done on every poll).
+ */
 function settle(c: Child): void {
   const until = monoNow() + SETTLE_MS;
   // A group SIGKILLed is gone within a millisecond or two: look again soon, then less often.
   let wait = 1;
+  let timer: NodeJS.Timeout | undefined;
+  const again = () => {
+    signalGroup(c.proc.pid, 'SIGKILL'); // one forked while the first was sent
+    if (c.open > 0) c.onClosed = check;
+    timer = setTimeout(check, wait);
+    wait = Math.min(25, wait * 2);
+  };
   const check = () => {
+    clearTimeout(timer);
+    c.onClosed = undefined;
+    const late = monoNow() >= until;
+    if (c.open > 0 && !late) return again();
     const alive = groupAlive(c.proc.pid);
-    if ((alive || c.open > 0) && monoNow() < until) {
-      if (alive) signalGroup(c.proc.pid, 'SIGKILL'); // one forked while the first was sent
-      setTimeout(check, wait);
-      wait = Math.min(25, wait * 2);
-      return;
-    }
+    if (alive && !late) return again();
     if (alive) lingered = true;
     for (const s of [c.proc.stdout, c.proc.stderr, c.proc.stdio[3]]) s?.destroy();
     if (!children.delete(c.id)) return;

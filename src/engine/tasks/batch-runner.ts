@@ -275,15 +275,16 @@ export class BatchRunner {
   private async run(h: Held, t: HeldTask): Promise<void> {
     const { log, clock, workerId } = this.o;
     try {
-      await this.slots.run(async () => {
-        if (t.stoppedFor) return;
+      // The slot is free once the process has ended: its end is written while the next one starts.
+      const ended = await this.slots.run(async () => {
+        if (t.stoppedFor) return undefined;
         const ctx = itemContext({ store: this.o.store, keys: this.o.keys, id: t.task.id, workerId, token: h.token, session: h.session, signal: t.abort.signal, log });
         const startedAt = clock.now();
         log.info(`Running task=${t.task.id}`, { attempt: t.task.attempt, token: h.token });
         t.running = startAttempt(t.item, t.task.attempt, ctx, this.o.workerExec);
         const out = await t.running.done;
         t.markStopped();
-        if (t.stoppedFor) return; // taken back (its result is written already) or lost (the leader records it)
+        if (t.stoppedFor) return undefined; // taken back (its result is written already) or lost (the leader records it)
         const finishedAt = clock.now();
         const spec = t.item.spec;
         const final = out.ok || t.task.attempt >= (spec.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
@@ -295,11 +296,14 @@ export class BatchRunner {
           endOf.retryAt = finishedAt + retryDelay(t.task.attempt, spec.backoffMs ?? DEFAULT_BACKOFF_MS, this.o.random);
           end.attempt = { worker: workerId, token: h.token, startedAt, end: endOf };
         }
-        const outcome = await this.ends.write(h, end);
-        if (outcome === 'refused') log.warn(`Result of task=${t.task.id} refused: the claim or the task is no longer ours (cancelled, deleted, or the batch lost)`, { token: h.token });
-        else if (outcome === 'gave up') log.warn(`Result of task=${t.task.id} not recorded: the store was away until shutdown (the attempt counts as lost)`, { token: h.token });
-        else log.info(final ? `Finished task=${t.task.id}` : `Attempt of task=${t.task.id} failed`, { status: end.result?.status, reason: out.reason, exitCode: out.exitCode ?? undefined, attempt: t.task.attempt, retryAt: endOf.retryAt });
+        return { end, final, out, retryAt: endOf.retryAt };
       });
+      if (!ended) return;
+      const { end, final, out, retryAt } = ended;
+      const outcome = await this.ends.write(h, end);
+      if (outcome === 'refused') log.warn(`Result of task=${t.task.id} refused: the claim or the task is no longer ours (cancelled, deleted, or the batch lost)`, { token: h.token });
+      else if (outcome === 'gave up') log.warn(`Result of task=${t.task.id} not recorded: the store was away until shutdown (the attempt counts as lost)`, { token: h.token });
+      else log.info(final ? `Finished task=${t.task.id}` : `Attempt of task=${t.task.id} failed`, { status: end.result?.status, reason: out.reason, exitCode: out.exitCode ?? undefined, attempt: t.task.attempt, retryAt });
     } catch (err) {
       log.error(`task=${t.task.id} failed in the worker`, { error: (err as Error).message });
     } finally {
