@@ -61,6 +61,11 @@ rows.push(time(`kept between rounds: one item added (${ITEMS} items)`, '≤ 20 m
 let gone = 0;
 rows.push(time(`kept between rounds: one item removed (${ITEMS} items)`, '≤ 20 ms', () => delta(planner.update([], [item(gone++ * 7).id])), 50));
 rows.push(time(`kept between rounds: 1,000 items added at once`, '≤ 20 ms per change', () => delta(planner.update(Array.from({ length: 1000 }, () => item(next++)), [])), RUNS));
+// Workers joining and leaving, kept between rounds (each timed run: a new worker joins, or the newest leaves).
+let fleetNow = [...workers];
+let joined = WORKERS;
+rows.push(time(`kept between rounds: a worker joins (${ITEMS} items)`, 'measured', () => delta(planner.updateWorkers((fleetNow = [...fleetNow, worker(joined++)]))!), RUNS));
+rows.push(time(`kept between rounds: a worker leaves (${ITEMS} items)`, 'measured', () => delta(planner.updateWorkers((fleetNow = fleetNow.slice(0, -1)))!), RUNS));
 
 // A large fleet from scratch.
 const bigItems = Array.from({ length: BIG_ITEMS }, (_, i) => item(i));

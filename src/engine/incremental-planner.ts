@@ -1,15 +1,17 @@
 // The planner kept between rounds (DESIGN "Data flow": the leader's work per change is O(what
-// changed)). The first round, and any change of the workers (join, leave, capacity, labels,
-// draining: they move many items anyway), plans from scratch with planAssignments. After that an
-// item added, changed or removed is placed or taken out on its own — on the eligible worker whose
-// relative load is lowest after taking it, the same rule — and single improving moves are made until
-// none is left, items placed or moved in this round first. A round after one change costs
-// O(workers × classes), not O(items); the result keeps planAssignments' guarantees: complete,
-// balanced (no single move improves it), sticky (an item moves only when balance asks).
+// changed)). The first round, and a change of a worker's capacity, labels or draining, plans from
+// scratch with planAssignments. After that an item added, changed or removed is placed or taken
+// out on its own — on the eligible worker whose relative load is lowest after taking it, the same
+// rule — and single improving moves are made until none is left, items placed or moved in this
+// round first; a worker joining or leaving is followed the same way (a leaver's items placed, a
+// joiner filled by single moves). A round after one item's change costs O(workers × classes), not
+// O(items); the result keeps planAssignments' guarantees: complete, balanced (no single move
+// improves it), sticky (an item moves only when balance asks).
 import { selects, type Selector } from './model.js';
 import { planAssignments, type Plan, type PlanItem, type PlanWorker } from './planner.js';
 
 interface Cls {
+  selector: Selector;
   eligible: number[];
   eligibleSet: Set<number>;
   /** How many items of each weight the class has: mixed weights make every item a candidate to move. */
@@ -49,6 +51,8 @@ export class IncrementalPlanner {
   private readonly items = new Map<string, Entry>();
   private readonly unassignable = new Set<string>();
   private fleet: string | undefined;
+  /** The workers the plan is for, as given (draining ones too), by id. */
+  private known = new Map<string, PlanWorker>();
 
   /** Whether the planner holds a plan for exactly these workers (else reset it). */
   planned(workers: PlanWorker[]): boolean {
@@ -80,6 +84,68 @@ export class IncrementalPlanner {
       else this.attach(entry, to);
     }
     this.fleet = fleetKey(workers);
+    this.known = new Map(workers.map((w) => [w.id, w]));
+  }
+
+  /**
+   * Follows workers joining and leaving (the others unchanged): a leaver's items are placed like new
+   * ones and a joiner takes items by single improving moves, as few as balance asks. Costs
+   * O(items) of bookkeeping, not a plan from scratch. Any other change of the workers (capacity,
+   * labels, draining) returns undefined: plan from scratch.
+   */
+  updateWorkers(workers: PlanWorker[]): PlanDelta | undefined {
+    const same = (a: PlanWorker, b: PlanWorker) => a.capacity === b.capacity && a.draining === b.draining && selectorKey(a.labels) === selectorKey(b.labels);
+    for (const w of workers) {
+      const old = this.known.get(w.id);
+      if (old && !same(old, w)) return undefined;
+    }
+    const before = new Map<string, string | undefined>();
+    const note = (id: string) => before.has(id) || before.set(id, this.assignment(id));
+    const ws = workers.filter((w) => !w.draining && w.capacity > 0).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const index = new Map(ws.map((w, i) => [w.id, i]));
+    // Each item's worker, by id, before the indices change.
+    const owner = new Map<Entry, string | undefined>();
+    for (const e of this.items.values()) owner.set(e, e.w >= 0 ? this.ws[e.w].id : undefined);
+    this.ws = ws;
+    this.cap = ws.map((w) => w.capacity);
+    this.load = ws.map(() => 0);
+    this.slots = ws.map(() => new Map());
+    for (const c of this.classes.values()) {
+      c.eligible = ws.flatMap((w, i) => (selects(c.selector, w.labels) ? [i] : []));
+      c.eligibleSet = new Set(c.eligible);
+    }
+    const homeless: Entry[] = [];
+    for (const [e, id] of owner) {
+      const to = id === undefined ? undefined : index.get(id);
+      e.w = -1;
+      if (to !== undefined) this.attach(e, to);
+      else if (id !== undefined || e.cls.eligible.length > 0) homeless.push(e); // its worker left, or a joiner may run it
+    }
+    const given = new Set<string>();
+    for (const e of homeless) {
+      before.set(e.item.id, owner.get(e));
+      if (e.cls.eligible.length === 0) {
+        this.unassignable.add(e.item.id);
+        continue;
+      }
+      this.unassignable.delete(e.item.id);
+      this.attach(e, this.lowestAfter(e.cls.eligible, -1, e.item.weight));
+      given.add(e.item.id);
+    }
+    this.rebalance(given, note);
+    this.fleet = fleetKey(workers);
+    this.known = new Map(workers.map((w) => [w.id, w]));
+    const delta: PlanDelta = { assign: new Map(), unassign: [], moved: [], placed: [] };
+    for (const [id, from] of before) {
+      const to = this.assignment(id);
+      if (to === from) continue;
+      if (to === undefined) delta.unassign.push(id);
+      else {
+        delta.assign.set(id, to);
+        (from !== undefined ? delta.moved : delta.placed).push(id);
+      }
+    }
+    return delta;
   }
 
   /** How many items the planner holds. */
@@ -150,7 +216,7 @@ export class IncrementalPlanner {
     let c = this.classes.get(key);
     if (!c) {
       const eligible = this.ws.flatMap((w, i) => (selects(item.selector, w.labels) ? [i] : []));
-      c = { eligible, eligibleSet: new Set(eligible), weights: new Map() };
+      c = { selector: item.selector, eligible, eligibleSet: new Set(eligible), weights: new Map() };
       this.classes.set(key, c);
     }
     c.weights.set(item.weight, (c.weights.get(item.weight) ?? 0) + 1);

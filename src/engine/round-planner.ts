@@ -2,8 +2,9 @@
 // (DESIGN "Data flow"). The leader tells it which items changed (registry and specs events) and
 // how the assignments changed (its inbox-by-worker view's events); a round then re-plans only those
 // items, with the incremental planner for services, and the tasks it knows (tasks are few and
-// short-lived: their part is O(tasks), never O(items)). After a reload of any view, or when the
-// workers changed, it plans a full round (plan-round.ts) and starts again from that.
+// short-lived: their part is O(tasks), never O(items)); workers joining or leaving move only their
+// share. After a reload of any view, or a change of a worker's capacity, labels or draining, it
+// plans a full round (plan-round.ts) and starts again from that.
 import type { KeyValue, WatchEvent } from '../store/index.js';
 import { IncrementalPlanner } from './incremental-planner.js';
 import type { Keys } from './keys.js';
@@ -70,7 +71,10 @@ export class RoundPlanner {
   /** Plans one round from `s`. */
   round(s: Snapshot): Round {
     const fleet = fleetOf(s);
-    if (this.stale || !this.services.planned(fleet)) return this.full(s);
+    if (this.stale) return this.full(s);
+    // Workers joined or left: only their share moves (anything else about the workers: from scratch).
+    const workersDelta = this.services.planned(fleet) ? undefined : this.services.updateWorkers(fleet);
+    if (!this.services.planned(fleet)) return this.full(s);
     this.lastWasFull = false;
     const upserts: PlanItem[] = [];
     const removals: string[] = [];
@@ -95,6 +99,12 @@ export class RoundPlanner {
     for (const [id, to] of delta.assign) w.put(id, to);
     for (const id of delta.unassign) w.remove(id);
     const unassigned = new Set(delta.unassign);
+    for (const id of workersDelta ? [...workersDelta.assign.keys(), ...workersDelta.unassign] : []) {
+      if (delta.assign.has(id) || unassigned.has(id)) continue; // the item's own change decided
+      const to = this.services.assignment(id);
+      if (to !== undefined) w.put(id, to);
+      else w.remove(id);
+    }
     for (const id of changed) {
       if (delta.assign.has(id)) continue;
       const to = this.services.assignment(id);

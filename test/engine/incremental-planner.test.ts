@@ -103,6 +103,44 @@ describe('incremental planner properties', () => {
     );
   });
 
+  it('workers joining and leaving: complete, balanced, and (without selectors) only a leaver\'s items and a joiner\'s share move', () => {
+    const workerOps = fc.array(fc.oneof(fc.record({ join: fc.constant(true as const), capacity: fc.integer({ min: 1, max: 3 }) }), fc.record({ join: fc.constant(false as const), pick: fc.nat() })), { minLength: 1, maxLength: 8 });
+    const check = (labels: boolean) =>
+      fc.property(caseArb({ capacities: true, labels, weights: labels }), workerOps, (c, ops) => {
+        const planner = new IncrementalPlanner();
+        const mirror = new Map(planner.reset(c.workers, c.items, c.current).assignments);
+        let workers = c.workers;
+        let next = 0;
+        for (const op of ops) {
+          if (op.join) workers = [...workers, { id: `joiner-${next++}`, capacity: op.capacity, labels: labels ? { zone: ['a', 'b', 'c'][next % 3] } : {}, draining: false }];
+          else if (workers.length > 1) workers = workers.filter((_, i) => i !== op.pick % workers.length);
+          const before = new Map(mirror);
+          const delta = planner.updateWorkers(workers);
+          assert.ok(delta, 'joins and leaves are followed without a plan from scratch');
+          assert.equal(planner.planned(workers), true);
+          for (const id of delta.unassign) mirror.delete(id);
+          for (const [id, w] of delta.assign) mirror.set(id, w);
+          for (const item of c.items) assert.equal(mirror.get(item.id), planner.assignment(item.id), `the delta disagrees with the plan about ${item.id}`);
+          const step: Case = { workers, items: c.items, current: before };
+          const plan = { assignments: mirror, unassignable: planner.unassignableIds(), moved: delta.moved, placed: delta.placed };
+          assertComplete(step, plan);
+          assertBalanced(step, plan);
+          if (!labels) assertNoNeedlessMoves(step, plan);
+        }
+      });
+    fc.assert(check(false), { numRuns: runs });
+    fc.assert(check(true), { numRuns: runs });
+  });
+
+  it('a change of a worker\'s capacity, labels or draining is left to a plan from scratch', () => {
+    const planner = new IncrementalPlanner();
+    const workers = [{ id: 'w1', capacity: 1, labels: {}, draining: false }, { id: 'w2', capacity: 1, labels: {}, draining: false }];
+    planner.reset(workers, [{ id: 'a', weight: 1, selector: {} }], new Map());
+    assert.equal(planner.updateWorkers([{ ...workers[0], capacity: 2 }, workers[1]]), undefined);
+    assert.equal(planner.updateWorkers([{ ...workers[0], draining: true }, workers[1]]), undefined);
+    assert.equal(planner.updateWorkers([{ ...workers[0], labels: { zone: 'a' } }, workers[1]]), undefined);
+  });
+
   it('knows when the fleet changed: a plan is only kept for the workers it was made for', () => {
     const planner = new IncrementalPlanner();
     const workers = [{ id: 'w1', capacity: 1, labels: {}, draining: false }];

@@ -15,7 +15,9 @@ export interface EtcdGateway {
   password?: string;
 }
 
-const CALL_MS = 1500;
+// A revoke deletes every key on the lease (a worker with 1,000 claims): under load it can take
+// seconds, and one given up on leaves the items to wait for the lease's expiry.
+const CALL_MS = 4000;
 
 /** Revokes each lease through the first member that answers; resolves either way (expiry remains). */
 export async function revokeLeases(leases: Map<string, EtcdGateway>): Promise<void> {
