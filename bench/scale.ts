@@ -57,11 +57,17 @@ async function followClaims(store: Store) {
       else owner.delete(e.kv.key);
     }
   });
+  // A watch that fails leaves the figures frozen: say so rather than wait for them.
+  let failed: Error | undefined;
+  watch.on('error', (err) => (failed = err));
   await watch.ready;
+  const check = () => {
+    if (failed) throw new Error(`the benchmark's watch of the claims failed: ${failed.message}`);
+  };
   return {
-    total: () => owner.size,
+    total: () => (check(), owner.size),
     /** How many items `worker` holds. */
-    of: (worker: string) => held.get(worker) ?? 0,
+    of: (worker: string) => (check(), held.get(worker) ?? 0),
     /** Watch events this follower was sent (etcd counts them too). */
     events: () => events,
     close: () => watch.close(),
@@ -106,6 +112,7 @@ async function row(workers: number, items: number) {
     const insertSec = elapsed(t1);
     await waitFor(() => claims.total() === items, 600_000, 'every item claimed', 100);
     const claimedSec = elapsed(t1);
+    console.error(`  ${workers} workers × ${items} items: inserted in ${insertSec} s, all claimed ${claimedSec} s after the insert began`);
     // The fleet's watch events, the benchmark's own (its watch of the claims) left out.
     const eventsPerItem = round(((await etcdCounter(url, 'etcd_debugging_mvcc_events_total')) - events0 - (claims.events() - ownEvents0)) / items, 1);
     const rss = { leaderMiB: rssMiB(procs[0].child.pid!), workerProcessMiB: rssMiB(procs[1].child.pid!) };
@@ -117,12 +124,15 @@ async function row(workers: number, items: number) {
     procs.push(await node(['--no-lead', '--workers', '1', '--id', joinerId]));
     await waitFor(() => claims.of(joinerId) >= share, 300_000, 'the new worker to run its share', 100);
     const joinSec = elapsed(t2);
+    console.error(`  the joiner runs its share ${joinSec} s after its process started`);
 
     // One worker process is SIGKILLed: its guard releases its leases, the rest take its items.
     const victim = procs[1];
     const t3 = performance.now();
     victim.child.kill('SIGKILL');
-    await waitFor(async () => claims.total() === items && (await count(store, keys.workers)) === workers + 1 - per, 300_000, 'every item claimed again after the kill', 100);
+    await waitFor(async () => claims.total() === items && (await count(store, keys.workers)) === workers + 1 - per, 300_000, 'every item claimed again after the kill', 100).catch(async (err) => {
+      throw new Error(`${(err as Error).message} (claims ${claims.total()} of ${items}, workers ${await count(store, keys.workers)} of ${workers + 1 - per})`);
+    });
     const failoverSec = elapsed(t3);
     console.error(`  ${workers} workers × ${items} items: claimed in ${claimedSec} s, join ${joinSec} s, failover ${failoverSec} s`);
     return { workers, items, processes: PROCESSES, startSec, insertSec, claimedSec, joinSec, failoverSec, eventsPerItem, ...rss };
