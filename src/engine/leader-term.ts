@@ -71,6 +71,8 @@ export class LeaderTerm {
   private unsure = false;
   /** What the last round's planning took (ms), its writes aside. */
   private planMs = 0;
+  /** What the last round's writes took (ms). */
+  private writeMs = 0;
   /** Rounds that cost what changed since the last one. */
   private readonly rounds: RoundPlanner;
 
@@ -142,15 +144,16 @@ export class LeaderTerm {
     let settling = true;
     const over = new AbortController(); // leading has ended: a round under way gives up waiting
     // A round as soon as something changed, but rounds spaced by at least debounceMs and twice what
-    // the last one's planning cost (so planning a large fleet never takes most of the CPU; waiting
-    // for its writes is not a cost: rounds never overlap, the next one waits for them); a later change
+    // the last one's planning and its writes took (so planning a large fleet never takes most of the
+    // CPU, and on a store whose writes are slow, as etcd's with fsync, a round gathers what arrived
+    // meanwhile: one task at a time on the embedded store goes through in ~2 ms, not ~7); a later change
     // never postpones a round already due (a steady stream of changes would otherwise starve the
     // workers). `coalesceMs` waits for related changes first: workers join and leave in bursts,
     // and one plan for the whole burst moves fewer items than one per worker.
     const schedule = (coalesceMs = 0) => {
       if (settling) return;
       const now = this.o.clock.monotonic();
-      const spacing = Math.max(this.o.debounceMs ?? 10, 2 * this.planMs);
+      const spacing = Math.max(this.o.debounceMs ?? 2, 2 * this.planMs, 2 * this.writeMs);
       const at = Math.max(now + coalesceMs, lastRoundAt + spacing, now + 1);
       if (timer && due <= at) return;
       clearTimeout(timer);
@@ -172,7 +175,7 @@ export class LeaderTerm {
         if (now === undefined) fleet.delete(id);
         else fleet.set(id, now);
       }
-      if (changed) schedule(Math.max(this.o.debounceMs ?? 10, WORKER_COALESCE_MS));
+      if (changed) schedule(Math.max(this.o.debounceMs ?? 2, WORKER_COALESCE_MS));
     });
     // What changed, for the next round to look at (and only that); a reload of any view makes it a full round.
     const itemOf = (prefix: string) => (b: { events: Array<{ kv: { key: string } }> }) => b.events.forEach((e) => this.rounds.itemChanged(e.kv.key.slice(prefix.length)));
@@ -324,9 +327,10 @@ export class LeaderTerm {
       this.o.log.warn('a write was refused: no longer leader');
       return undefined;
     }
+    this.writeMs = this.o.clock.monotonic() - started - this.planMs;
     if (round.ops.length + round.guarded.length > 0) {
       const summary = { moved: round.moved.length, placed: round.placed.length, removed: round.removed, lost: round.guarded.length, unassignable: round.unassignable, services: round.services, tasks: round.tasks, workers: v.workers.members().length };
-      this.o.log.info('Rebalanced', { ...summary, planMs: Math.round(this.planMs), writeMs: Math.round(this.o.clock.monotonic() - started - this.planMs) });
+      this.o.log.info('Rebalanced', { ...summary, planMs: Math.round(this.planMs), writeMs: Math.round(this.writeMs) });
       for (const m of round.moved) this.o.log.info(`Moving work=${m.id}`, { from: m.from, to: m.to });
       if (round.placed.length <= 100) for (const p of round.placed) this.o.log.info(`Assigning work=${p.id}`, { to: p.to });
       this.o.onPlanned(summary);

@@ -20,7 +20,7 @@ export interface LeaderOptions {
   log: Logger;
   ttl?: number;
   clock?: Clock;
-  /** Rounds start at least this far apart (ms, default 10; more when planning costs more). */
+  /** Rounds start at least this far apart (ms, default 2; more when planning or writing costs more). */
   debounceMs?: number;
   /** Full re-read of the stored state and replan, every this many ms. */
   reconcileMs?: number;
