@@ -73,8 +73,9 @@ export class RoundPlanner {
     const fleet = fleetOf(s);
     if (this.stale) return this.full(s);
     // Workers joined or left: only their share moves (anything else about the workers: from scratch).
-    const workersDelta = this.services.planned(fleet) ? undefined : this.services.updateWorkers(fleet);
-    if (!this.services.planned(fleet)) return this.full(s);
+    const known = this.services.planned(fleet);
+    const workersDelta = known ? undefined : this.services.updateWorkers(fleet);
+    if (!known && !workersDelta) return this.full(s);
     this.lastWasFull = false;
     const upserts: PlanItem[] = [];
     const removals: string[] = [];

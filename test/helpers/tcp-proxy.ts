@@ -1,6 +1,9 @@
 // A TCP proxy between a client and a server that a test can cut and restore, to sever the
 // network without touching either process.
 import net from 'node:net';
+import { after, before } from 'node:test';
+import { EtcdStore } from '../../src/store/index.js';
+import { startEtcd, type EtcdCluster } from './etcd.js';
 
 /** Loopback TCP proxy to one target port. */
 export class TcpProxy {
@@ -54,4 +57,32 @@ export class TcpProxy {
       a.pipe(b);
     }
   }
+}
+
+/** An etcd with a TCP proxy in front, for one suite: started before it, stopped after. */
+export interface ProxiedEtcd {
+  etcd: EtcdCluster;
+  proxy: TcpProxy;
+  /** A client straight to etcd. */
+  direct: EtcdStore;
+  /** A client through the proxy: cut the proxy to cut its network. */
+  viaProxy: EtcdStore;
+}
+
+/** Declares the suite's before/after hooks; the fields are set once `before` has run. */
+export function useProxiedEtcd(): ProxiedEtcd {
+  const p = {} as ProxiedEtcd;
+  before(async () => {
+    p.etcd = await startEtcd();
+    p.proxy = await TcpProxy.start(Number(new URL(p.etcd.endpoints[0]).port));
+    p.direct = new EtcdStore({ endpoints: p.etcd.endpoints });
+    p.viaProxy = new EtcdStore({ endpoints: [p.proxy.url] });
+  });
+  after(async () => {
+    await p.viaProxy?.close();
+    await p.direct?.close();
+    await p.proxy?.close();
+    await p.etcd?.stop();
+  });
+  return p;
 }

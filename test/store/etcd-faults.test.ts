@@ -2,34 +2,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { EtcdStore, LeaseKeeper, LeaseNotFoundError, type WatchBatch } from '../../src/store/index.js';
-import { startEtcd, startEtcdCluster, type EtcdCluster } from '../helpers/etcd.js';
+import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd.js';
 import { waitFor } from '../helpers/processes.js';
-import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { useProxiedEtcd } from '../helpers/tcp-proxy.js';
 import { fresh } from './conformance.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('etcd backend across a cut connection', { timeout: 60_000 }, () => {
-  let etcd: EtcdCluster;
-  let proxy: TcpProxy;
-  let direct: EtcdStore;
-  let viaProxy: EtcdStore;
-  before(async () => {
-    etcd = await startEtcd();
-    proxy = await TcpProxy.start(Number(new URL(etcd.endpoints[0]).port));
-    direct = new EtcdStore({ endpoints: etcd.endpoints });
-    viaProxy = new EtcdStore({ endpoints: [proxy.url] });
-  });
-  after(async () => {
-    await viaProxy?.close();
-    await direct?.close();
-    await proxy?.close();
-    await etcd?.stop();
-  });
+  const net = useProxiedEtcd();
 
   it('a watch keeps every event, in order and once, across a severed and restored connection', async () => {
     const p = fresh();
-    const watch = viaProxy.watch(p, { prefix: true });
+    const watch = net.viaProxy.watch(p, { prefix: true });
     const batches: WatchBatch[] = [];
     let disconnects = 0;
     let reconnects = 0;
@@ -39,15 +24,15 @@ describe('etcd backend across a cut connection', { timeout: 60_000 }, () => {
     await watch.ready;
     const written: number[] = [];
     const write = async (from: number, to: number) => {
-      for (let i = from; i < to; i++) written.push((await direct.put(`${p}${i}`, String(i))).revision);
+      for (let i = from; i < to; i++) written.push((await net.direct.put(`${p}${i}`, String(i))).revision);
     };
     await write(0, 50);
     await waitFor(() => batches.length >= 50, 5000, 'the first 50 events');
-    proxy.cut();
+    net.proxy.cut();
     await write(50, 150); // while the watcher is cut off
     await sleep(1500);
     assert.equal(batches.length, 50, 'nothing arrives while cut');
-    proxy.restore();
+    net.proxy.restore();
     await write(150, 200);
     await waitFor(() => batches.length >= 200, 10_000, `all 200 events (have ${batches.length})`);
     await sleep(100);
@@ -58,16 +43,16 @@ describe('etcd backend across a cut connection', { timeout: 60_000 }, () => {
   });
 
   it('a lease keeper cut off for longer than its TTL reports the lease lost, and etcd has expired it', async () => {
-    const keeper = await LeaseKeeper.grant(viaProxy, 2);
+    const keeper = await LeaseKeeper.grant(net.viaProxy, 2);
     const lost = new Promise<number>((resolve) => keeper.once('lost', () => resolve(Date.now())));
     await sleep(800);
     const cutAt = Date.now();
-    proxy.cut();
+    net.proxy.cut();
     const lostAt = await lost;
     assert.ok(lostAt - cutAt <= 2500, `lost reported ${lostAt - cutAt} ms after the cut (TTL 2 s)`);
-    proxy.restore();
-    await waitFor(async () => (await direct.leaseTimeToLive(keeper.id)) === null, 3000, 'etcd to expire the lease');
-    await assert.rejects(viaProxy.keepAliveOnce(keeper.id), LeaseNotFoundError);
+    net.proxy.restore();
+    await waitFor(async () => (await net.direct.leaseTimeToLive(keeper.id)) === null, 3000, 'etcd to expire the lease');
+    await assert.rejects(net.viaProxy.keepAliveOnce(keeper.id), LeaseNotFoundError);
   });
 });
 

@@ -3,11 +3,10 @@
 // handovers, opens one stream, not hundreds. Each watch still gets exactly its own events, a
 // closed one stops alone, and all of them resume across a cut connection without a gap.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { EtcdStore, type Watch, type WatchBatch } from '../../src/store/index.js';
-import { startEtcd, type EtcdCluster } from '../helpers/etcd.js';
+import { describe, it } from 'node:test';
+import type { Watch, WatchBatch } from '../../src/store/index.js';
 import { waitFor } from '../helpers/processes.js';
-import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { useProxiedEtcd } from '../helpers/tcp-proxy.js';
 import { fresh } from './conformance.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -19,32 +18,17 @@ async function gauge(url: string, name: string): Promise<number> {
 }
 
 describe('etcd watches share one stream', { timeout: 60_000 }, () => {
-  let etcd: EtcdCluster;
-  let proxy: TcpProxy;
-  let direct: EtcdStore;
-  let viaProxy: EtcdStore;
-  before(async () => {
-    etcd = await startEtcd();
-    proxy = await TcpProxy.start(Number(new URL(etcd.endpoints[0]).port));
-    direct = new EtcdStore({ endpoints: etcd.endpoints });
-    viaProxy = new EtcdStore({ endpoints: [proxy.url] });
-  });
-  after(async () => {
-    await viaProxy?.close();
-    await direct?.close();
-    await proxy?.close();
-    await etcd?.stop();
-  });
+  const net = useProxiedEtcd();
 
   it('100 watches: one stream, each its own events, a closed one alone stops, all resume after a cut', async () => {
-    const url = etcd.endpoints[0];
+    const url = net.etcd.endpoints[0];
     const streams0 = await gauge(url, 'etcd_debugging_mvcc_watch_stream_total');
     const watchers0 = await gauge(url, 'etcd_debugging_mvcc_watcher_total');
     const p = fresh();
     const got = new Map<number, string[]>();
     const watches: Watch[] = [];
     for (let i = 0; i < 100; i++) {
-      const w = viaProxy.watch(`${p}${i}`);
+      const w = net.viaProxy.watch(`${p}${i}`);
       got.set(i, []);
       w.on('events', (b: WatchBatch) => b.events.forEach((e) => got.get(i)!.push(`${e.type} ${e.kv.value}`)));
       watches.push(w);
@@ -54,18 +38,18 @@ describe('etcd watches share one stream', { timeout: 60_000 }, () => {
     const streams = (await gauge(url, 'etcd_debugging_mvcc_watch_stream_total')) - streams0;
     assert.equal(streams, 1, `100 watches on ${streams} streams`);
 
-    for (let i = 0; i < 100; i++) await direct.put(`${p}${i}`, `a${i}`);
+    for (let i = 0; i < 100; i++) await net.direct.put(`${p}${i}`, `a${i}`);
     await waitFor(() => [...got.values()].every((e) => e.length === 1), 5000, 'each watch its first event');
     for (let i = 0; i < 100; i++) assert.deepEqual(got.get(i), [`put a${i}`], `watch ${i} saw only its own key`);
 
     // Half of them closed: etcd drops those watchers, the others go on.
     await Promise.all(watches.slice(0, 50).map((w) => w.close()));
     await waitFor(async () => (await gauge(url, 'etcd_debugging_mvcc_watcher_total')) - watchers0 === 50, 5000, '50 watchers left in etcd');
-    proxy.cut();
-    for (let i = 0; i < 100; i++) await direct.put(`${p}${i}`, `b${i}`);
+    net.proxy.cut();
+    for (let i = 0; i < 100; i++) await net.direct.put(`${p}${i}`, `b${i}`);
     await sleep(500);
-    proxy.restore();
-    for (let i = 0; i < 100; i++) await direct.put(`${p}${i}`, `c${i}`);
+    net.proxy.restore();
+    for (let i = 0; i < 100; i++) await net.direct.put(`${p}${i}`, `c${i}`);
     await waitFor(() => [...got.entries()].every(([i, e]) => e.length === (i < 50 ? 1 : 3)), 10_000, 'the open watches to catch up');
     await sleep(200);
     for (let i = 0; i < 100; i++) assert.deepEqual(got.get(i), i < 50 ? [`put a${i}`] : [`put a${i}`, `put b${i}`, `put c${i}`], `watch ${i}`);
@@ -75,21 +59,21 @@ describe('etcd watches share one stream', { timeout: 60_000 }, () => {
   it('a watch opened while etcd is down starts once it is back (a stream that could not be opened is opened again)', async () => {
     const p = fresh();
     const seen: string[] = [];
-    const before = direct.watch(`${p}old`);
+    const before = net.direct.watch(`${p}old`);
     before.on('events', (b: WatchBatch) => b.events.forEach((e) => seen.push(e.kv.key.slice(p.length))));
     await before.ready;
-    await etcd.members[0].stop();
+    await net.etcd.members[0].stop();
     let during: Watch | undefined;
     try {
       await sleep(1500);
-      during = direct.watch(`${p}new`);
+      during = net.direct.watch(`${p}new`);
       during.on('events', (b: WatchBatch) => b.events.forEach((e) => seen.push(e.kv.key.slice(p.length))));
       await sleep(2500);
     } finally {
-      await etcd.members[0].restart();
+      await net.etcd.members[0].restart();
     }
-    await waitFor(async () => Boolean(await direct.put(`${p}old`, '1').catch(() => false)), 10_000, 'etcd to take writes');
-    await direct.put(`${p}new`, '1');
+    await waitFor(async () => Boolean(await net.direct.put(`${p}old`, '1').catch(() => false)), 10_000, 'etcd to take writes');
+    await net.direct.put(`${p}new`, '1');
     await waitFor(() => seen.includes('old') && seen.includes('new'), 10_000, `both watches to see their key (saw ${seen.join(', ')})`);
     await before.close();
     await during?.close();

@@ -240,7 +240,7 @@ export class BatchRunner {
     try {
       for (let i = 0; i < record.tasks.length; i += READS_PER_TXN) {
         const group = record.tasks.slice(i, i + READS_PER_TXN);
-        const results = read ?? (await this.readRetried(() => this.o.store.txn({ success: taskReads(this.o.keys, group) }), session)).results;
+        const results = i === 0 && read ? read : (await this.readRetried(() => this.o.store.txn({ success: taskReads(this.o.keys, group) }), session)).results;
         const reads = results.map((x) => (x.type === 'range' ? x.kvs[0] : undefined));
         for (const task of group) {
           const t = h.tasks.get(task.id)!;
