@@ -1,9 +1,46 @@
-// Fleet: every worker with its capacity, a load bar, labels, leader and draining marks, age.
+// Fleet: every worker with where it runs, its CPUs and memory, capacity, a load bar, labels,
+// priority, leader and draining marks, age — and its live configuration, edited in place.
 import { api, apiAll } from './api.js';
 import { bar, duration, fill, h, short } from './dom.js';
 
 let body;
 let toolbar;
+/** The worker whose configuration form is open, if any. */
+let editing;
+
+const bytes = (n) => {
+  if (n === undefined || n === null) return '';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
+  return `${n >= 10 || i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
+};
+const labelText = (labels) => Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+
+/** The form of one worker's live configuration: capacity, labels, max memory, priority. */
+function configForm(w, act) {
+  const field = (name, label, value, attrs = {}) => h('label', {}, label, ' ', h('input', { name, value: value ?? '', ...attrs }));
+  const form = h(
+    'form',
+    { class: 'config', 'data-config': w.id },
+    field('capacity', 'Capacity', w.capacity, { type: 'number', min: 1 }),
+    field('labels', 'Labels', labelText(w.labels), { placeholder: 'zone=a,disk=ssd' }),
+    field('maxMemory', 'Max memory', w.maxMemory ? bytes(w.maxMemory).replace(' ', '') : '', { placeholder: 'e.g. 2GiB (empty: none)' }),
+    field('priority', 'Priority', w.priority ?? 0, { type: 'number' }),
+    h('button', { type: 'submit' }, 'Save'),
+    h('button', { type: 'button', onclick: () => ((editing = undefined), form.closest('tr').remove()) }, 'Cancel'),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const v = Object.fromEntries(new FormData(form));
+    const wanted = Object.fromEntries(v.labels.split(',').map((s) => s.trim()).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const labels = { ...Object.fromEntries(Object.keys(w.labels).filter((k) => !(k in wanted)).map((k) => [k, null])), ...wanted };
+    const patch = { capacity: Number(v.capacity), labels, maxMemory: v.maxMemory.trim() || null, priority: Number(v.priority) };
+    editing = undefined;
+    void act(() => api('PATCH', `/workers/${encodeURIComponent(w.id)}`, patch))(e);
+  });
+  return form;
+}
 
 export async function renderFleet(root, ctx) {
   if (!body || !root.contains(body)) {
@@ -13,7 +50,7 @@ export async function renderFleet(root, ctx) {
   }
   const [workers, status] = await Promise.all([apiAll('/workers'), api('GET', '/status')]);
   const act = (fn) => async (e) => {
-    e.target.disabled = true;
+    if (e.target instanceof HTMLButtonElement) e.target.disabled = true;
     try {
       await fn();
     } catch (err) {
@@ -25,30 +62,42 @@ export async function renderFleet(root, ctx) {
   const maxLoad = Math.max(1, ...workers.map((w) => w.load / w.capacity));
   const rows = workers
     .sort((a, b) => a.startedAt.localeCompare(b.startedAt))
-    .map((w) =>
+    .flatMap((w) => [
       h(
         'tr',
         { 'data-worker': w.id, class: w.draining ? 'draining' : '' },
         h('td', { title: w.id }, w.leader ? h('span', { class: 'leader', title: 'leader' }, '★ ') : null, short(w.id)),
-        h('td', {}, w.host),
-        h('td', {}, String(w.capacity)),
+        h('td', {}, w.api ? new URL(w.api).host : w.host),
+        h('td', {}, w.cpus === undefined ? '' : String(w.cpus)),
+        h('td', { title: w.memory ? `${bytes(w.memoryAvailable)} available of ${bytes(w.memory)}` : '' }, w.memory ? `${bytes(w.memoryAvailable)} / ${bytes(w.memory)}` : '', w.maxMemory ? ` (max ${bytes(w.maxMemory)})` : ''),
+        h('td', { 'data-field': 'capacity' }, String(w.capacity)),
         h('td', { class: 'load' }, bar(w.load / w.capacity / maxLoad, `${w.load}`)),
-        h('td', {}, Object.entries(w.labels).map(([k, v]) => h('span', { class: 'chip' }, `${k}=${v}`))),
+        h('td', { 'data-field': 'labels' }, Object.entries(w.labels).map(([k, v]) => h('span', { class: 'chip' }, `${k}=${v}`))),
+        h('td', { 'data-field': 'priority' }, String(w.priority ?? 0)),
         h('td', {}, w.draining ? h('span', { class: 'badge' }, 'draining') : ''),
         h('td', {}, duration(Date.now() - Date.parse(w.startedAt))),
         h(
           'td',
           { class: 'actions' },
+          h('button', { 'data-action': 'configure', onclick: () => ((editing = w.id), ctx.refresh()) }, 'Configure'),
           h('button', { onclick: act(() => api('POST', `/workers/${encodeURIComponent(w.id)}/${w.draining ? 'undrain' : 'drain'}`)) }, w.draining ? 'Undrain' : 'Drain'),
           status.local ? h('button', { 'data-action': 'stop', onclick: act(() => api('DELETE', `/workers/${encodeURIComponent(w.id)}`)) }, 'Stop') : null,
           status.local ? h('button', { 'data-action': 'crash', class: 'danger', onclick: act(() => api('DELETE', `/workers/${encodeURIComponent(w.id)}?crash=true`)) }, 'Crash') : null,
         ),
       ),
-    );
+      editing === w.id ? h('tr', { class: 'config-row' }, h('td', { colspan: 11 }, configForm(w, act))) : null,
+    ]);
+  // An open form is not redrawn under the user's fingers by a live refresh.
+  if (editing && body.querySelector(`[data-config="${CSS.escape(editing)}"]`) && workers.some((w) => w.id === editing)) return;
   fill(
     body,
     workers.length === 0
       ? h('p', { class: 'empty' }, 'No workers. Start one with `rota node` (or add a local one).')
-      : h('table', { 'data-testid': 'fleet' }, h('thead', {}, h('tr', {}, ['Worker', 'Host', 'Capacity', 'Load', 'Labels', '', 'Age', ''].map((t) => h('th', {}, t)))), h('tbody', {}, rows)),
+      : h(
+          'table',
+          { 'data-testid': 'fleet' },
+          h('thead', {}, h('tr', {}, ['Worker', 'Host:port', 'CPUs', 'Memory', 'Capacity', 'Load', 'Labels', 'Priority', '', 'Age', ''].map((t) => h('th', {}, t)))),
+          h('tbody', {}, rows),
+        ),
   );
 }

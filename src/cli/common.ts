@@ -6,6 +6,8 @@ import { StoreClient } from '../client/store-client.js';
 import type { Keys } from '../engine/keys.js';
 import { createLogger, type Logger, type LogLevel } from '../engine/log.js';
 import { parseLabels } from '../engine/model.js';
+import { parsePlacement, type Placement } from '../engine/fleet/placement.js';
+import { parseSize } from '../engine/fleet/worker-config.js';
 import type { RotaNode, WorkerSettings } from '../engine/node.js';
 import { execProcessor } from '../engine/processors/exec-processor.js';
 import { handlerProcessor } from '../engine/processors/handler-processor.js';
@@ -34,6 +36,10 @@ export interface ServeOptions {
   logLevel: LogLevel;
   retainResults: string;
   retainCount: string;
+  priority: string;
+  placement: string;
+  cpus?: string;
+  mem?: string;
 }
 
 /** Adds the options both `up` and `node` take. */
@@ -45,6 +51,10 @@ export function addServeOptions(cmd: Command, defaultPort: string): Command {
     .option('--ttl <seconds>', 'lease TTL: a dead worker is noticed within this time', '5')
     .option('--capacity <n>', "this worker's share of the load", '1')
     .option('--labels <k=v,...>', 'labels that item selectors match')
+    .option('--priority <n>', 'rank in the leader election: the live node with the highest leads (ties: the oldest)', '0')
+    .option('--placement <strategy>', 'how services share the fleet unless an item says: capacity, nodes, cpu or memory (the leader\'s counts)', 'capacity')
+    .option('--cpus <n>', 'CPUs this worker reports (default: detected)')
+    .option('--mem <size>', 'memory this worker reports, e.g. 8GiB (default: detected; fixes the available memory too)')
     .option('--exec <command>', 'run each item as this command (sh -c), item in ROTA_WORK_ID, ROTA_WORK_CONTENT, ROTA_FENCING_TOKEN and stdin')
     .option('--handler <file>', 'run each item with this module: export start/update/stop(item, ctx)')
     .option('--token <token>', 'require Authorization: Bearer <token> on the API (default: $ROTA_TOKEN)')
@@ -84,6 +94,13 @@ export function checkExposure(opts: Pick<ServeOptions, 'api' | 'host' | 'token' 
   );
 }
 
+/** The leader's --priority and --placement. */
+export function leaderSettings(opts: ServeOptions): { priority: number; placement: Placement } {
+  const priority = Number(opts.priority);
+  if (!Number.isInteger(priority)) throw new Error(`--priority must be a whole number, got "${opts.priority}"`);
+  return { priority, placement: parsePlacement(opts.placement, '--placement') };
+}
+
 /** Parses a positive whole number option or exits with a message. */
 export function positiveInt(value: string, name: string): number {
   const n = Number(value);
@@ -106,6 +123,10 @@ export function workerSettings(opts: ServeOptions): WorkerSettings {
     taskExec: exec,
     capacity: Math.max(1, positiveInt(opts.capacity, '--capacity')),
     labels: opts.labels ? parseLabels(opts.labels) : {},
+    resources: {
+      cpus: opts.cpus === undefined ? undefined : Math.max(1, positiveInt(opts.cpus, '--cpus')),
+      memory: opts.mem === undefined ? undefined : parseSize(opts.mem, '--mem'),
+    },
   };
 }
 

@@ -6,6 +6,7 @@ import { registerNode } from './node.js';
 import { registerRuns } from './run.js';
 import { registerUp } from './up.js';
 import { registerWork } from './work.js';
+import { registerWorkers } from './worker.js';
 
 const program = new Command('rota')
   .description('spread work across a fleet of worker processes and keep it spread')
@@ -13,6 +14,7 @@ const program = new Command('rota')
 registerUp(program);
 registerNode(program);
 registerWork(program);
+registerWorkers(program);
 registerJobs(program);
 registerRuns(program);
 try {

@@ -6,7 +6,7 @@ import { checkId } from '../engine/model.js';
 import { RotaNode } from '../engine/node.js';
 import { releaseOnDeath } from '../engine/processors/guarded-child.js';
 import { waitUntilIdle } from '../engine/tasks/idle.js';
-import { addServeOptions, loggerFor, positiveInt, retentionPolicy, startApi, stopOnSignals, workerSettings, type ServeOptions } from './common.js';
+import { addServeOptions, leaderSettings, loggerFor, positiveInt, retentionPolicy, startApi, stopOnSignals, workerSettings, type ServeOptions } from './common.js';
 import { connectEtcd, type EtcdFlags } from './etcd-connect.js';
 
 interface NodeOptions extends ServeOptions, EtcdFlags {
@@ -54,6 +54,7 @@ export function registerNode(program: Command): void {
       api: api?.url,
       releaseOnDeath: (lease) => releaseOnDeath(lease, gateway),
       retention,
+      ...leaderSettings(opts),
     });
     log.info(`rota node on etcd ${endpoints.join(',')}`, { node: id, prefix: opts.prefix });
     const stop = stopOnSignals(log, { node, api, store });

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { Keys } from '../engine/keys.js';
 import { RotaNode } from '../engine/node.js';
 import { EmbeddedStore } from '../store/index.js';
-import { addServeOptions, loggerFor, positiveInt, retentionPolicy, startApi, stopOnSignals, workerSettings, type ServeOptions } from './common.js';
+import { addServeOptions, leaderSettings, loggerFor, positiveInt, retentionPolicy, startApi, stopOnSignals, workerSettings, type ServeOptions } from './common.js';
 
 interface UpOptions extends ServeOptions {
   memory?: boolean;
@@ -32,7 +32,7 @@ export function registerUp(program: Command): void {
       add: () => node!.add(),
       remove: (id, crash) => node!.remove(id, crash),
     }, () => node?.health() ?? { ok: false, reasons: ['the node is starting'] });
-    node = new RotaNode({ store, keys, log, ttl: positiveInt(opts.ttl, '--ttl'), worker: workerSettings(opts), api: api?.url, retention });
+    node = new RotaNode({ store, keys, log, ttl: positiveInt(opts.ttl, '--ttl'), worker: workerSettings(opts), api: api?.url, retention, ...leaderSettings(opts) });
     log.info(`rota up: embedded store ${dir ? `in ${dir}` : 'in memory'}`, { node: node.id });
     stopOnSignals(log, { node, api, store });
     await node.start(positiveInt(opts.workers, '--workers'));

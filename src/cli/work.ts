@@ -1,10 +1,11 @@
-// `rota work …`, `rota worker …` and `rota status`: talk to a node's API.
+// `rota work …` and `rota status`: talk to a node's API.
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { clientFor, withApi, type ApiOptions } from './api-options.js';
 import { MAX_PAGE_LIMIT } from '../client/paging.js';
 import type { WorkChange, WorkView } from '../client/types.js';
 import { parseLabels } from '../engine/model.js';
+import { parsePlacement } from '../engine/fleet/placement.js';
 import { formatTable, oneLine } from './table.js';
 
 /** Content from the argument, --file, or stdin when the argument is "-". */
@@ -30,12 +31,14 @@ export function registerWork(program: Command): void {
     .option('--id <id>', 'choose the id (default: a new UUID)')
     .option('--weight <n>', 'relative load of the item', (v) => Number(v))
     .option('--selector <k=v,...>', 'only workers with these labels may run it')
+    .option('--placement <strategy>', "how it shares the fleet with the others of its strategy: capacity, nodes, cpu or memory (default: the leader's --placement)")
     .option('--file <file>', 'read the content from a file')
     .option('--json', 'print JSON')
-    .action(async (arg: string | undefined, opts: ApiOptions & { id?: string; weight?: number; selector?: string; file?: string }) => {
+    .action(async (arg: string | undefined, opts: ApiOptions & { id?: string; weight?: number; selector?: string; file?: string; placement?: string }) => {
       const content = contentOf(arg, opts.file);
       if (content === undefined) throw new Error('give the content as an argument, with --file, or "-" to read stdin');
-      const view = await clientFor(opts).addWork({ content, id: opts.id, weight: opts.weight, selector: opts.selector ? parseLabels(opts.selector) : undefined });
+      const placement = opts.placement === undefined ? undefined : parsePlacement(opts.placement, '--placement');
+      const view = await clientFor(opts).addWork({ content, id: opts.id, weight: opts.weight, selector: opts.selector ? parseLabels(opts.selector) : undefined, placement });
       print(opts, view, () => view.id);
     });
   withApi(work.command('ls'))
@@ -76,16 +79,6 @@ export function registerWork(program: Command): void {
       await clientFor(opts).deleteWork(id);
       console.log(`removed ${id}`);
     });
-
-  const worker = program.command('worker').description('drain or undrain a worker');
-  for (const [name, draining] of [['drain', true], ['undrain', false]] as const) {
-    withApi(worker.command(`${name} <id>`))
-      .description(draining ? 'move every item away from a worker and give it no new ones' : 'let a drained worker take items again')
-      .action(async (id: string, opts: ApiOptions) => {
-        await clientFor(opts).setDraining(id, draining);
-        console.log(`${draining ? 'draining' : 'undrained'} ${id}`);
-      });
-  }
 
   withApi(program.command('status'))
     .description('the leader, the workers with their load, and how many items run')

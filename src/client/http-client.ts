@@ -1,7 +1,7 @@
 // The client operations over HTTP: what the CLI and remote users call.
 import type { WorkInput } from '../engine/model.js';
 import { allPages, type Page, type PageRequest, type TaskListOptions, type WorkListOptions } from './paging.js';
-import type { Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunReport, RunView, StatusView, WorkChange, WorkView, WorkerView } from './types.js';
+import type { Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunReport, RunView, StatusView, WorkChange, WorkView, WorkerConfigPatch, WorkerConfigView, WorkerListOptions, WorkerView } from './types.js';
 
 /** An error answer of the API, with its status and code. */
 export class ApiError extends Error {
@@ -45,8 +45,15 @@ export class HttpClient implements RotaClient {
   listWorkers(): Promise<WorkerView[]> {
     return allPages((after) => this.listWorkerPage({ after }));
   }
-  listWorkerPage(options: PageRequest = {}): Promise<Page<WorkerView>> {
-    return this.page('/workers', options);
+  listWorkerPage(options: WorkerListOptions = {}): Promise<Page<WorkerView>> {
+    const { labels, ...page } = options;
+    return this.page('/workers', { ...page, ...(labels ? { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',') } : {}) });
+  }
+  configureWorker(workerId: string, patch: WorkerConfigPatch): Promise<WorkerConfigView> {
+    return this.call('PATCH', `/workers/${encodeURIComponent(workerId)}`, patch);
+  }
+  workerConfig(workerId: string): Promise<WorkerConfigView> {
+    return this.call('GET', `/workers/${encodeURIComponent(workerId)}`);
   }
   setDraining(workerId: string, draining: boolean): Promise<WorkerView> {
     return this.call('POST', `/workers/${encodeURIComponent(workerId)}/${draining ? 'drain' : 'undrain'}`);

@@ -3,6 +3,9 @@
 import type { JobStatus, JobTask } from '../engine/jobs/jobs.js';
 import type { Completion, CreateRun, RunRecord, RunReport, RunView } from '../engine/runs/runs.js';
 import type { WorkInput } from '../engine/model.js';
+import type { WorkerConfig, WorkerConfigPatch } from '../engine/fleet/worker-config.js';
+
+export type { WorkerConfig, WorkerConfigPatch };
 import type { TaskResult } from '../engine/tasks/task-model.js';
 import type { Page, PageRequest, TaskListOptions, WorkListOptions } from './paging.js';
 
@@ -50,6 +53,27 @@ export interface WorkerView {
   draining: boolean;
   startedAt: string;
   api?: string;
+  /** CPUs of its machine (or its --cpus). */
+  cpus?: number;
+  /** Bytes of memory of its machine (or its --mem), and available now. */
+  memory?: number;
+  memoryAvailable?: number;
+  /** Bytes it may use at most, if configured. */
+  maxMemory?: number;
+  /** Its node's rank in the leader election. */
+  priority?: number;
+}
+
+/** A page of workers, only those with every one of `labels` if given. */
+export interface WorkerListOptions extends PageRequest {
+  labels?: Record<string, string>;
+}
+
+/** A worker's live configuration (config/<id>) and, if it runs, its record with the values in force. */
+export interface WorkerConfigView {
+  id: string;
+  config: WorkerConfig;
+  worker?: WorkerView;
 }
 
 /** A change of an item: new content, and/or new placement settings. */
@@ -84,8 +108,13 @@ export interface RotaClient {
   /** Every worker, read page by page. */
   listWorkers(): Promise<WorkerView[]>;
   /** One page of workers, in id order. */
-  listWorkerPage(options?: PageRequest): Promise<Page<WorkerView>>;
+  listWorkerPage(options?: WorkerListOptions): Promise<Page<WorkerView>>;
+  /** Drains (or undrains) a worker through its live configuration. */
   setDraining(workerId: string, draining: boolean): Promise<WorkerView>;
+  /** Changes a worker's live configuration (it need not run yet); null fields go back to its start-up values. */
+  configureWorker(workerId: string, patch: WorkerConfigPatch): Promise<WorkerConfigView>;
+  /** A worker's live configuration and record. */
+  workerConfig(workerId: string): Promise<WorkerConfigView>;
   status(): Promise<StatusView>;
   /** Submits a job spec (JSON or YAML text). */
   submitJob(spec: string): Promise<JobStatus>;

@@ -14,7 +14,7 @@ import { claimItem, releaseItem } from './claims.js';
 import { itemContext } from './item-context.js';
 import { ItemRun, type StopDeps } from './item-run.js';
 import { Keys } from './keys.js';
-import { Limiter } from './limit.js';
+import { Limiter } from '../store/limiter.js';
 import { ReleaseWaiter } from './release-wait.js';
 import type { Logger } from './log.js';
 import { decodeSpec, type WorkItem } from './model.js';
@@ -24,6 +24,8 @@ import { BatchRunner } from './tasks/batch-runner.js';
 import { TxnBatcher } from './txn-batcher.js';
 import { WorkerRecordPublisher } from './worker-record.js';
 import { WorkerSession } from './worker-session.js';
+import { ConfigFollower } from './fleet/config-follower.js';
+import type { ResourceFlags } from './fleet/resources.js';
 
 export interface AgentOptions {
   store: Store;
@@ -48,6 +50,10 @@ export interface AgentOptions {
   random?: () => number;
   /** Arranges for a session's lease to be revoked if this process dies; returns the cancel. */
   releaseOnDeath?: (lease: string) => () => void;
+  /** CPUs and memory to report instead of the machine's (--cpus, --memory). */
+  resources?: ResourceFlags;
+  /** Its node's rank in the leader election, shown in its record (--priority). */
+  priority?: number;
 }
 
 export interface AgentEvents {
@@ -76,6 +82,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly tasks: BatchRunner;
   private readonly sessions: WorkerSession;
   private readonly publisher: WorkerRecordPublisher;
+  /** config/<this worker>: capacity, labels, draining and max memory set live. */
+  private readonly config: ConfigFollower;
   private readonly stopDeps: StopDeps;
   private stopping = false;
   /** Aborted on stop or crash: ends the session loop and the release of old leases. */
@@ -130,6 +138,12 @@ export class Agent extends EventEmitter<AgentEvents> {
       labels: options.labels ?? {},
       api: options.api,
       startedAt: this.clock.now(),
+      resources: options.resources,
+    });
+    const defaults = { capacity: options.capacity ?? 1, labels: options.labels ?? {}, priority: options.priority };
+    this.config = new ConfigFollower(options.store, this.keys, this.id, defaults, this.log, (settings) => {
+      void this.publisher.applySettings(settings);
+      this.tasks.setSlots(settings.capacity);
     });
     this.stopDeps = {
       processor: options.processor,
@@ -185,6 +199,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.inbox.on('reset', () => this.reconcileAll());
     this.inbox.on('failed', (err) => this.log.warn('watch failed, listing again', { prefix: this.inbox.prefix, error: err.message }));
     await this.inbox.start();
+    // The configuration before the record: the leader plans with the settings in force from the start.
+    await this.config.start();
     await this.sessions.ensure();
     const every = this.options.reconcileMs ?? 5000;
     this.reconcileTimer = setInterval(() => this.reconcileAll(), every);
@@ -201,7 +217,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     await Promise.all([...this.running.keys()].map((id) => this.halt(id, 'shutdown', false)).concat(this.tasks.close()));
     await this.options.processor.close?.();
     await this.session?.close().catch(() => undefined);
-    await Promise.all([this.inbox.close(), this.releases.close()]);
+    await Promise.all([this.inbox.close(), this.releases.close(), this.config.close()]);
     this.log.info('worker stopped; lease revoked');
   }
 
@@ -213,7 +229,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.session?.abandon();
     await Promise.all([...this.running.keys()].map((id) => this.halt(id, 'fenced', false)).concat(this.tasks.close()));
     await this.options.processor.close?.();
-    await Promise.all([this.inbox.close(), this.releases.close()]);
+    await Promise.all([this.inbox.close(), this.releases.close(), this.config.close()]);
     this.log.warn('worker crashed (simulated): its lease will expire');
   }
 
@@ -327,8 +343,11 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   /** Whether item `id` is still in the registry (a count, not its content). */
+  /** Whether item `id` still exists (reads of the same moment share a transaction: a handover of hundreds is a few reads). */
   private async exists(id: string): Promise<boolean> {
-    return (await this.options.store.range(this.keys.item(id), { countOnly: true })).count > 0;
+    const r = await this.batcher.run({ compare: [], success: [{ type: 'range', key: this.keys.item(id), countOnly: true }] });
+    const read = r.results[0];
+    return read?.type === 'range' && read.count > 0;
   }
 
   /** Reads the content of a running item again and hands it to the processor if it is newer. */

@@ -7,6 +7,7 @@
 // joiner filled by single moves). A round after one item's change costs O(workers × classes), not
 // O(items); the result keeps planAssignments' guarantees: complete, balanced (no single move
 // improves it), sticky (an item moves only when balance asks).
+import { byExcessDesc, EPS, gain, leastExcess, perCapacity } from './balance.js';
 import { selects, type Selector } from './model.js';
 import { planAssignments, type Plan, type PlanItem, type PlanWorker } from './planner.js';
 
@@ -45,6 +46,8 @@ const fleetKey = (workers: PlanWorker[]) =>
 export class IncrementalPlanner {
   private ws: PlanWorker[] = [];
   private cap: number[] = [];
+  /** Load per unit of capacity (see balance.ts), for the update under way. */
+  private lambda = 0;
   private load: number[] = [];
   private slots: Array<Map<Cls, Set<string>>> = [];
   private classes = new Map<string, Cls>();
@@ -122,6 +125,9 @@ export class IncrementalPlanner {
       else if (id !== undefined || e.cls.eligible.length > 0) homeless.push(e); // its worker left, or a joiner may run it
     }
     const given = new Set<string>();
+    let total = 0;
+    for (const e of this.items.values()) if (e.cls.eligible.length > 0) total += e.item.weight;
+    this.setLambda(total);
     for (const e of homeless) {
       before.set(e.item.id, owner.get(e));
       if (e.cls.eligible.length === 0) {
@@ -129,7 +135,7 @@ export class IncrementalPlanner {
         continue;
       }
       this.unassignable.delete(e.item.id);
-      this.attach(e, this.lowestAfter(e.cls.eligible, -1, e.item.weight));
+      this.attach(e, this.lowestAfter(e.cls.eligible, -1));
       given.add(e.item.id);
     }
     this.rebalance(given, note);
@@ -178,6 +184,14 @@ export class IncrementalPlanner {
       this.items.delete(id);
       this.unassignable.delete(id);
     }
+    // The load once these are in: the quotas new items are placed by are shares of it.
+    let total = this.load.reduce((a, b) => a + b, 0);
+    for (const item of upserts) {
+      const old = this.items.get(item.id);
+      if (old && old.w >= 0) total -= old.item.weight;
+      if (this.canRun(item.selector)) total += item.weight;
+    }
+    this.setLambda(total);
     for (const item of upserts) {
       const old = this.items.get(item.id);
       if (old && old.item.weight === item.weight && selectorKey(old.item.selector) === selectorKey(item.selector)) continue;
@@ -193,7 +207,7 @@ export class IncrementalPlanner {
       this.unassignable.delete(item.id);
       if (keep >= 0 && entry.cls.eligibleSet.has(keep)) this.attach(entry, keep);
       else {
-        this.attach(entry, this.lowestAfter(entry.cls.eligible, -1, item.weight));
+        this.attach(entry, this.lowestAfter(entry.cls.eligible, -1));
         given.add(item.id);
       }
     }
@@ -223,6 +237,12 @@ export class IncrementalPlanner {
     return c;
   }
 
+  /** Whether some worker may run items of `selector`. */
+  private canRun(selector: Selector): boolean {
+    const c = this.classes.get(selectorKey(selector));
+    return c ? c.eligible.length > 0 : this.ws.some((w) => selects(selector, w.labels));
+  }
+
   /** Takes an entry's weight out of its class's weight counts. */
   private forget(e: Entry): void {
     const n = (e.cls.weights.get(e.item.weight) ?? 1) - 1;
@@ -245,27 +265,28 @@ export class IncrementalPlanner {
     e.w = -1;
   }
 
-  /** The eligible worker (other than `from`) with the lowest relative load after taking `weight`, ties by index. */
-  private lowestAfter(eligible: number[], from: number, weight: number): number {
-    const { load, cap } = this;
-    let best = -1;
-    for (const i of eligible) {
-      if (i === from) continue;
-      if (best < 0 || (load[i] + weight) * cap[best] < (load[best] + weight) * cap[i]) best = i;
-    }
-    return best;
+  /** The eligible worker (other than `from`) furthest below its quota, ties by index. */
+  private lowestAfter(eligible: number[], from: number): number {
+    return leastExcess(eligible, from, this.load, this.cap, this.lambda);
+  }
+
+  /** Sets λ (load per unit of capacity) for `total` load: what the quotas of this update are shares of. */
+  private setLambda(total: number): void {
+    this.lambda = perCapacity(total, this.cap.reduce((a, b) => a + b, 0));
   }
 
   /** Single improving moves until none is left: from the most loaded worker, items of this round first, lightest first. */
   private rebalance(given: Set<string>, note: (id: string) => void): void {
     const { load, cap } = this;
+    this.setLambda(load.reduce((a, b) => a + b, 0));
+    const excess = (w: number) => load[w] - this.lambda * cap[w];
     for (;;) {
-      const ranked = this.ws.map((_, i) => i).sort((a, b) => load[b] * cap[a] - load[a] * cap[b] || a - b);
+      const ranked = this.ws.map((_, i) => i).sort(byExcessDesc(load, cap, this.lambda));
       const least = ranked[ranked.length - 1];
       let moved = false;
       for (const from of ranked) {
-        // Nothing can land below the least loaded worker's level: no move from here on improves.
-        if (least === undefined || load[from] * cap[least] <= load[least] * cap[from]) break;
+        // Nothing can land below the excess of the worker furthest under its quota: no move from here on improves.
+        if (least === undefined || excess(from) <= excess(least) + EPS) break;
         const move = this.moveFrom(from, given);
         if (!move) continue;
         const e = this.items.get(move.id)!;
@@ -296,18 +317,16 @@ export class IncrementalPlanner {
 
   /** The best improving move of one item off worker `from`, if any. */
   private moveFrom(from: number, given: Set<string>): { id: string; to: number } | undefined {
-    const { load, cap } = this;
-    let best: { id: string; to: number; lhs: number; rhs: number } | undefined;
+    let best: { id: string; to: number; gain: number } | undefined;
     for (const [cls, ids] of this.slots[from]) {
       if (ids.size === 0) continue;
       for (const id of this.candidates(ids, cls, given)) {
         const weight = this.items.get(id)!.item.weight;
-        const to = this.lowestAfter(cls.eligible, from, weight);
+        const to = this.lowestAfter(cls.eligible, from);
         if (to < 0) continue;
-        const lhs = (load[to] + weight) * cap[from];
-        const rhs = load[from] * cap[to];
-        if (lhs >= rhs) continue;
-        if (!best || lhs * best.rhs < best.lhs * rhs) best = { id, to, lhs, rhs };
+        const g = gain(from, to, weight, this.load, this.cap, this.lambda);
+        if (g <= EPS) continue;
+        if (!best || g > best.gain + EPS) best = { id, to, gain: g };
         break;
       }
     }

@@ -26,6 +26,8 @@ export class Keys {
   readonly runs: string;
   /** requests/<requestId>: proof, on a short lease, that a client's write committed (retries). */
   readonly requests: string;
+  /** config/<workerId>: what an operator set for a worker (capacity, labels…); no lease, it outlives the worker. */
+  readonly configs: string;
 
   constructor(readonly prefix = '/work/') {
     if (!prefix.endsWith('/')) throw new Error(`prefix must end with "/": ${prefix}`);
@@ -41,10 +43,15 @@ export class Keys {
     this.jobs = `${prefix}jobs/`;
     this.runs = `${prefix}runs/`;
     this.requests = `${prefix}requests/`;
+    this.configs = `${prefix}config/`;
   }
 
   worker(id: string): string {
     return this.workers + id;
+  }
+  /** A worker's live configuration. */
+  config(id: string): string {
+    return this.configs + id;
   }
   item(id: string): string {
     return this.registry + id;

@@ -7,12 +7,14 @@ import { PrefixGroups, PrefixView } from '../recipes/prefix-view.js';
 import { ViewGroup } from '../recipes/view-group.js';
 import { sleep, type Clock, type Store, type TxnOp } from '../store/index.js';
 import type { Keys } from './keys.js';
-import { Limiter } from './limit.js';
+import { Limiter } from '../store/limiter.js';
 import type { Logger } from './log.js';
 import { decodeWorker, type WorkerRecord } from './model.js';
 import { DEFAULT_RETENTION, type RetentionPolicy } from './retention/policy.js';
 import { RetentionSweeper } from './retention/sweeper.js';
 import { RoundPlanner } from './round-planner.js';
+import type { Placement } from './fleet/placement.js';
+import { PlannedFleet } from './fleet/planned-fleet.js';
 
 /** What the leader follows while it leads. */
 interface Views {
@@ -60,6 +62,8 @@ export interface TermOptions {
   reconcileMs?: number;
   retention?: RetentionPolicy;
   retentionEveryMs?: number;
+  /** How services that name no placement share the fleet (default `capacity`). */
+  placement?: Placement;
   onPlanned(summary: PlanSummary): void;
 }
 
@@ -75,12 +79,14 @@ export class LeaderTerm {
   private writeMs = 0;
   /** Rounds that cost what changed since the last one. */
   private readonly rounds: RoundPlanner;
+  /** Workers as planned: memory figures held steady. */
+  private readonly fleet = new PlannedFleet();
 
   constructor(
     private readonly election: Election,
     private readonly o: TermOptions,
   ) {
-    this.rounds = new RoundPlanner(o.keys, o.random);
+    this.rounds = new RoundPlanner(o.keys, o.random, o.placement);
   }
 
   /** Plans while the election leads; returns when it no longer does. */
@@ -117,11 +123,8 @@ export class LeaderTerm {
     let due = Infinity;
     let planning = Promise.resolve();
     // What the planner reads of each worker: a load update changes none of it and plans nothing.
-    const fleet = new Map<string, string>();
-    const planned = (id: string) => {
-      const m = workers.get(id);
-      return m && JSON.stringify([m.record.capacity, m.record.labels, m.record.draining]);
-    };
+    const seen = new Map<string, string>();
+    const planned = (id: string) => this.fleet.signature(id, workers.get(id)?.record, views.registry.kvs.size);
     const plan = () => {
       planning = planning
         .then(async () => {
@@ -168,12 +171,12 @@ export class LeaderTerm {
     workers.on('change', (ids) => {
       // Only the workers that changed are looked at: O(what changed), not O(workers).
       let changed = false;
-      for (const id of ids ?? new Set([...fleet.keys(), ...workers.members().map((m) => m.id)])) {
+      for (const id of ids ?? new Set([...seen.keys(), ...workers.members().map((m) => m.id)])) {
         const now = planned(id);
-        if (now === fleet.get(id)) continue;
+        if (now === seen.get(id)) continue;
         changed = true;
-        if (now === undefined) fleet.delete(id);
-        else fleet.set(id, now);
+        if (now === undefined) seen.delete(id);
+        else seen.set(id, now);
       }
       if (changed) schedule(Math.max(this.o.debounceMs ?? 2, WORKER_COALESCE_MS));
     });
@@ -283,7 +286,7 @@ export class LeaderTerm {
     const round = this.rounds.round(
       {
         now: this.o.clock.now(),
-        workers: v.workers.members(),
+        workers: v.workers.members().map((m) => ({ id: m.id, record: this.fleet.planned(m.id, m.record) })),
         registry: v.registry.kvs,
         specs: v.specs.kvs,
         assign: v.assign.kvs,

@@ -3,13 +3,14 @@
 // writes fail. It replans on worker and registry changes (debounced) and on a periodic reconcile;
 // a new leader simply picks up from what is stored.
 import { EventEmitter } from 'node:events';
-import { Election } from '../recipes/election.js';
+import { Election, SteppedDownError } from '../recipes/election.js';
 import { openSession, type Session } from '../recipes/session.js';
 import { sleep, systemClock, type Clock, type Store } from '../store/index.js';
 import type { Keys } from './keys.js';
 import { LeaderTerm, type PlanSummary } from './leader-term.js';
 import type { Logger } from './log.js';
 import type { RetentionPolicy } from './retention/policy.js';
+import type { Placement } from './fleet/placement.js';
 
 export type { PlanSummary };
 
@@ -32,6 +33,10 @@ export interface LeaderOptions {
   retention?: RetentionPolicy;
   /** Pause between retention rounds (ms). */
   retentionEveryMs?: number;
+  /** Rank in the election: the live candidate with the highest leads, ties going to the oldest (default 0). */
+  priority?: number;
+  /** How services that name no placement share the fleet (default `capacity`). */
+  placement?: Placement;
 }
 
 
@@ -53,12 +58,20 @@ export class Leader extends EventEmitter<LeaderEvents> {
   private election?: Election;
   private loop?: Promise<void>;
   private readonly halt = new AbortController();
+  private priority: number;
 
   constructor(private readonly options: LeaderOptions) {
     super();
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.log = options.log.child({ node: options.nodeId });
+    this.priority = options.priority ?? 0;
+  }
+
+  /** Changes this candidate's rank at once: a leader outranked steps down, a candidate that now ranks first takes over. */
+  async setPriority(priority: number): Promise<void> {
+    this.priority = priority;
+    await this.election?.setPriority(priority);
   }
 
   get isLeader(): boolean {
@@ -105,10 +118,13 @@ export class Leader extends EventEmitter<LeaderEvents> {
       if (forget) void session.done.then(forget);
       try {
         if (this.stopped) break;
-        const election = new Election(this.options.store, session, this.options.keys.leader, this.options.nodeId);
+        const election = new Election(this.options.store, session, this.options.keys.leader, this.options.nodeId, this.priority);
         this.election = election;
+        election.once('deposed', (reason) => {
+          if (reason instanceof SteppedDownError) this.options.log.info(`Stepping down node=${this.options.nodeId}`, { for: reason.successor });
+        });
         await election.campaign();
-        this.options.log.info(`Became leader node=${this.options.nodeId}`);
+        this.options.log.info(`Became leader node=${this.options.nodeId}`, { priority: this.priority });
         this.emit('elected');
         await this.lead(election);
         this.options.log.info(`No longer leader node=${this.options.nodeId}`);

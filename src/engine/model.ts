@@ -1,5 +1,6 @@
 // What items and workers are, how they are stored, and how user input becomes one (validated).
 import { z } from 'zod';
+import { PLACEMENTS, type Placement } from './fleet/placement.js';
 import { bytes, checkLimit, FORBIDDEN_KEYS, LIMITS, ValidationError } from './input-limits.js';
 
 export { LimitError, ValidationError } from './input-limits.js';
@@ -13,6 +14,8 @@ export interface WorkSpec {
   /** Relative load of the item (default 1). */
   weight: number;
   selector: Selector;
+  /** Services: how its group shares the fleet (absent: the leader's --placement). */
+  placement?: Placement;
   /** Tasks: argv to run (no shell); absent = the worker's --exec with the content, or nothing. */
   command?: string[];
   /** Tasks: extra environment. */
@@ -49,6 +52,16 @@ export interface WorkerRecord {
   startedAt: string;
   /** The API of the node the worker lives in, if it serves one. */
   api?: string;
+  /** CPUs of its machine (or --cpus). */
+  cpus?: number;
+  /** Bytes of memory of its machine (or --memory). */
+  memory?: number;
+  /** Bytes of memory available (refreshed when it moves by 5 % or more; --memory fixes it). */
+  memoryAvailable?: number;
+  /** Bytes it may use at most (live configuration), if set. */
+  maxMemory?: number;
+  /** Its node's rank in the leader election. */
+  priority?: number;
 }
 
 const ID_RE = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,${LIMITS.idLength - 1}}$`);
@@ -66,7 +79,7 @@ const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const noNul = (s: string) => !s.includes('\0');
 /** A command argument or env value: any text but NUL, which no argv or environment can carry. */
 const argText = z.string().refine(noNul, 'must not contain NUL characters');
-const labelsSchema = z.record(z.string().regex(LABEL_KEY_RE, 'label keys are letters, digits, ".", "_", "/" or "-"'), z.string().max(LIMITS.labelValue));
+export const labelsSchema = z.record(z.string().regex(LABEL_KEY_RE, 'label keys are letters, digits, ".", "_", "/" or "-"'), z.string().max(LIMITS.labelValue));
 const envSchema = z.record(z.string().regex(ENV_NAME_RE, 'env names are letters, digits and "_", not starting with a digit'), argText);
 const duration = z.number().int().max(LIMITS.durationMs, `at most ${LIMITS.durationMs} ms`);
 
@@ -94,6 +107,7 @@ export const workInputSchema = z
     kind: z.enum(['service', 'task']).optional(),
     weight: z.number().int().min(1).max(1_000_000).optional(),
     selector: labelsSchema.optional(),
+    placement: z.enum(PLACEMENTS as [Placement, ...Placement[]]).optional(),
     command: z.array(argText).min(1).optional(),
     env: envSchema.optional(),
     timeoutMs: duration.positive().optional(),
@@ -105,7 +119,7 @@ export const workInputSchema = z
 export type WorkInput = z.infer<typeof workInputSchema>;
 
 /** A change of an item as a user writes it (JSON body of PUT /work/:id). */
-export const workChangeSchema = workInputSchema.pick({ content: true, weight: true, selector: true }).partial();
+export const workChangeSchema = workInputSchema.pick({ content: true, weight: true, selector: true, placement: true }).partial();
 
 export type WorkChangeInput = z.infer<typeof workChangeSchema>;
 
@@ -155,6 +169,9 @@ export function specOf(input: Partial<Omit<WorkSpec, 'kind'>> & { kind?: WorkSpe
     weight: input.weight ?? base.weight,
     selector: input.selector ?? base.selector,
   };
+  const placement = input.placement ?? base.placement;
+  if (placement && PLACEMENTS.includes(placement) && spec.kind === 'service') spec.placement = placement;
+  else delete spec.placement;
   if (spec.kind === 'task') {
     for (const k of ['command', 'env', 'timeoutMs', 'maxAttempts', 'backoffMs', 'job', 'values'] as const) {
       if (input[k] !== undefined) (spec as unknown as Record<string, unknown>)[k] = input[k];
@@ -165,7 +182,7 @@ export function specOf(input: Partial<Omit<WorkSpec, 'kind'>> & { kind?: WorkSpe
 
 /** The stored form of a spec, or undefined when it is all defaults (no specs/ key then). */
 export function encodeSpec(spec: WorkSpec): string | undefined {
-  const isDefault = spec.kind === 'service' && spec.weight === 1 && Object.keys(spec.selector).length === 0;
+  const isDefault = spec.kind === 'service' && spec.weight === 1 && Object.keys(spec.selector).length === 0 && !spec.placement;
   return isDefault ? undefined : JSON.stringify(spec);
 }
 

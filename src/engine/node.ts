@@ -8,6 +8,9 @@ import { Leader } from './leader.js';
 import type { Logger } from './log.js';
 import type { Processor } from './processors/types.js';
 import type { RetentionPolicy } from './retention/policy.js';
+import { ConfigFollower } from './fleet/config-follower.js';
+import type { Placement } from './fleet/placement.js';
+import type { ResourceFlags } from './fleet/resources.js';
 
 export interface WorkerSettings {
   /** Makes the processor of one worker (each worker gets its own). */
@@ -16,6 +19,8 @@ export interface WorkerSettings {
   labels?: Record<string, string>;
   /** The --exec command tasks without a command of their own run with. */
   taskExec?: string;
+  /** CPUs and memory to report instead of the machine's (--cpus, --memory). */
+  resources?: ResourceFlags;
 }
 
 export interface RotaNodeOptions {
@@ -35,6 +40,10 @@ export interface RotaNodeOptions {
   releaseOnDeath?: (lease: string) => () => void;
   /** What finished work the leader keeps (default DEFAULT_RETENTION). */
   retention?: RetentionPolicy;
+  /** Rank in the leader election (default 0; config/<nodeId> can change it live). */
+  priority?: number;
+  /** How services share the fleet unless an item says otherwise (default `capacity`). */
+  placement?: Placement;
 }
 
 /** A leader candidate plus local workers, started and stopped together. */
@@ -42,11 +51,15 @@ export class RotaNode {
   readonly id: string;
   readonly leader?: Leader;
   readonly agents = new Map<string, Agent>();
+  /** config/<nodeId>'s priority, for the leader candidate. */
+  private readonly rank?: ConfigFollower;
 
   constructor(private readonly options: RotaNodeOptions) {
     this.id = options.nodeId ?? randomUUID();
     if (options.lead !== false) {
-      this.leader = new Leader({ store: options.store, keys: options.keys, nodeId: this.id, log: options.log, ttl: options.ttl, releaseOnDeath: options.releaseOnDeath, retention: options.retention });
+      const leader = new Leader({ store: options.store, keys: options.keys, nodeId: this.id, log: options.log, ttl: options.ttl, releaseOnDeath: options.releaseOnDeath, retention: options.retention, priority: options.priority, placement: options.placement });
+      this.leader = leader;
+      this.rank = new ConfigFollower(options.store, options.keys, this.id, { capacity: 1, labels: {}, priority: options.priority }, options.log, (s) => void leader.setPriority(s.priority).catch(() => undefined));
     }
   }
 
@@ -60,6 +73,8 @@ export class RotaNode {
 
   /** Starts the leader candidate and `workers` local workers (the first takes the node's id). */
   async start(workers: number): Promise<void> {
+    // The stored priority before the first campaign.
+    await this.rank?.start();
     this.leader?.start();
     for (let i = 0; i < workers; i++) await this.add(i === 0 ? this.id : undefined);
   }
@@ -80,6 +95,8 @@ export class RotaNode {
       api: this.options.api,
       taskExec: settings.taskExec,
       releaseOnDeath: this.options.releaseOnDeath,
+      resources: settings.resources,
+      priority: this.options.priority,
     });
     this.agents.set(id, agent);
     await agent.start();
@@ -98,6 +115,7 @@ export class RotaNode {
   /** Stops every worker (releasing its items), then the leader candidate. */
   async stop(): Promise<void> {
     await Promise.all([...this.agents.keys()].map((id) => this.remove(id, false)));
+    await this.rank?.close();
     await this.leader?.stop();
   }
 }

@@ -5,7 +5,9 @@
 import type { KeyValue, TxnOp, TxnRequest } from '../store/index.js';
 import type { Keys } from './keys.js';
 import type { WorkerRecord, WorkSpec } from './model.js';
-import { planAssignments, type PlanItem, type PlanWorker } from './planner.js';
+import type { Placement } from './fleet/placement.js';
+import { planGrouped } from './grouped-planner.js';
+import type { PlanItem, PlanWorker } from './planner.js';
 import { batchOf, isBatchId } from './tasks/batch.js';
 import { planTaskChanges, type BatchView, type TaskChanges } from './tasks/task-changes.js';
 import { decodedOnce, specOf } from './decoded.js';
@@ -88,11 +90,12 @@ export function batchesOf(s: Snapshot, keys: Keys): BatchView[] {
 export function classify(s: Snapshot, keys: Keys, id: string, kv: KeyValue): { service: PlanItem } | { task: TaskEntry } | undefined {
   if (s.results.has(keys.result(id))) return undefined;
   const spec = specOf(s.specs.get(keys.spec(id)));
-  return spec.kind === 'task' ? { task: { id, spec, order: kv.createRevision } } : { service: { id, weight: spec.weight, selector: spec.selector } };
+  return spec.kind === 'task' ? { task: { id, spec, order: kv.createRevision } } : { service: { id, weight: spec.weight, selector: spec.selector, placement: spec.placement } };
 }
 
 /** The live workers as the planners see them. */
-export const fleetOf = (s: Snapshot): PlanWorker[] => s.workers.map((w) => ({ id: w.id, capacity: w.record.capacity, labels: w.record.labels, draining: w.record.draining }));
+export const fleetOf = (s: Snapshot): PlanWorker[] =>
+  s.workers.map(({ id, record: r }) => ({ id, capacity: r.capacity, labels: r.labels, draining: r.draining, cpus: r.cpus, memoryAvailable: r.memoryAvailable, maxMemory: r.maxMemory }));
 
 /** The task part of a round: record lost attempts, take back and stop tasks, fill free slots with batches. */
 export function taskChangesOf(s: Snapshot, keys: Keys, random: () => number, fleet: PlanWorker[], tasks: Iterable<TaskEntry>, batches: BatchView[] = batchesOf(s, keys)): TaskChanges {
@@ -189,8 +192,8 @@ export interface RoundBasis {
   tasks: TaskEntry[];
 }
 
-/** Plans one round from scratch. */
-export function planRound(s: Snapshot, keys: Keys, random: () => number): Round & { basis: RoundBasis } {
+/** Plans one round from scratch; services that name no placement share the fleet by `placement`. */
+export function planRound(s: Snapshot, keys: Keys, random: () => number, placement: Placement = 'capacity'): Round & { basis: RoundBasis } {
   const index = indexAssignments(s, keys);
   const services: PlanItem[] = [];
   const tasks: TaskEntry[] = [];
@@ -203,7 +206,7 @@ export function planRound(s: Snapshot, keys: Keys, random: () => number): Round 
   const fleet = fleetOf(s);
   const serviceIds = new Set(services.map((i) => i.id));
   const current = new Map([...index.worker].filter(([id]) => serviceIds.has(id)));
-  const plan = planAssignments(fleet, services, current);
+  const plan = planGrouped(fleet, services, current, placement);
   tasks.sort((a, b) => a.order - b.order);
   const taskChanges = taskChangesOf(s, keys, random, fleet, tasks);
 

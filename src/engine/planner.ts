@@ -1,13 +1,16 @@
 // The planner: which worker runs which item. Pure, no I/O; the leader calls it on every change.
 //
 // 1. Keep every current assignment that is still valid (worker live, not draining, selector ok).
-// 2. Place the rest, most constrained classes first, each on the eligible worker whose load
-//    relative to its capacity is lowest.
-// 3. Rebalance: while some item can move to an eligible worker and land below the relative load
-//    of the worker it leaves, move it, from the most loaded workers first; items placed or moved
+// 2. Place the rest, most constrained classes first, each on the eligible worker furthest below
+//    its quota (its share of the load, by capacity: see balance.ts).
+// 3. Rebalance: while some item can move to an eligible worker and stay below the excess of the
+//    worker it leaves, move it, from the workers most over their quota first; items placed or moved
 //    in this plan go before items that are running, so no running item moves without need.
-// The result is balanced (no single move improves it) and sticky (a balanced input is returned
-// unchanged); without selectors its moves are the minimum, Σ max(0, load - quota) + new items.
+// The result is balanced (no single move improves it: every worker within one item of its quota)
+// and sticky (a balanced input is returned unchanged); without selectors its moves are the
+// minimum, Σ max(0, load - quota) + new items.
+import { byExcessDesc, EPS, gain, leastExcess, perCapacity } from './balance.js';
+import type { Placement } from './fleet/placement.js';
 import { selects, type Selector } from './model.js';
 
 export interface PlanWorker {
@@ -16,6 +19,10 @@ export interface PlanWorker {
   capacity: number;
   labels: Record<string, string>;
   draining: boolean;
+  /** Resources, for placements by CPU or memory (see fleet/placement.ts). */
+  cpus?: number;
+  memoryAvailable?: number;
+  maxMemory?: number;
 }
 
 export interface PlanItem {
@@ -23,6 +30,8 @@ export interface PlanItem {
   /** Relative load (>= 1). */
   weight: number;
   selector: Selector;
+  /** How its group shares the fleet (default: the leader's). */
+  placement?: Placement;
 }
 
 export interface Plan {
@@ -104,10 +113,15 @@ export function planAssignments(workers: PlanWorker[], items: PlanItem[], curren
     }
   }
 
+  // λ: the load per unit of capacity once every placeable item is placed (quotas are shares of it).
+  let total = load.reduce((a, b) => a + b, 0);
+  for (const list of pending.values()) for (const p of list) total += p.item.weight;
+  const lambda = perCapacity(total, cap.reduce((a, b) => a + b, 0));
+
   // 2. Place the rest, most constrained classes first, heaviest items first.
   const order = [...pending.keys()].sort((a, b) => a.eligible.length - b.eligible.length);
   for (const c of order) {
-    const heap = new LevelHeap(c.eligible, load, cap);
+    const heap = new LevelHeap(c.eligible, load, cap, lambda);
     const batch = pending.get(c)!.sort((a, b) => b.item.weight - a.item.weight || byId(a.item, b.item));
     for (const p of batch) {
       const w = heap.popMin();
@@ -117,10 +131,10 @@ export function planAssignments(workers: PlanWorker[], items: PlanItem[], curren
     }
   }
 
-  // 3. Rebalance with single improving moves, most loaded worker first.
-  const ranked = ws.map((_, i) => i).sort((a, b) => load[b] * cap[a] - load[a] * cap[b] || a - b);
+  // 3. Rebalance with single improving moves, the worker most over its quota first.
+  const ranked = ws.map((_, i) => i).sort(byExcessDesc(load, cap, lambda));
   for (;;) {
-    const move = findMove(ranked, slots, load, cap);
+    const move = findMove(ranked, slots, load, cap, lambda);
     if (!move) break;
     const { from, to, cls, list, at } = move;
     const [p] = list.splice(at, 1);
@@ -128,7 +142,7 @@ export function planAssignments(workers: PlanWorker[], items: PlanItem[], curren
     load[to] += p.item.weight;
     const dest = slot(to, cls);
     (p.origin === to ? dest.kept : dest.given).push(p);
-    rerank(ranked, [from, to], load, cap);
+    rerank(ranked, [from, to], load, cap, lambda);
   }
 
   const assignments = new Map<string, string>();
@@ -155,24 +169,22 @@ interface Move {
   at: number;
 }
 
-/** The first improving single move, scanning workers from the most loaded. */
-function findMove(ranked: number[], slots: Array<Map<ItemClass, Slot>>, load: number[], cap: number[]): Move | undefined {
+/** The first improving single move, scanning workers from the one most over its quota. */
+function findMove(ranked: number[], slots: Array<Map<ItemClass, Slot>>, load: number[], cap: number[], lambda: number): Move | undefined {
   for (const from of ranked) {
-    if (load[from] === 0) return undefined; // the rest are empty too
-    let best: (Move & { lhs: number; rhs: number }) | undefined;
+    if (load[from] === 0) continue;
+    let best: (Move & { gain: number }) | undefined;
     for (const [cls, s] of slots[from]) {
       if (s.kept.length + s.given.length === 0) continue;
       // Prefer items this plan already touched: moving them again costs nothing more.
       for (const list of [s.given, s.kept]) {
         for (const at of candidates(list, cls)) {
           const w = list[at].item.weight;
-          const to = lowestAfter(cls.eligible, from, w, load, cap);
+          const to = leastExcess(cls.eligible, from, load, cap, lambda);
           if (to < 0) continue;
-          // Improving: (load[to] + w) / cap[to] < load[from] / cap[from].
-          const lhs = (load[to] + w) * cap[from];
-          const rhs = load[from] * cap[to];
-          if (lhs >= rhs) continue;
-          if (!best || lhs * best.rhs < best.lhs * rhs) best = { from, to, cls, list, at, lhs, rhs };
+          const g = gain(from, to, w, load, cap, lambda);
+          if (g <= EPS) continue;
+          if (!best || g > best.gain + EPS) best = { from, to, cls, list, at, gain: g };
           break;
         }
         if (best) break;
@@ -190,23 +202,11 @@ function candidates(list: Placed[], cls: ItemClass): number[] {
   return list.map((_, i) => i).sort((a, b) => list[a].item.weight - list[b].item.weight || b - a);
 }
 
-/** The eligible worker (other than `from`) with the lowest relative load after taking `w`. */
-function lowestAfter(eligible: number[], from: number, w: number, load: number[], cap: number[]): number {
-  let best = -1;
-  for (const i of eligible) {
-    if (i === from) continue;
-    if (best < 0 || (load[i] + w) * cap[best] < (load[best] + w) * cap[i]) best = i;
-  }
-  return best;
-}
-
-/** Puts `changed` workers back in their places in `ranked` (most loaded first) after their loads changed. */
-function rerank(ranked: number[], changed: number[], load: number[], cap: number[]): void {
+/** Puts `changed` workers back in their places in `ranked` (most over quota first) after their loads changed. */
+function rerank(ranked: number[], changed: number[], load: number[], cap: number[], lambda: number): void {
   for (const w of changed) ranked.splice(ranked.indexOf(w), 1);
-  const before = (a: number, b: number) => {
-    const d = load[a] * cap[b] - load[b] * cap[a];
-    return d > 0 || (d === 0 && a < b);
-  };
+  const order = byExcessDesc(load, cap, lambda);
+  const before = (a: number, b: number) => order(a, b) < 0;
   for (const w of changed) {
     let lo = 0;
     let hi = ranked.length;
@@ -219,7 +219,7 @@ function rerank(ranked: number[], changed: number[], load: number[], cap: number
   }
 }
 
-/** Min-heap of worker indices by relative load after one more unit, ties by index. */
+/** Min-heap of worker indices by excess over their quota, ties by index. */
 class LevelHeap {
   private readonly heap: number[] = [];
 
@@ -227,6 +227,7 @@ class LevelHeap {
     members: number[],
     private readonly load: number[],
     private readonly cap: number[],
+    private readonly lambda: number,
   ) {
     for (const m of members) this.push(m);
   }
@@ -265,7 +266,7 @@ class LevelHeap {
   }
 
   private less(a: number, b: number): boolean {
-    const d = (this.load[a] + 1) * this.cap[b] - (this.load[b] + 1) * this.cap[a];
-    return d < 0 || (d === 0 && a < b);
+    const d = this.load[a] - this.lambda * this.cap[a] - (this.load[b] - this.lambda * this.cap[b]);
+    return Math.abs(d) <= EPS ? a < b : d < 0;
   }
 }

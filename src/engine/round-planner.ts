@@ -6,7 +6,8 @@
 // share. After a reload of any view, or a change of a worker's capacity, labels or draining, it
 // plans a full round (plan-round.ts) and starts again from that.
 import type { KeyValue, WatchEvent } from '../store/index.js';
-import { IncrementalPlanner } from './incremental-planner.js';
+import type { Placement } from './fleet/placement.js';
+import { GroupedPlanner } from './grouped-planner.js';
 import type { Keys } from './keys.js';
 import { batchesOf, classify, fleetOf, indexAssignments, planRound, RoundWriter, taskChangesOf, type AssignIndex, type Round, type Snapshot, type TaskEntry } from './plan-round.js';
 import type { PlanItem } from './planner.js';
@@ -15,7 +16,6 @@ import type { BatchView } from './tasks/task-changes.js';
 
 /** Planning rounds that cost what changed since the last one. */
 export class RoundPlanner {
-  private readonly services = new IncrementalPlanner();
   /** Tasks without a result, kept oldest first (see sortTasks). */
   private tasks = new Map<string, TaskEntry>();
   private tasksSorted = true;
@@ -28,10 +28,16 @@ export class RoundPlanner {
   /** Whether the last round was planned from scratch (for tests and logs). */
   lastWasFull = false;
 
+  private readonly services: GroupedPlanner;
+
   constructor(
     private readonly keys: Keys,
     private readonly random: () => number,
-  ) {}
+    /** How services that name no placement share the fleet. */
+    private readonly placement: Placement = 'capacity',
+  ) {
+    this.services = new GroupedPlanner(placement);
+  }
 
   /** Item `id` (its registry key or spec) changed: it is looked at in the next round. */
   itemChanged(id: string): void {
@@ -132,7 +138,7 @@ export class RoundPlanner {
 
   /** A round from scratch; the state kept between rounds starts again from it. */
   private full(s: Snapshot): Round {
-    const round = planRound(s, this.keys, this.random);
+    const round = planRound(s, this.keys, this.random, this.placement);
     const { fleet, services, assignments, tasks } = round.basis;
     this.services.adopt(fleet, services, assignments);
     this.tasks = new Map(tasks.map((t) => [t.id, t]));

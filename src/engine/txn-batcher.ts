@@ -3,7 +3,7 @@
 // its own, so one request never decides another's fate. A burst of hundreds then costs a few
 // round trips to the store instead of hundreds.
 import type { Compare, Store, TxnOp, TxnOpResult } from '../store/index.js';
-import { Limiter } from './limit.js';
+import { Limiter } from '../store/limiter.js';
 
 /** One conditional write: all its compares must hold for its operations to run. */
 export interface BatchedRequest {

@@ -5,7 +5,7 @@
 // what this request already wrote is deleted again and the caller learns which ids were taken.
 import type { Store, TxnOp } from '../store/index.js';
 import type { Keys } from './keys.js';
-import { Limiter } from './limit.js';
+import { Limiter } from '../store/limiter.js';
 import type { WorkSpec } from './model.js';
 import { createOps } from './work.js';
 import type { WriteOnce } from './write-once.js';

@@ -7,10 +7,14 @@ import os from 'node:os';
 import { updateRecord } from '../recipes/membership.js';
 import type { Session } from '../recipes/session.js';
 import type { Store } from '../store/index.js';
+import { memoryMoved, readResources, type ResourceFlags } from './fleet/resources.js';
+import type { WorkerSettingsInForce } from './fleet/worker-config.js';
 import type { WorkerRecord } from './model.js';
 
 /** How often at most a worker's load is written (ms, plus up to half again of jitter). */
 const LOAD_EVERY_MS = 5000;
+/** How often the available memory is read (written only when it moved by 5 % or more). */
+const MEMORY_EVERY_MS = 10_000;
 
 /** Publishes one worker's record. */
 export class WorkerRecordPublisher {
@@ -18,11 +22,14 @@ export class WorkerRecordPublisher {
   private timer?: NodeJS.Timeout;
   /** The load last written. */
   private published?: number;
+  private memoryTimer?: NodeJS.Timeout;
+  /** Whether the record is on a session's lease (updates go to the store; before that, to the next register). */
+  private registered = false;
 
   constructor(
     private readonly store: Store,
     private readonly key: string,
-    init: Pick<WorkerRecord, 'capacity' | 'labels' | 'api'> & { startedAt: number },
+    init: Pick<WorkerRecord, 'capacity' | 'labels' | 'api'> & { startedAt: number; resources?: ResourceFlags },
   ) {
     this.record = {
       host: os.hostname(),
@@ -33,12 +40,42 @@ export class WorkerRecordPublisher {
       draining: false,
       startedAt: new Date(init.startedAt).toISOString(),
       api: init.api,
+      ...readResources(init.resources),
+      priority: 0,
     };
+    const flags = init.resources ?? {};
+    // A fixed --memory needs no readings.
+    if (flags.memory === undefined) {
+      this.memoryTimer = setInterval(() => {
+        const now = readResources(flags).memoryAvailable;
+        if (memoryMoved(this.record.memoryAvailable, now)) void this.update({ memoryAvailable: now });
+      }, MEMORY_EVERY_MS);
+      this.memoryTimer.unref();
+    }
+  }
+
+  /** The record as this worker last wrote it (or will, at its next registration). */
+  get current(): WorkerRecord {
+    return this.record;
+  }
+
+  /** Puts the settings in force (live configuration over start-up flags) in the record. */
+  applySettings(s: WorkerSettingsInForce): Promise<void> {
+    return this.update({ capacity: s.capacity, labels: s.labels, draining: s.draining, maxMemory: s.maxMemory, priority: s.priority });
+  }
+
+  /** Changes fields of the record, in the store too once registered (keeping what others wrote there, the load). */
+  private async update(fields: Partial<WorkerRecord>): Promise<void> {
+    // (A field set to undefined, maxMemory unset, is left out of the JSON.)
+    this.record = { ...this.record, ...fields };
+    if (!this.registered) return;
+    await updateRecord<WorkerRecord>(this.store, this.key, (r) => ({ ...r!, ...fields, load: r!.load })).catch(() => undefined);
   }
 
   /** Writes the record on a new session's lease (a plain put: it must move to the new lease). */
   async register(session: Session, load: number): Promise<void> {
     await this.store.put(this.key, JSON.stringify({ ...this.record, load }), { lease: session.lease });
+    this.registered = true;
     this.published = load;
   }
 
@@ -58,6 +95,7 @@ export class WorkerRecordPublisher {
   }
 
   cancel(): void {
+    clearInterval(this.memoryTimer);
     clearTimeout(this.timer);
     this.timer = undefined;
   }

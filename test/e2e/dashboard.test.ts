@@ -40,6 +40,26 @@ describe('dashboard in Chromium', { timeout: 180_000 }, () => {
     assert.match((await page.locator('[data-testid=live]').textContent()) ?? '', /live/);
   });
 
+  it("the fleet view configures a worker live: capacity, labels and priority, shown back in its row", async () => {
+    await page.goto(`${up.api}/#fleet`);
+    const workers = (await api(up.api!, 'GET', '/workers')).body as Array<{ id: string }>;
+    const id = workers[0].id;
+    await page.locator(`[data-worker="${id}"] [data-action=configure]`).click();
+    const form = page.locator(`[data-config="${id}"]`);
+    await form.locator('input[name=capacity]').fill('3');
+    await form.locator('input[name=labels]').fill('zone=x');
+    await form.locator('input[name=priority]').fill('2');
+    await form.locator('button[type=submit]').click();
+    await waitFor(async () => {
+      const w = ((await api(up.api!, 'GET', `/workers/${id}`)).body as { worker?: { capacity: number; labels: Record<string, string>; priority: number } }).worker;
+      return w?.capacity === 3 && w.labels.zone === 'x' && w.priority === 2;
+    }, 5000, 'the worker to run with the new configuration');
+    const row = page.locator(`[data-worker="${id}"]`);
+    await waitFor(async () => (await row.locator('[data-field=capacity]').textContent()) === '3' && (await row.locator('[data-field=labels]').textContent()) === 'zone=x', 5000, 'the row to show it');
+    // Back to the start-up values, so the tests after this one see the fleet as it was.
+    await api(up.api!, 'PATCH', `/workers/${id}`, JSON.stringify({ capacity: null, labels: null, priority: null }), 'application/json');
+  });
+
   it('an item added through the UI appears with an owner, without a reload', async () => {
     await page.goto(`${up.api}/#work`);
     await page.fill('[data-testid=new-content]', 'added from the dashboard');

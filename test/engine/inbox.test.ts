@@ -29,7 +29,7 @@ function strayKeys(keys: Keys, worker: string, trace: Trace): string[] {
   const ok = (key: string, prefix: boolean) => {
     if (key.startsWith(inbox)) return true;
     if (prefix) return key === keys.attempt(itemOf(key) ?? '\0') && mine.has(itemOf(key)!); // a task's own attempts
-    if (key === keys.worker(worker)) return true;
+    if (key === keys.worker(worker) || (key === keys.config(worker) && !prefix)) return true; // its record and its own configuration
     const id = itemOf(key);
     return id !== undefined && mine.has(id);
   };

@@ -78,19 +78,32 @@ export function assertComplete(c: Case, plan: PlanLike): void {
   assert.equal(plan.assignments.size + plan.unassignable.length, c.items.length);
 }
 
-/** No single move of one item to another eligible worker lowers the relative load it leaves. */
+/**
+ * No single move of one item to another eligible worker improves the plan: its excess over its quota
+ * (load − λ·capacity, λ = placed load ÷ live capacity) would stay below the excess of the worker it
+ * leaves (see src/engine/balance.ts); and without selectors every worker is within one item
+ * (of the heaviest weight) of its quota.
+ */
 export function assertBalanced(c: Case, plan: PlanLike): void {
   const l = loads(c, plan.assignments);
   const byId = new Map(c.workers.map((w) => [w.id, w]));
+  const live = c.workers.filter((w) => !w.draining && w.capacity > 0);
+  const placed = [...l.values()].reduce((a, b) => a + b, 0);
+  const lambda = placed / Math.max(1, live.reduce((n, w) => n + w.capacity, 0));
+  const excess = (w: PlanWorker) => l.get(w.id)! - lambda * w.capacity;
   for (const item of c.items) {
     const from = plan.assignments.get(item.id);
     if (!from) continue;
     const a = byId.get(from)!;
     for (const b of c.workers) {
       if (b.id === from || !eligible(b, item)) continue;
-      const improves = (l.get(b.id)! + item.weight) * a.capacity < l.get(from)! * b.capacity;
+      const improves = excess(b) + item.weight < excess(a) - 1e-9;
       assert.ok(!improves, `moving ${item.id} (w${item.weight}) from ${from} (${l.get(from)}/${a.capacity}) to ${b.id} (${l.get(b.id)}/${b.capacity}) would improve balance`);
     }
+  }
+  if (c.items.every((i) => Object.keys(i.selector).length === 0)) {
+    const heaviest = Math.max(1, ...c.items.map((i) => i.weight));
+    for (const w of live) assert.ok(Math.abs(excess(w)) < heaviest + 1e-9, `${w.id} holds ${l.get(w.id)}, ${excess(w).toFixed(2)} from its quota ${(lambda * w.capacity).toFixed(2)}`);
   }
 }
 

@@ -49,6 +49,58 @@ forEachBackend('recipes', (backend) => {
     await sessions[2].close();
   });
 
+  it('election with priorities: the highest leads, a higher one joining takes over at once, the old fence fails', async () => {
+    const store = await backend.open();
+    const prefix = `${fresh()}leader/`;
+    const sessions = await Promise.all([0, 1, 2].map(() => Session.open(store, { ttl: 10 })));
+    const [low, high, mid] = [new Election(store, sessions[0], prefix, 'low', 1), new Election(store, sessions[1], prefix, 'high', 5), new Election(store, sessions[2], prefix, 'mid', 3)];
+    await low.campaign();
+    const lowFence = low.fence();
+    const lowDeposed = new Promise((r) => low.once('deposed', r));
+    // A higher priority joins: the sitting leader steps down and the office passes.
+    const highElected = high.campaign();
+    await lowDeposed;
+    await highElected;
+    assert.equal(high.isLeader, true);
+    assert.equal(low.isLeader, false);
+    assert.equal(await Election.leader(store, prefix), 'high');
+    const late = await store.txn({ compare: [lowFence], success: [{ type: 'put', key: `${prefix}late`, value: 'x' }] });
+    assert.equal(late.succeeded, false, 'the deposed leader writes nothing');
+    // A lower one joining changes nothing; it waits.
+    let midLeads = false;
+    const midElected = mid.campaign().then(() => (midLeads = true));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(midLeads, false);
+    assert.equal(high.isLeader, true);
+    assert.deepEqual((await Election.candidates(store, prefix)).map((c) => c.id).slice(0, 2), ['high', 'mid']);
+    // Its priority lowered live below mid's: high steps down and mid leads.
+    await high.setPriority(0);
+    await midElected;
+    assert.equal(mid.isLeader, true);
+    assert.equal(high.isLeader, false);
+    assert.equal(await Election.leader(store, prefix), 'mid');
+    await Promise.all(sessions.map((s) => s.close()));
+  });
+
+  it('election: the last in line raising its own priority takes over (it wakes on its own change)', async () => {
+    const store = await backend.open();
+    const prefix = `${fresh()}leader/`;
+    const sessions = await Promise.all([0, 1, 2].map(() => Session.open(store, { ttl: 10 })));
+    const [a, b, c] = sessions.map((s, i) => new Election(store, s, prefix, `n${i}`));
+    await a.campaign();
+    const bElected = b.campaign().catch(() => undefined);
+    await waitFor(async () => (await store.get(b.key)) !== null, 3000, 'b to join');
+    const cElected = c.campaign();
+    await waitFor(async () => (await store.get(c.key)) !== null, 3000, 'c to join');
+    await c.setPriority(5);
+    await cElected;
+    assert.equal(c.isLeader, true);
+    assert.equal(a.isLeader, false);
+    assert.equal(await Election.leader(store, prefix), 'n2');
+    await Promise.all(sessions.map((s) => s.close()));
+    await bElected;
+  });
+
   it('membership: members appear on join, vanish when their lease goes, and CAS updates keep every field', async () => {
     const store = await backend.open();
     const prefix = `${fresh()}workers/`;

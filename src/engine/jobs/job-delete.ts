@@ -12,7 +12,7 @@
 // a deleted task writes nothing back (its writes check that the item still exists).
 import type { Compare, KeyValue, Store, TxnOp } from '../../store/index.js';
 import type { Keys } from '../keys.js';
-import { Limiter } from '../limit.js';
+import { Limiter } from '../../store/limiter.js';
 import { decodeJson } from '../tasks/task-model.js';
 import { itemDeletes } from '../work.js';
 import type { WriteOnce } from '../write-once.js';

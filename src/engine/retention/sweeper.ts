@@ -8,7 +8,7 @@ import type { Clock, Compare, Store, TimerHandle, TxnOp } from '../../store/inde
 import { deleteRecord, deleteTasks, markDeleting, type JobAt } from '../jobs/job-delete.js';
 import type { JobRecord } from '../jobs/jobs.js';
 import type { Keys } from '../keys.js';
-import { Limiter } from '../limit.js';
+import { Limiter } from '../../store/limiter.js';
 import type { Logger } from '../log.js';
 import { decodeJson } from '../tasks/task-model.js';
 import { itemDeletes, leftoverDeletes } from '../work.js';

@@ -8,7 +8,7 @@ import type { Session } from '../../recipes/session.js';
 import { backoff, sleep, type Clock, type KeyValue, type Store, type TxnOpResult } from '../../store/index.js';
 import { itemContext } from '../item-context.js';
 import type { Keys } from '../keys.js';
-import { Limiter } from '../limit.js';
+import { Limiter } from '../../store/limiter.js';
 import type { Logger } from '../log.js';
 import { decodeSpec, type WorkItem } from '../model.js';
 import { batchOf, claimBatchTxn, holdsBatch, taskReads, type BatchTask, type TaskBatch, type TaskEnd } from './batch.js';
@@ -72,8 +72,18 @@ export class BatchRunner {
   private closed = false;
   /** Batches whose claim was sent without an answer. */
   private readonly unsure = new Set<string>();
+  /** Tasks run at once (the worker's capacity, changed live by its configuration). */
+  private slotCount: number;
+
+  /** Runs `n` tasks at once from now on (the leader plans with the new capacity too). */
+  setSlots(n: number): void {
+    this.slotCount = Math.max(1, n);
+    this.slots.resize(this.slotCount);
+    this.reconcile();
+  }
 
   constructor(private readonly o: BatchRunnerOptions) {
+    this.slotCount = o.slots;
     this.slots = new Limiter(o.slots);
     this.ends = new BatchEnds({ store: o.store, keys: o.keys, worker: o.workerId, log: o.log, clock: o.clock, random: o.random, closing: this.closing.signal });
   }
@@ -162,7 +172,7 @@ export class BatchRunner {
     try {
       for (;;) {
         const session = this.o.session();
-        if (this.closed || !session?.valid || this.load >= this.o.slots) return;
+        if (this.closed || !session?.valid || this.load >= this.slotCount) return;
         const entries = [...this.o.entries()].filter(([id, kv]) => !this.held.has(id) && batchOf(kv) !== undefined);
         // A claim whose answer never came may have been made: if it is ours, it is run, not left held by nobody.
         const unsure = entries.find(([id, kv]) => this.unsure.has(id) && batchOf(kv)!.claimed);
@@ -173,7 +183,7 @@ export class BatchRunner {
         }
         // Several batches at once while slots are free (each its own claim: one refused decides nothing for another).
         const next: Array<[string, KeyValue]> = [];
-        let room = this.o.slots - this.load;
+        let room = this.slotCount - this.load;
         for (const [id, kv] of entries) {
           if (room <= 0 || next.length >= CLAIMS_AT_ONCE) break;
           const record = batchOf(kv)!;

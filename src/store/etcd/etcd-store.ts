@@ -1,7 +1,7 @@
 // The store contract on a real etcd v3 cluster, through the etcd3 client's gRPC connection pool.
 import * as etcd3 from 'etcd3';
 import { circuitBreaker, ConsecutiveBreaker, handleWhen, noop } from 'cockatiel';
-import { sleep, systemClock, type Clock } from '../clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import { LeaseNotFoundError, StoreClosedError, UnavailableError } from '../errors.js';
 import type {
   DeleteOptions,
@@ -19,9 +19,12 @@ import type {
   Watch,
   WatchOptions,
 } from '../types.js';
-import { fromRawKv, fromResponseOp, toCompare, toRange, toRangeRequest, toRequestOp, toStoreError, type RawKv } from './convert.js';
+import { fromRawKv, fromResponseOp, toCompare, toRange, toRangeRequest, toRequestOp, type RawKv } from './convert.js';
 import { EtcdWatch, type WatchStream } from './etcd-watch.js';
 import { WatchMux } from './watch-mux.js';
+import { EtcdCalls, type CallContext, type Reachability } from './etcd-calls.js';
+
+export type { Reachability };
 
 export interface EtcdStoreOptions {
   /** Client URLs, e.g. ['http://127.0.0.1:2379']. */
@@ -44,19 +47,7 @@ export interface EtcdStoreOptions {
   maxResponseBytes?: number;
 }
 
-/** Whether etcd answered the last attempt of any call; when not, since when and why. */
-export type Reachability = { ok: true } | { ok: false; since: number; message: string };
 
-// Tuned so writes resume within ~3 s of an etcd leader change (defaults take ~7 s, see NOTES).
-const DEFAULT_ATTEMPT_MS = 1500;
-const DEFAULT_CALL_MS = 10_000;
-// Once etcd is known to be away, a call waits this long for it, not 10 s: the API answers 503 at
-// once instead of hanging, and the engine's own loops (which retry for ever) try again sooner.
-const DEFAULT_FAIL_FAST_MS = 1500;
-/** Known away: an attempt failed and none was answered for this long (a slow but live etcd answers some). */
-const AWAY_AFTER_MS = 3000;
-/** reachability() reports etcd away after this long without an answer, while attempts fail or wait. */
-const SILENT_MS = 1000;
 // grpc-js refuses answers over 4 MiB by default: below what six values of 900 KB take in one list.
 const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
@@ -64,19 +55,9 @@ const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 export class EtcdStore implements Store {
   readonly kind = 'etcd' as const;
   private readonly client: etcd3.Etcd3;
-  private readonly attemptMs: number;
-  private readonly callMs: number;
-  private readonly failFastMs: number;
+  /** Retries, deadlines and what they say about etcd's reachability. */
+  private readonly calls: EtcdCalls;
   private readonly clock: Clock;
-  /** The endpoints, as people wrote them, for messages. */
-  private readonly where: string;
-  /** When (monotonic ms) etcd last answered an attempt of any call, and when one last failed. */
-  private lastOkAt: number;
-  private lastFailAt = -Infinity;
-  /** The last failure that said more than "breaker open", whichever call met it. */
-  private lastCause?: UnavailableError;
-  /** Start (monotonic ms) of each attempt in flight: one unanswered for long says etcd hangs before it times out. */
-  private readonly pending = new Set<{ at: number }>();
   private readonly watches = new Set<EtcdWatch>();
   /** Every watch of this store on one gRPC stream. */
   private readonly watchMux = new WatchMux(() => this.openWatchStream());
@@ -84,12 +65,8 @@ export class EtcdStore implements Store {
 
   constructor(options: EtcdStoreOptions) {
     if (options.endpoints.length === 0) throw new Error('at least one etcd endpoint is needed');
-    this.attemptMs = options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_MS;
-    this.callMs = options.callTimeoutMs ?? DEFAULT_CALL_MS;
-    this.failFastMs = options.failFastMs ?? DEFAULT_FAIL_FAST_MS;
     this.clock = options.clock ?? systemClock;
-    this.where = options.endpoints.join(',');
-    this.lastOkAt = this.clock.monotonic();
+    this.calls = new EtcdCalls({ ...options, clock: this.clock, where: options.endpoints.join(','), closed: () => this.closed });
     const tls = options.tls;
     this.client = new etcd3.Etcd3({
       hosts: options.endpoints,
@@ -167,13 +144,13 @@ export class EtcdStore implements Store {
   }
 
   async keepAliveOnce(id: string): Promise<{ ttl: number }> {
-    const res = await this.call((o) => this.keepAliveStream(id, o.deadline), { lease: id });
+    const res = await this.call((o) => this.keepAliveStream(id, o.deadline), { lease: id, urgent: true });
     if (Number(res.TTL) <= 0) throw new LeaseNotFoundError(id);
     return { ttl: Number(res.TTL) };
   }
 
   async revokeLease(id: string): Promise<void> {
-    await this.call((o) => this.client.leaseClient.leaseRevoke({ ID: id }, o), { lease: id });
+    await this.call((o) => this.client.leaseClient.leaseRevoke({ ID: id }, o), { lease: id, urgent: true });
   }
 
   async leaseTimeToLive(id: string, options: { keys?: boolean } = {}): Promise<LeaseStatus | null> {
@@ -215,73 +192,13 @@ export class EtcdStore implements Store {
 
   /** Whether etcd answers: not when, for a second, attempts have failed or waited unanswered (for health checks; costs nothing). */
   reachability(): Reachability {
-    const now = this.clock.monotonic();
-    if (now - this.lastOkAt < SILENT_MS) return { ok: true };
-    if (this.lastFailAt > this.lastOkAt) return { ok: false, since: this.lastOkAt, message: this.unreachable(this.lastCause).message };
-    // A frozen etcd does not refuse, it just does not answer: say so before the attempt times out.
-    const oldest = Math.min(...[...this.pending].map((p) => p.at));
-    if (now - oldest >= SILENT_MS) return { ok: false, since: oldest, message: `cannot reach etcd at ${this.where}: no answer for ${((now - oldest) / 1000).toFixed(1)} s` };
-    return { ok: true };
+    return this.calls.reachability();
   }
 
-  /** Known away: an attempt failed since the last answer, and that was a while ago. */
-  private get away(): boolean {
-    return this.lastFailAt > this.lastOkAt && this.clock.monotonic() - this.lastOkAt >= AWAY_AFTER_MS;
-  }
-
-  /**
-   * Runs one RPC with a deadline per attempt, retrying while etcd is unavailable, within the call
-   * deadline: 10 s normally, 1.5 s once etcd is known to be away (fail fast). What it throws then
-   * says plainly where etcd was sought and the last real failure, never a circuit breaker's wording.
-   */
-  private async call<T>(
-    attempt: (options: { deadline: Date }) => Promise<T>,
-    context?: { revision?: number; lease?: string },
-  ): Promise<T> {
-    const started = this.clock.monotonic();
-    const limit = () => started + (this.away ? Math.min(this.callMs, this.failFastMs) : this.callMs);
-    let delay = 25;
-    let cause: UnavailableError | undefined; // the last failure that says more than "breaker open"
-    for (;;) {
-      if (this.closed) throw new StoreClosedError();
-      const now = this.clock.monotonic();
-      const ms = Math.max(50, Math.min(this.attemptMs, limit() - now));
-      const inFlight = { at: now };
-      this.pending.add(inFlight);
-      try {
-        const res = await attempt({ deadline: new Date(Date.now() + ms) });
-        this.lastOkAt = this.clock.monotonic();
-        return res;
-      } catch (raw) {
-        this.pending.delete(inFlight);
-        const err = toStoreError(raw, context);
-        if (!(err instanceof UnavailableError)) {
-          if (!(err instanceof StoreClosedError)) this.lastOkAt = this.clock.monotonic(); // etcd answered, with a refusal
-          throw err;
-        }
-        if (this.closed) throw err;
-        this.lastFailAt = this.clock.monotonic();
-        if (!err.message.includes('circuit breaker is open')) cause = this.lastCause = err;
-        if (this.clock.monotonic() + delay >= limit()) throw this.unreachable(cause ?? this.lastCause);
-        await sleep(this.clock, delay);
-        delay = Math.min(delay * 2, 250);
-      } finally {
-        this.pending.delete(inFlight);
-      }
-    }
-  }
-
-  /** "cannot reach etcd at URL: why", from the last real failure (if any), without gRPC's wrapping. */
-  private unreachable(cause: UnavailableError | undefined): UnavailableError {
-    let why = 'no answer (the connection is being retried)';
-    if (cause) {
-      why = cause.message.replace(/^etcd unavailable: /, '').replace(/^\d+ [A-Z_]+: /, '');
-      const last = why.match(/Last error: (?:Error: )?(.*?)(?:\. Resolution note:.*)?$/s)?.[1];
-      if (last && last !== 'null') why = last;
-      else why = why.replace(/\. Last error: .*$/s, '');
-      why = why.replace(/^Deadline exceeded.*$/s, 'no answer in time').replace(/\s*\(\d{4}-\d\d-\d\dT[^)]*\)/, '').trim();
-    }
-    return new UnavailableError(`cannot reach etcd at ${this.where}: ${why}`, { cause, endpoint: this.where });
+  /** One RPC with retries (see EtcdCalls.call). */
+  private call<T>(attempt: (options: { deadline: Date }) => Promise<T>, context?: CallContext): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreClosedError());
+    return this.calls.call(attempt, context);
   }
 
   // The etcd3 connection pool is not public API, but it is the only way to open raw streams
