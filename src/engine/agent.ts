@@ -1,7 +1,7 @@
 // The worker agent: registers a worker on a session, follows its own inbox of the leader's
 // assignments (and nothing else: its work per change is O(its own items), whatever the size of the
-// fleet), claims what is assigned to it, runs it with a processor, and lets go in the safe order:
-// stop the processor first, then delete the claim only if it still holds it. When the session is lost it stops every
+// fleet) and its own live configuration; its services run in a ServiceRunner (claimed, run, stopped
+// then released in the safe order), its task batches in a BatchRunner. When the session is lost it stops every
 // processor before the lease can expire (a stop already under way is escalated to a fenced one),
 // releases the old lease once nothing runs under it, and opens a new session — retried for as long
 // as it takes, so the worker comes back by itself after any outage of the store.
@@ -10,15 +10,10 @@ import type { Session } from '../recipes/session.js';
 import { PrefixView } from '../recipes/prefix-view.js';
 import { systemClock, type Clock, type KeyValue, type Store, type TimerHandle } from '../store/index.js';
 import { ClaimAudit } from './claim-audit.js';
-import { claimItem, releaseItem } from './claims.js';
-import { itemContext } from './item-context.js';
-import { ItemRun, type StopDeps } from './item-run.js';
 import { Keys } from './keys.js';
-import { Limiter } from '../store/limiter.js';
-import { ReleaseWaiter } from './release-wait.js';
 import type { Logger } from './log.js';
-import { decodeSpec, type WorkItem } from './model.js';
 import type { Processor, StopReason } from './processors/types.js';
+import { ServiceRunner } from './service-runner.js';
 import { isBatchId } from './tasks/batch.js';
 import { BatchRunner } from './tasks/batch-runner.js';
 import { TxnBatcher } from './txn-batcher.js';
@@ -74,25 +69,19 @@ export class Agent extends EventEmitter<AgentEvents> {
   private readonly log: Logger;
   /** assign/<this worker>/: the items the leader gave it. */
   private readonly inbox: PrefixView;
-  private readonly releases: ReleaseWaiter;
-  private readonly running = new Map<string, ItemRun>();
-  private readonly chains = new Map<string, Promise<void>>();
-  private readonly limiter = new Limiter(64);
+  private readonly services: ServiceRunner;
   private readonly batcher: TxnBatcher;
   private readonly tasks: BatchRunner;
   private readonly sessions: WorkerSession;
   private readonly publisher: WorkerRecordPublisher;
   /** config/<this worker>: capacity, labels, draining and max memory set live. */
   private readonly config: ConfigFollower;
-  private readonly stopDeps: StopDeps;
   private stopping = false;
   /** Aborted on stop or crash: ends the session loop and the release of old leases. */
   private readonly halted = new AbortController();
   private reconcileTimer?: NodeJS.Timeout;
   private readonly claimAudit: ClaimAudit;
   private retryTimer?: TimerHandle;
-  /** Claims refused while no one held them, by item: retried a few times. */
-  private readonly freeRetries = new Map<string, number>();
 
   constructor(private readonly options: AgentOptions) {
     super();
@@ -102,7 +91,6 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.log = options.log.child({ worker: this.id });
     const random = (this.random = options.random ?? Math.random);
     this.inbox = new PrefixView(options.store, this.keys.inbox(this.id), this.clock, { relistMs: options.relistMs ?? 45_000, random });
-    this.releases = new ReleaseWaiter(options.store, this.keys, (id) => this.reconcile(id));
     this.claimAudit = new ClaimAudit({
       store: options.store,
       keys: this.keys,
@@ -110,16 +98,25 @@ export class Agent extends EventEmitter<AgentEvents> {
       random,
       log: this.log,
       everyMs: options.relistMs ?? 45_000,
-      runs: () => [...[...this.running.values()].filter((r) => !r.stopping).map((r) => ({ id: r.item.id, token: r.token })), ...this.tasks.claims()],
-      onLost: (id, token) => {
-        if (isBatchId(id)) return void this.tasks.lost(id, token);
-        const run = this.running.get(id);
-        if (!run || run.token !== token || run.stopping) return;
-        this.log.warn('our claim is gone: stopping', { work: id, token });
-        void this.halt(id, 'claim-lost', false);
-      },
+      runs: () => [...this.services.claims(), ...this.tasks.claims()],
+      onLost: (id, token) => (isBatchId(id) ? this.tasks.lost(id, token) : this.services.claimLost(id, token)),
     });
     this.batcher = new TxnBatcher(options.store);
+    this.services = new ServiceRunner({
+      store: options.store,
+      keys: this.keys,
+      workerId: this.id,
+      processor: options.processor,
+      log: this.log,
+      clock: this.clock,
+      inbox: this.inbox,
+      batcher: this.batcher,
+      session: () => this.session,
+      stopping: () => this.stopping,
+      failed: () => this.retrySoon(),
+      grabbed: (id, token) => (this.emit('grabbed', id, token), this.publishLoad()),
+      released: (id, reason) => (this.emit('released', id, reason), this.publishLoad()),
+    });
     this.tasks = new BatchRunner({
       store: options.store,
       keys: this.keys,
@@ -145,12 +142,6 @@ export class Agent extends EventEmitter<AgentEvents> {
       void this.publisher.applySettings(settings);
       this.tasks.setSlots(settings.capacity);
     });
-    this.stopDeps = {
-      processor: options.processor,
-      log: this.log,
-      // Releases of the same moment share a transaction (a handover of hundreds costs a few writes).
-      release: (id, token) => this.limiter.run(() => releaseItem(options.store, this.keys, id, token, this.batcher)),
-    };
     this.sessions = new WorkerSession({
       store: options.store,
       workerId: this.id,
@@ -159,7 +150,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       random,
       log: this.log,
       publisher: this.publisher,
-      load: () => this.running.size + this.tasks.load,
+      load: () => this.services.running.size + this.tasks.load,
       signal: this.halted.signal,
       releaseOnDeath: options.releaseOnDeath,
       onOpened: (session) => {
@@ -178,7 +169,7 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   /** Ids of the items this worker runs now (those still stopping included). */
   get items(): string[] {
-    return [...this.running.keys(), ...this.tasks.ids()].sort();
+    return [...this.services.running.keys(), ...this.tasks.ids()].sort();
   }
 
   /** Whether the worker may run items now: it holds a valid session (else why not). */
@@ -192,7 +183,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       for (const ev of batch.events) {
         const id = ev.kv.key.slice(this.inbox.prefix.length);
         if (isBatchId(id)) batches = true;
-        else this.reconcile(id);
+        else this.services.reconcile(id);
       }
       if (batches) this.tasks.reconcile();
     });
@@ -214,10 +205,10 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.stopping = true;
     this.halted.abort();
     this.clearTimers();
-    await Promise.all([...this.running.keys()].map((id) => this.halt(id, 'shutdown', false)).concat(this.tasks.close()));
+    await Promise.all([this.services.stopAll('shutdown'), this.tasks.close()]);
     await this.options.processor.close?.();
     await this.session?.close().catch(() => undefined);
-    await Promise.all([this.inbox.close(), this.releases.close(), this.config.close()]);
+    await Promise.all([this.inbox.close(), this.services.close(), this.config.close()]);
     this.log.info('worker stopped; lease revoked');
   }
 
@@ -227,9 +218,9 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.halted.abort();
     this.clearTimers();
     this.session?.abandon();
-    await Promise.all([...this.running.keys()].map((id) => this.halt(id, 'fenced', false)).concat(this.tasks.close()));
+    await Promise.all([this.services.stopAll('fenced'), this.tasks.close()]);
     await this.options.processor.close?.();
-    await Promise.all([this.inbox.close(), this.releases.close(), this.config.close()]);
+    await Promise.all([this.inbox.close(), this.services.close(), this.config.close()]);
     this.log.warn('worker crashed (simulated): its lease will expire');
   }
 
@@ -242,9 +233,8 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   /** The session is lost: stop what ran under it (stops under way are cut short too: none may outlast it). */
   private async onSessionLost(session: Session, err: Error): Promise<{ quiet: Promise<unknown> }> {
-    const mine = [...this.running.values()].filter((r) => r.session === session);
-    this.log.warn('session lost: stopping all work', { reason: err.message, items: mine.length });
-    const [tasks] = await Promise.all([this.tasks.fence(session), ...mine.map((run) => (run.stopping ? run.escalate(this.stopDeps) : this.halt(run.item.id, 'fenced', false)))]);
+    this.log.warn('session lost: stopping all work', { reason: err.message, items: this.services.under(session) });
+    const [tasks] = await Promise.all([this.tasks.fence(session), this.services.fence(session)]);
     // What ended meanwhile is recorded under its claims whenever the store answers.
     return tasks;
   }
@@ -259,9 +249,9 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   private reconcileAll(): void {
-    const ids = new Set(this.running.keys());
+    const ids = new Set<string>(this.services.running.keys());
     for (const key of this.inbox.kvs.keys()) ids.add(key.slice(this.inbox.prefix.length));
-    for (const id of ids) if (!isBatchId(id)) this.reconcile(id);
+    for (const id of ids) if (!isBatchId(id)) this.services.reconcile(id);
     this.tasks.reconcile();
   }
 
@@ -275,117 +265,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     return out;
   }
 
-  /** Serializes all work on one item; each step re-reads the views, so steps are idempotent. */
-  private reconcile(id: string): void {
-    const next = (this.chains.get(id) ?? Promise.resolve())
-      .then(() => this.step(id))
-      .catch((err: Error) => {
-        this.log.error('could not reconcile item', { work: id, error: err.message });
-        this.retrySoon();
-      });
-    this.chains.set(id, next);
-    void next.then(() => {
-      if (this.chains.get(id) === next) this.chains.delete(id);
-    });
-  }
-
-  private async step(id: string): Promise<void> {
-    const session = this.session;
-    const assignment = this.inbox.kvs.get(this.keys.assignment(this.id, id));
-    const run = this.running.get(id);
-    if (!assignment) (this.releases.cancel(id), this.freeRetries.delete(id));
-    if (run?.stopping) return; // once it has stopped, the item is looked at again
-    if (run) {
-      if (run.session !== session || !run.session.valid) return this.halt(id, 'fenced', false);
-      if (!assignment) return this.halt(id, (await this.exists(id)) ? 'moved' : 'deleted', true);
-      // The leader forwards a content update by writing its revision into the assignment.
-      if (forwardedRevision(assignment.value) > run.contentRevision) return this.refresh(run);
-      return;
-    }
-    if (!session?.valid || !assignment || this.stopping) return;
-    const outcome = await claimItem(this.options.store, this.keys, id, this.id, session.lease, this.batcher);
-    if (!outcome.claimed) {
-      if (!this.inbox.kvs.has(this.keys.assignment(this.id, id))) return;
-      // Held by another worker (or by our own old lease): its deletion brings us back here.
-      if (outcome.holder) return this.releases.wait(id, outcome.revision);
-      // Free when read: released between our attempt and the read (a handover's usual race), or
-      // refused for a reason the inbox has not shown yet (item deleted): a few more tries, then
-      // the periodic reconcile.
-      const tries = (this.freeRetries.get(id) ?? 0) + 1;
-      this.freeRetries.set(id, tries);
-      if (tries <= FREE_RETRIES) this.clock.setTimeout(() => this.reconcile(id), 5 * tries);
-      return;
-    }
-    this.freeRetries.delete(id);
-    if (this.session !== session || !session.valid || this.stopping) return; // its lease takes the claim away
-    await this.begin(id, outcome.token, outcome.content, outcome.spec, session);
-  }
-
-  private async begin(id: string, token: number, content: string, spec: string | undefined, session: Session): Promise<void> {
-    const abort = new AbortController();
-    const item: WorkItem = { id, content, spec: decodeSpec(spec) };
-    const ctx = itemContext({ store: this.options.store, keys: this.keys, id, workerId: this.id, token, session, signal: abort.signal, log: this.log });
-    const run = new ItemRun(item, token, session, ctx, abort);
-    this.running.set(id, run);
-    this.log.info(`Successfully grabbed work=${id}`, { token });
-    if (item.spec.kind === 'task') {
-      // Tasks come in batches; an older leader's assignment of one on its own is let go of.
-      this.log.warn(`work=${id} is a task assigned on its own (by an older leader): letting it go`);
-      return void this.halt(id, 'moved', true);
-    }
-    try {
-      await this.options.processor.start(item, ctx);
-    } catch (err) {
-      this.log.error('processor failed to start', { work: id, error: (err as Error).message });
-    }
-    this.emit('grabbed', id, token);
-    this.publishLoad();
-  }
-
-  /** Whether item `id` is still in the registry (a count, not its content). */
-  /** Whether item `id` still exists (reads of the same moment share a transaction: a handover of hundreds is a few reads). */
-  private async exists(id: string): Promise<boolean> {
-    const r = await this.batcher.run({ compare: [], success: [{ type: 'range', key: this.keys.item(id), countOnly: true }] });
-    const read = r.results[0];
-    return read?.type === 'range' && read.count > 0;
-  }
-
-  /** Reads the content of a running item again and hands it to the processor if it is newer. */
-  private async refresh(run: ItemRun): Promise<void> {
-    const kv = await this.options.store.get(this.keys.item(run.item.id));
-    if (kv && kv.modRevision > run.contentRevision && this.running.get(run.item.id) === run && !run.stopping) await this.update(run, kv.value, kv.modRevision);
-  }
-
-  private async update(run: ItemRun, content: string, revision: number): Promise<void> {
-    run.item = { ...run.item, content };
-    run.contentRevision = revision;
-    this.log.info(`Updated our work=${run.item.id}`);
-    await this.options.processor.update(run.item, run.ctx);
-  }
-
-  /** Stops a run (see ItemRun.stop); once stopped it leaves `running` and the item is looked at again. */
-  private halt(id: string, reason: StopReason, release: boolean): Promise<void> {
-    const run = this.running.get(id);
-    if (!run) return Promise.resolve();
-    if (run.stopping) return run.stopped ?? Promise.resolve();
-    return run.stop(reason, release, this.stopDeps).finally(() => {
-      if (this.running.get(id) === run) this.running.delete(id);
-      this.emit('released', id, reason);
-      this.publishLoad();
-      if (!this.stopping) this.reconcile(id);
-    });
-  }
-
   private publishLoad(): void {
-    if (!this.stopping) this.publisher.publish(() => this.running.size + this.tasks.load, () => this.session);
+    if (!this.stopping) this.publisher.publish(() => this.services.running.size + this.tasks.load, () => this.session);
   }
 }
 
-/** Claims refused with no holder are tried again this many times before the periodic reconcile. */
-const FREE_RETRIES = 3;
-
-/** The content revision an assignment forwards (0 when it names none). */
-function forwardedRevision(value: string): number {
-  const n = Number(value);
-  return Number.isSafeInteger(n) && n > 0 ? n : 0;
-}

@@ -7,12 +7,12 @@ import { PrefixGroups, PrefixView } from '../recipes/prefix-view.js';
 import { ViewGroup } from '../recipes/view-group.js';
 import { sleep, type Clock, type Store, type TxnOp } from '../store/index.js';
 import type { Keys } from './keys.js';
-import { Limiter } from '../store/limiter.js';
 import type { Logger } from './log.js';
 import { decodeWorker, type WorkerRecord } from './model.js';
 import { DEFAULT_RETENTION, type RetentionPolicy } from './retention/policy.js';
 import { RetentionSweeper } from './retention/sweeper.js';
 import { RoundPlanner } from './round-planner.js';
+import { writeRound } from './round-writes.js';
 import type { Placement } from './fleet/placement.js';
 import { PlannedFleet } from './fleet/planned-fleet.js';
 
@@ -32,12 +32,8 @@ interface Views {
   group: ViewGroup;
 }
 
-/** Etcd allows 128 operations per transaction; one compare is the leader's fence. */
-const BATCH = 127;
 /** Workers join and leave in bursts: one plan for the burst moves fewer items than one per worker. */
 const WORKER_COALESCE_MS = 25;
-/** Bytes of keys and values per write (etcd takes requests up to 1.5 MiB). */
-const BATCH_BYTES = 1024 * 1024;
 
 /** What one planning round did, as the leader reports it. */
 export interface PlanSummary {
@@ -282,6 +278,12 @@ export class LeaderTerm {
     if (v.assign.revision < this.lastWrite) await this.catchUp(v.group, v.assign, over);
     if (!election.isLeader) return undefined;
     const { store } = this.o;
+    if (this.unsure) {
+      // A write of the last round had no answer and may have been made: the views are listed
+      // again before planning, or the same tasks could go in a second batch.
+      await v.group.resync();
+      this.unsure = false;
+    }
     const started = this.o.clock.monotonic();
     const round = this.rounds.round(
       {
@@ -297,36 +299,13 @@ export class LeaderTerm {
       },
     );
     this.planMs = this.o.clock.monotonic() - started;
-    // Writes by count and by size (a task batch may carry its specs): within etcd's request limits.
-    const batches: TxnOp[][] = [];
-    let bytes = 0;
-    for (const op of round.ops) {
-      const size = op.key.length + (op.type === 'put' ? op.value.length : 0);
-      if (!batches.length || batches[batches.length - 1].length >= BATCH || bytes + size > BATCH_BYTES) (batches.push([]), (bytes = 0));
-      batches[batches.length - 1].push(op);
-      bytes += size;
-    }
-    if (this.unsure) {
-      // A write of the last round had no answer and may have been made: the views are listed
-      // again before planning, or the same tasks could go in a second batch.
-      await v.group.resync();
-      this.unsure = false;
-    }
-    // Batches touch disjoint keys, so a few may be in flight at once.
-    const limiter = new Limiter(8);
-    const writes = [
-      ...batches.map((success) => limiter.run(() => store.txn({ compare: [election.fence()], success }))),
-      ...round.guarded.map((t) => limiter.run(() => store.txn({ compare: [election.fence(), ...(t.compare ?? [])], success: t.success }))),
-    ];
-    const settled = await Promise.allSettled(writes);
-    const results = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    this.lastWrite = Math.max(this.lastWrite, ...results.map((r) => r.revision));
-    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
+    const written = await writeRound(store, election.fence(), round);
+    this.lastWrite = Math.max(this.lastWrite, written.revision);
+    if (written.failed) {
       this.unsure = true;
-      throw failed.reason;
+      throw written.failed;
     }
-    if (results.slice(0, batches.length).some((r) => !r.succeeded)) {
+    if (written.refused) {
       this.o.log.warn('a write was refused: no longer leader');
       return undefined;
     }

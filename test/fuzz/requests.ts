@@ -128,6 +128,19 @@ const yamlJob = jobSpec.map((j) => utf8(`name: ${JSON.stringify(j.name)}\ncomman
 const RAW = ['text/plain', 'application/x-www-form-urlencoded', 'text/plain; charset=utf-8'];
 const noBody = fc.record({ body: sometimes(body, 10), type: sometimes(contentType, 50) });
 
+/** A live configuration change, most of it nearly valid. */
+const workerConfig = fc.record(
+  {
+    capacity: fc.oneof(fc.integer({ min: -2, max: 10 }), fc.constant(null), fc.constant('4'), fc.double()),
+    labels: fc.oneof(fc.dictionary(fc.constantFrom('zone', 'disk', 'bad key!', '__proto__', ''), fc.oneof(fc.constantFrom('a', 'b', ''), fc.constant(null), fc.integer())), fc.constant(null)),
+    draining: fc.oneof(fc.boolean(), fc.constant(null), fc.constant('yes')),
+    maxMemory: fc.oneof(fc.constantFrom('2GiB', '512MB', '0', '-1GiB', 'lots', '1e99GiB'), fc.integer(), fc.constant(null)),
+    priority: fc.oneof(fc.integer({ min: -5, max: 5 }), fc.constant(null), fc.constant(1.5)),
+    colour: fc.constant('red'),
+  },
+  { requiredKeys: [] },
+);
+
 /** Requests shaped like each route's own: the method, path, body and type a client would send. */
 const routed: fc.Arbitrary<{ method: string; path: string; body?: FuzzRequest['body']; type?: string }> = fc.oneof(
   fc.tuple(fc.constantFrom('/healthz', '/status', '/', '/app.js', '/work', '/workers', '/jobs', '/runs'), noBody).map(([path, b]) => ({ method: 'GET', path, ...b })),
@@ -145,6 +158,9 @@ const routed: fc.Arbitrary<{ method: string; path: string; body?: FuzzRequest['b
   fc.tuple(segment, segment, index, segment, own(fc.string({ maxLength: 20 }).map(utf8), RAW)).map(([id, node, i, name, b]) => ({ method: 'PUT', path: `/runs/${id}/params/${node}/${i}/${name}`, ...b })),
   fc.tuple(segment, segment, index, segment, noBody).map(([id, node, i, name, b]) => ({ method: 'GET', path: `/runs/${id}/params/${node}/${i}/${name}`, ...b })),
   fc.tuple(segment, fc.constantFrom('drain', 'undrain'), noBody).map(([id, verb, b]) => ({ method: 'POST', path: `/workers/${id}/${verb}`, ...b })),
+  fc.tuple(segment, own(json(workerConfig), ['application/json'])).map(([id, b]) => ({ method: 'PATCH', path: `/workers/${id}`, ...b })),
+  fc.tuple(segment, noBody).map(([id, b]) => ({ method: 'GET', path: `/workers/${id}`, ...b })),
+  fc.tuple(fc.constantFrom('zone=a', 'zone=a,disk=ssd', 'zone', '=a', 'bad key!=x', '', '%00=1'), noBody).map(([q, b]) => ({ method: 'GET', path: `/workers?label=${encodeURIComponent(q)}`, ...b })),
   fc.tuple(segment, fc.constantFrom('', '?crash=true', '?crash=1', '?crash=no'), noBody).map(([id, q, b]) => ({ method: 'DELETE', path: `/workers/${id}${q}`, ...b })),
   fc.tuple(fc.constantFrom('/events', '/ws', `/runs/${SEEDED.run}/events`), sometimes(fc.tuple(fc.constantFrom('prefix', 'item', 'job', 'run', 'fromRevision'), queryValue).map(([k, v]) => `${k}=${v}`), 60), noBody).map(([path, q, b]) => ({ method: 'GET', path: q ? `${path}?${q}` : path, ...b })),
 );
