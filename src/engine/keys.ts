@@ -28,6 +28,8 @@ export class Keys {
   readonly requests: string;
   /** config/<workerId>: what an operator set for a worker (capacity, labels…); no lease, it outlives the worker. */
   readonly configs: string;
+  /** caches/<name> (spec) and caches/<name>/<id> (a partition's holders and ownership epoch); the bytes live on the workers. */
+  readonly caches: string;
 
   constructor(readonly prefix = '/work/') {
     if (!prefix.endsWith('/')) throw new Error(`prefix must end with "/": ${prefix}`);
@@ -44,10 +46,19 @@ export class Keys {
     this.runs = `${prefix}runs/`;
     this.requests = `${prefix}requests/`;
     this.configs = `${prefix}config/`;
+    this.caches = `${prefix}caches/`;
   }
 
   worker(id: string): string {
     return this.workers + id;
+  }
+  /** A cache's spec. */
+  cache(name: string): string {
+    return `${this.caches}${name}`;
+  }
+  /** A cache partition's placement. */
+  partition(name: string, id: string): string {
+    return `${this.caches}${name}/${id}`;
   }
   /** A worker's live configuration. */
   config(id: string): string {
