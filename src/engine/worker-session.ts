@@ -2,8 +2,8 @@
 // valid) with the worker's record written on it; when it is lost, the worker is told to stop what
 // ran under it, the old lease is revoked once that work is quiet, and a new session is opened —
 // however long the store is away, the worker comes back by itself.
-import { openSession, type Session } from '../recipes/session.js';
-import type { Clock, Store } from '../store/index.js';
+import { BUSY_MAX_DELAY_MS, openSession, type Session } from '../recipes/session.js';
+import { backoff, sleep, type Clock, type Store } from '../store/index.js';
 import type { Logger } from './log.js';
 import type { WorkerRecordPublisher } from './worker-record.js';
 
@@ -38,9 +38,12 @@ export class WorkerSession {
   /** Since when (monotonic ms) the worker has had no session, while it has none. */
   private since?: number;
   private lastError?: string;
+  /** Pauses between failed registrations (sessions granted but the record not written in time). */
+  private readonly registerRetry;
 
   constructor(private readonly o: WorkerSessionOptions) {
     this.since = o.clock.monotonic();
+    this.registerRetry = backoff(200, BUSY_MAX_DELAY_MS, o.random);
   }
 
   /** Whether the worker may run items now (else why not). */
@@ -83,10 +86,15 @@ export class WorkerSession {
       };
       try {
         await this.o.publisher.register(session, this.o.load());
+        this.registerRetry.reset();
       } catch (err) {
         this.lastError = (err as Error).message;
-        log.warn('could not register on a new session, trying another', { error: this.lastError });
         drop();
+        // Not at once: each try is a grant, a put and a revoke, and a thousand workers trying at
+        // once keep an overloaded store overloaded.
+        const ms = this.registerRetry.next();
+        log.warn('could not register on a new session, trying another', { error: this.lastError, inMs: ms });
+        await sleep(clock, ms, signal).catch(() => undefined);
         continue;
       }
       if (signal.aborted) {

@@ -155,16 +155,23 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 }
 
+/** Whether `store` answers other calls now (it is busy, not away): a failure then is overload. */
+export const storeAnswers = (store: Store): boolean => (store as { reachability?: () => { ok: boolean } }).reachability?.().ok === true;
+
 /**
- * Opens a session, retrying (with jittered backoff up to `maxDelayMs`) until one is valid or
- * `signal` aborts; undefined then. A holder that must keep working after any outage uses this.
+ * Opens a session, retrying until one is valid or `signal` aborts; undefined then. A holder that
+ * must keep working after any outage uses this. While the store is away, tries come fast (jittered,
+ * up to `maxDelayMs`), to be back as soon as it is; while it answers others but not us in time (it
+ * is overloaded), they back off up to `busyMaxDelayMs`: a thousand workers retrying every half
+ * second would keep it overloaded for ever (each try is a grant, a put and a revoke).
  */
 export async function openSession(
   store: Store,
-  options: SessionOptions & { signal?: AbortSignal; random?: () => number; maxDelayMs?: number; onRetry?: (err: Error, inMs: number, tries: number) => void },
+  options: SessionOptions & { signal?: AbortSignal; random?: () => number; maxDelayMs?: number; busyMaxDelayMs?: number; onRetry?: (err: Error, inMs: number, tries: number) => void },
 ): Promise<Session | undefined> {
   const clock = options.clock ?? systemClock;
-  const delay = backoff(100, options.maxDelayMs ?? 500, options.random);
+  const away = backoff(100, options.maxDelayMs ?? 500, options.random);
+  const busy = backoff(1000, options.busyMaxDelayMs ?? BUSY_MAX_DELAY_MS, options.random);
   for (let tries = 1; !options.signal?.aborted; tries++) {
     try {
       const session = await Session.open(store, options);
@@ -172,10 +179,13 @@ export async function openSession(
       void session.release();
     } catch (err) {
       if (options.signal?.aborted) break;
-      const ms = delay.next();
+      const ms = (storeAnswers(store) ? busy : away).next();
       options.onRetry?.(err as Error, ms, tries);
       await sleep(clock, ms, options.signal).catch(() => undefined);
     }
   }
   return undefined;
 }
+
+/** The longest pause between tries while the store is overloaded. */
+export const BUSY_MAX_DELAY_MS = 30_000;
