@@ -7,6 +7,7 @@ import { registerRuns } from './run.js';
 import { registerUp } from './up.js';
 import { registerWork } from './work.js';
 import { registerWorkers } from './worker.js';
+import { registerCaches } from './cache.js';
 
 const program = new Command('rota')
   .description('spread work across a fleet of worker processes and keep it spread')
@@ -15,6 +16,7 @@ registerUp(program);
 registerNode(program);
 registerWork(program);
 registerWorkers(program);
+registerCaches(program);
 registerJobs(program);
 registerRuns(program);
 try {

@@ -1,7 +1,7 @@
 // The client operations over HTTP: what the CLI and remote users call.
 import type { WorkInput } from '../engine/model.js';
 import { allPages, type Page, type PageRequest, type TaskListOptions, type WorkListOptions } from './paging.js';
-import type { Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunReport, RunView, StatusView, WorkChange, WorkView, WorkerConfigPatch, WorkerConfigView, WorkerListOptions, WorkerView } from './types.js';
+import type { Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunReport, RunView, StatusView, WorkChange, WorkView, WorkerConfigPatch, WorkerConfigView, WorkerListOptions, WorkerView, CacheCreate, CacheView, PartitionHolder } from './types.js';
 
 /** An error answer of the API, with its status and code. */
 export class ApiError extends Error {
@@ -108,7 +108,31 @@ export class HttpClient implements RotaClient {
   }
   async deleteRun(id: string): Promise<void> {
     await this.call('DELETE', `/runs/${encodeURIComponent(id)}`);
+  }  createCache(input: CacheCreate): Promise<CacheView & { added: number }> {
+    return this.call('POST', '/caches', input);
   }
+  listCaches(): Promise<CacheView[]> {
+    return this.call('GET', '/caches');
+  }
+  getCache(name: string): Promise<CacheView> {
+    return this.call('GET', `/caches/${encodeURIComponent(name)}`);
+  }
+  cacheNodes(name: string, id: string): Promise<{ epoch: number; holders: PartitionHolder[] }> {
+    return this.call('GET', `/caches/${encodeURIComponent(name)}/${encodeURIComponent(id)}/nodes`);
+  }
+  cacheBest(name: string, id: string): Promise<PartitionHolder> {
+    return this.call('GET', `/caches/${encodeURIComponent(name)}/${encodeURIComponent(id)}/best`);
+  }
+  cacheScore(name: string, id: string, node: string): Promise<{ node: string; score: number }> {
+    return this.call('GET', `/caches/${encodeURIComponent(name)}/${encodeURIComponent(id)}/score?node=${encodeURIComponent(node)}`);
+  }
+  async deleteCacheId(name: string, id: string): Promise<void> {
+    await this.call('DELETE', `/caches/${encodeURIComponent(name)}/${encodeURIComponent(id)}`);
+  }
+  async deleteCache(name: string): Promise<void> {
+    await this.call('DELETE', `/caches/${encodeURIComponent(name)}`);
+  }
+
 
   /** One page of a list: the body, `next` from the Link header, `total` from X-Total-Count. */
   async page<T>(path: string, params: WorkListOptions | TaskListOptions): Promise<Page<T>> {

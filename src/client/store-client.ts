@@ -18,7 +18,8 @@ import { WriteOnce } from '../engine/write-once.js';
 import { jobSummary, jobTaskPage } from './job-list.js';
 import { allPages, checkPage, fitPage, RESPONSE_BYTES, type Page, type PageRequest, type TaskListOptions, type WorkListOptions } from './paging.js';
 import { StoreRuns } from './store-runs.js';
-import type { Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunReport, RunView, StatusView, WorkChange, WorkView, WorkerConfigView, WorkerListOptions, WorkerView } from './types.js';
+import { StoreCaches } from './store-caches.js';
+import type { Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunReport, RunView, StatusView, WorkChange, WorkView, WorkerConfigView, WorkerListOptions, WorkerView, CacheCreate, CacheView, PartitionHolder } from './types.js';
 import { parseConfigPatch, patchWorkerConfig, readWorkerConfig, type WorkerConfigPatch } from '../engine/fleet/worker-config.js';
 import { listWorkPage, placeTasks, workView } from './work-list.js';
 
@@ -31,6 +32,7 @@ export interface StoreClientOptions {
 export class StoreClient implements RotaClient {
   private readonly maxContent: number;
   private readonly runs: StoreRuns;
+  private readonly caches: StoreCaches;
   /** Every conditional write goes through it: a retry of a write that committed is its success. */
   private readonly once: WriteOnce;
 
@@ -42,6 +44,7 @@ export class StoreClient implements RotaClient {
     this.maxContent = options.maxContentBytes ?? 1024 * 1024;
     this.once = new WriteOnce(store, keys);
     this.runs = new StoreRuns(this.once, keys);
+    this.caches = new StoreCaches(store, keys);
   }
 
   createRun(input: CreateRun): Promise<RunView> {
@@ -67,6 +70,31 @@ export class StoreClient implements RotaClient {
   }
   deleteRun(id: string): Promise<void> {
     return this.runs.deleteRun(id);
+  }
+
+  createCache(input: CacheCreate): Promise<CacheView & { added: number }> {
+    return this.caches.createCache(input);
+  }
+  listCaches(): Promise<CacheView[]> {
+    return this.caches.listCaches();
+  }
+  getCache(name: string): Promise<CacheView> {
+    return this.caches.getCache(name);
+  }
+  cacheNodes(name: string, id: string): Promise<{ epoch: number; holders: PartitionHolder[] }> {
+    return this.caches.cacheNodes(name, id);
+  }
+  cacheBest(name: string, id: string): Promise<PartitionHolder> {
+    return this.caches.cacheBest(name, id);
+  }
+  cacheScore(name: string, id: string, node: string): Promise<{ node: string; score: number }> {
+    return this.caches.cacheScore(name, id, node);
+  }
+  deleteCacheId(name: string, id: string): Promise<void> {
+    return this.caches.deleteCacheId(name, id);
+  }
+  deleteCache(name: string): Promise<void> {
+    return this.caches.deleteCache(name);
   }
 
   addWork(input: WorkInput): Promise<WorkView>;

@@ -4,6 +4,11 @@ import type { JobStatus, JobTask } from '../engine/jobs/jobs.js';
 import type { Completion, CreateRun, RunRecord, RunReport, RunView } from '../engine/runs/runs.js';
 import type { WorkInput } from '../engine/model.js';
 import type { WorkerConfig, WorkerConfigPatch } from '../engine/fleet/worker-config.js';
+import type { CacheCreate } from '../engine/caches/cache-model.js';
+import type { PartitionHolder } from '../engine/caches/cache-ops.js';
+import type { CacheView } from './store-caches.js';
+
+export type { CacheCreate, CacheView, PartitionHolder };
 
 export type { WorkerConfig, WorkerConfigPatch };
 import type { TaskResult } from '../engine/tasks/task-model.js';
@@ -142,4 +147,16 @@ export interface RotaClient {
   setRunParam(id: string, node: string, index: number, name: string, value: string): Promise<void>;
   getRunParam(id: string, node: string, index: number, name: string): Promise<string>;
   deleteRun(id: string): Promise<void>;
+  /** Creates a cache or adds ids to it (placement only: the leader places them). */
+  createCache(input: CacheCreate): Promise<CacheView & { added: number }>;
+  listCaches(): Promise<CacheView[]>;
+  getCache(name: string): Promise<CacheView>;
+  /** Where an id lives: owner first, then replicas (shoveling's node_ids). */
+  cacheNodes(name: string, id: string): Promise<{ epoch: number; holders: PartitionHolder[] }>;
+  /** The node that should process an id: its owner (shoveling's node_id). */
+  cacheBest(name: string, id: string): Promise<PartitionHolder>;
+  /** How far a worker is from an id's data: 0 owner, 1 replica, 2 same host, 3 same zone, 4 elsewhere. */
+  cacheScore(name: string, id: string, node: string): Promise<{ node: string; score: number }>;
+  deleteCacheId(name: string, id: string): Promise<void>;
+  deleteCache(name: string): Promise<void>;
 }

@@ -12,6 +12,7 @@ import { decodeWorker, type WorkerRecord } from './model.js';
 import { DEFAULT_RETENTION, type RetentionPolicy } from './retention/policy.js';
 import { RetentionSweeper } from './retention/sweeper.js';
 import { RoundPlanner } from './round-planner.js';
+import { CachePlacer } from './caches/cache-placer.js';
 import { writeRound } from './round-writes.js';
 import type { Placement } from './fleet/placement.js';
 import { PlannedFleet } from './fleet/planned-fleet.js';
@@ -206,6 +207,9 @@ export class LeaderTerm {
       snapshot: () => ({ registry: views.registry.kvs, specs: views.specs.kvs, results: views.results.kvs, jobs: views.jobs.kvs }),
       everyMs: this.o.retentionEveryMs,
     });
+    // Cache partitions: placed by this leader too, from the same worker set.
+    const placer = new CachePlacer({ store, keys, clock: this.o.clock, log: this.o.log, fence: () => election.fence(), workers: () => workers.members() });
+    workers.on('change', () => placer.workersChanged());
     try {
       // While the store is away the first lists wait for it; a leader deposed meanwhile stops waiting.
       await Promise.race([group.start(), deposed]);
@@ -217,6 +221,7 @@ export class LeaderTerm {
       if (!election.isLeader) return;
       settling = false;
       sweeper.start();
+      void placer.start().catch((err: Error) => this.o.log.warn('could not follow the caches', { error: err.message }));
       plan();
       // The periodic re-list is a safety net (the watch misses nothing and a gap makes it list
       // again): it lists every view and plans a full round, so it is spaced to take at most ~2% of
@@ -243,6 +248,7 @@ export class LeaderTerm {
       clearTimeout(wake);
       clearTimeout(retry);
       await sweeper.stop();
+      await placer.stop();
       // Views first: a round waiting on a view that re-lists while the store is away returns then.
       await group.close();
       await Promise.all([workers.close(), ...all.slice(1).map((v) => v.close())]);

@@ -9,6 +9,7 @@ import type { Keys } from '../engine/keys.js';
 import type { Store } from '../store/index.js';
 import { requestGuard } from './request-guard.js';
 import { registerDashboard } from './routes/dashboard.js';
+import { registerCacheRoutes } from './routes/caches.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes, type HealthCheck } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
@@ -96,6 +97,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   registerJobRoutes(app, options.client);
   registerWorkerRoutes(app, options.client, options.local);
   registerRunRoutes(app, options.client, maxContent);
+  registerCacheRoutes(app, options.client);
   if (events) registerEventRoutes(app, events.store, events.keys, options.client, new StreamSlots(options.maxStreams));
   return app;
 }

@@ -80,6 +80,24 @@ describe('cache partition planner', () => {
     );
   });
 
+  it('property: after workers die or join, every partition is owned by a worker that held it before (it has the data) while one still holds it', () => {
+    fc.assert(
+      fc.property(caseArb, fc.array(fc.nat(), { maxLength: 3 }), fc.boolean(), ({ workers, partitions, copies, placement }, dead, join) => {
+        const before = planPartitions(workers, partitions, copies, new Map(), placement);
+        const gone = new Set(dead.map((d) => workers[d % workers.length].id));
+        const next = workers.filter((w) => !gone.has(w.id));
+        if (join) next.push({ id: 'zz-new', capacity: 3, cpus: 4, memoryAvailable: 8 * GIB, labels: {}, draining: false, host: 'zz-new' });
+        const after = planPartitions(next, partitions, copies, before, placement);
+        for (const p of partitions) {
+          const survivors = before.get(p)!.filter((w) => !gone.has(w));
+          // (A single copy that moves is the one case where the owner is new: the data is copied to it first.)
+          if (after.get(p)!.some((w) => survivors.includes(w))) assert.ok(survivors.includes(after.get(p)![0]), `${p}: owned by ${after.get(p)![0]}, not by one of ${survivors}`);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('property: a partition\'s copies span as many hosts as they can, whatever the balance costs', () => {
     fc.assert(
       fc.property(workersArb, fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 3 }), fc.constantFrom<Placement>('nodes', 'cpu'), (workers, count, copies, placement) => {

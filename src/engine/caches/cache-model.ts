@@ -65,3 +65,15 @@ export function decodePlacement(value: string | undefined): PartitionPlacement |
     return undefined;
   }
 }
+
+/** A stored cache spec (damaged: none). */
+export function decodeCacheSpec(value: string | undefined): CacheSpec | undefined {
+  if (!value) return undefined;
+  try {
+    const v = JSON.parse(value) as Partial<CacheSpec>;
+    if (typeof v.name !== 'string' || !Number.isSafeInteger(v.replicas) || !(PLACEMENTS as readonly string[]).includes(v.strategy ?? '')) return undefined;
+    return { name: v.name, replicas: v.replicas!, strategy: v.strategy!, createdAt: String(v.createdAt ?? '') };
+  } catch {
+    return undefined;
+  }
+}

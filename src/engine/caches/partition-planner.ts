@@ -6,8 +6,9 @@
 // 2. Give each partition its missing copies, each on the worker furthest below its quota that does
 //    not hold it yet (another host first).
 // 3. Rebalance copies by single moves (a replica before an owner) while one improves the balance
-//    (see balance.ts: the excess over the quota drops), and the same for ownerships, which move by
-//    swapping roles between two holders — no data moves for that.
+//    (see balance.ts: the excess over the quota drops), and the same for ownerships, which pass
+//    along chains of holders — no data moves for that. A worker given a copy by this plan never
+//    becomes its owner (it has no data yet), unless the copy is the only one.
 // A plan that is balanced comes back unchanged; a worker that joins takes copies by single moves,
 // as few as balance asks. Data moves are the engine's (copy first, switch after).
 import { EPS } from '../balance.js';
@@ -57,6 +58,11 @@ export function planPartitions(workers: PartitionWorker[], partitions: string[],
   const owned = new Array<number>(ws.length).fill(0);
   const held: Array<Set<string>> = ws.map(() => new Set());
   const plan = new Map<string, number[]>();
+  /** Copies this plan gives to partitions that had holders (partition → workers): they have no data yet, so none may own it. */
+  const fresh = new Map<string, Set<number>>();
+  /** Partitions that kept a holder from before (their data lives there). */
+  const kept = new Set<string>();
+  const given = (p: string, w: number) => kept.has(p) && (fresh.get(p) ?? fresh.set(p, new Set()).get(p)!).add(w);
 
   // 1. Keep the live holders, in their order.
   for (const p of [...partitions].sort()) {
@@ -66,6 +72,7 @@ export function planPartitions(workers: PartitionWorker[], partitions: string[],
       if (w !== undefined && !keep.includes(w) && keep.length < n) keep.push(w);
     }
     plan.set(p, keep);
+    if (keep.length) kept.add(p);
     keep.forEach((w, rank) => (load[w]++, held[w].add(p), rank === 0 && owned[w]++));
   }
   const excess = (w: number) => load[w] - quota[w];
@@ -94,6 +101,7 @@ export function planPartitions(workers: PartitionWorker[], partitions: string[],
       const w = holders.length === 0 ? leastOwning() : taker(p);
       if (w < 0) break;
       if (holders.length === 0) owned[w]++;
+      else given(p, w);
       holders.push(w);
       load[w]++;
       held[w].add(p);
@@ -107,7 +115,7 @@ export function planPartitions(workers: PartitionWorker[], partitions: string[],
     for (const from of order) {
       if (excess(from) <= excess(order[order.length - 1]) + 1 + EPS) break;
       // The move to the worker furthest under its quota (so no copy hops twice), a replica before an
-      // owner's copy (moving that moves the ownership too).
+      // owner's copy (whose ownership then passes to a holder that has the data).
       let best: { p: string; to: number; owner: boolean } | undefined;
       const span = (hs: number[]) => new Set(hs.map((w) => host[w])).size;
       for (const p of held[from]) {
@@ -122,9 +130,17 @@ export function planPartitions(workers: PartitionWorker[], partitions: string[],
       if (best) {
         const holders = plan.get(best.p)!;
         const rank = holders.indexOf(from);
-        holders[rank] = best.to;
+        given(best.p, best.to);
         (load[from]--, load[best.to]++, held[from].delete(best.p), held[best.to].add(best.p));
-        if (rank === 0) (owned[from]--, owned[best.to]++);
+        if (rank > 0) holders[rank] = best.to;
+        else if (holders.length > 1) {
+          // The owner's copy moves: a holder that has the data becomes owner, the new copy a replica.
+          holders.splice(0, 1);
+          const heir = holders.findIndex((w) => !fresh.get(best!.p)?.has(w));
+          if (heir > 0) [holders[0], holders[heir]] = [holders[heir], holders[0]];
+          holders.push(best.to);
+          (owned[from]--, owned[holders[0]]++);
+        } else (holders[0] = best.to), owned[from]--, owned[best.to]++;
         moved = true;
       }
       if (moved) break;
@@ -139,7 +155,9 @@ export function planPartitions(workers: PartitionWorker[], partitions: string[],
   for (let guard = 0; guard < 2 * P + ws.length; guard++) {
     // Edges: u → v, through a partition u owns and v holds.
     const via: Array<Map<number, string>> = ws.map(() => new Map());
-    for (const [p, holders] of plan) for (let r = 1; r < holders.length; r++) if (!via[holders[0]].has(holders[r])) via[holders[0]].set(holders[r], p);
+    for (const [p, holders] of plan) {
+      for (let r = 1; r < holders.length; r++) if (!fresh.get(p)?.has(holders[r]) && !via[holders[0]].has(holders[r])) via[holders[0]].set(holders[r], p);
+    }
     const path = ownerPath(ws.length, via, ownerExcess);
     if (!path) break;
     for (let i = 0; i + 1 < path.length; i++) {

@@ -1,0 +1,132 @@
+// The leader's placement of cache partitions. It follows caches/ (specs and placements) and the
+// worker set; on a change of either it plans every cache with the partition planner and writes
+// the placements that changed, each guarded by the revision it planned from and by the leader's
+// fence. A partition whose owner changes gets the next ownership epoch.
+//
+// This step places partitions; it moves no data. The data plane (a later step) copies a partition
+// to its new holders first and lets the leader switch only once they have caught up.
+import { PrefixView } from '../../recipes/prefix-view.js';
+import type { Clock, Compare, KeyValue, Store, TxnOp } from '../../store/index.js';
+import type { Keys } from '../keys.js';
+import type { Logger } from '../log.js';
+import type { WorkerRecord } from '../model.js';
+import { decodeCacheSpec, decodePlacement, type CacheSpec, type PartitionPlacement } from './cache-model.js';
+import { planPartitions, type PartitionWorker } from './partition-planner.js';
+
+export interface CachePlacerOptions {
+  store: Store;
+  keys: Keys;
+  clock: Clock;
+  log: Logger;
+  /** The leader's fence. */
+  fence: () => Compare;
+  /** The live workers, as the leader follows them. */
+  workers: () => Array<{ id: string; record: WorkerRecord }>;
+}
+
+/** Placement writes per transaction: one compare each, beside the fence, under etcd's 128. */
+const PER_TXN = 60;
+/** Changes within this long are planned together. */
+const COALESCE_MS = 25;
+
+/** The caches of the fleet, one as a spec and its partitions. */
+interface CacheState {
+  spec: CacheSpec;
+  partitions: Map<string, { kv: KeyValue; placement: PartitionPlacement }>;
+}
+
+/** Keeps every cache's partitions placed while its leader leads. */
+export class CachePlacer {
+  private readonly view: PrefixView;
+  private timer?: NodeJS.Timeout;
+  private running: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private again = false;
+
+  constructor(private readonly o: CachePlacerOptions) {
+    this.view = new PrefixView(o.store, o.keys.caches, o.clock);
+  }
+
+  async start(): Promise<void> {
+    this.view.on('change', () => this.schedule());
+    this.view.on('reset', () => this.schedule());
+    await this.view.start();
+    this.schedule();
+  }
+
+  /** The worker set changed: plan again. */
+  workersChanged(): void {
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+    await this.view.close();
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.running
+        .then(() => this.place())
+        .catch((err: Error) => {
+          this.o.log.warn('could not place cache partitions, trying again', { error: err.message });
+          this.again = true;
+        })
+        .then(() => {
+          if (this.again && !this.stopped) (this.again = false), setTimeout(() => this.schedule(), 500).unref();
+        });
+    }, COALESCE_MS);
+  }
+
+  /** The caches as stored, each with its partitions. */
+  private caches(): Map<string, CacheState> {
+    const out = new Map<string, CacheState>();
+    const prefix = this.o.keys.caches;
+    for (const kv of this.view.kvs.values()) {
+      const rest = kv.key.slice(prefix.length);
+      if (rest.includes('/')) continue;
+      const spec = decodeCacheSpec(kv.value);
+      if (spec) out.set(rest, { spec, partitions: new Map() });
+    }
+    for (const kv of this.view.kvs.values()) {
+      const rest = kv.key.slice(prefix.length);
+      const slash = rest.indexOf('/');
+      if (slash < 0) continue;
+      const cache = out.get(rest.slice(0, slash));
+      const placement = decodePlacement(kv.value) ?? { holders: [], epoch: 0 };
+      cache?.partitions.set(rest.slice(slash + 1), { kv, placement });
+    }
+    return out;
+  }
+
+  /** Plans every cache and writes what changed. */
+  private async place(): Promise<void> {
+    if (this.stopped) return;
+    const workers: PartitionWorker[] = this.o.workers().map(({ id, record: r }) => ({ id, host: r.host, capacity: r.capacity, labels: r.labels, draining: r.draining, cpus: r.cpus, memoryAvailable: r.memoryAvailable, maxMemory: r.maxMemory }));
+    const writes: Array<{ compare: Compare; op: TxnOp }> = [];
+    for (const [name, cache] of this.caches()) {
+      const current = new Map([...cache.partitions].map(([id, p]) => [id, p.placement.holders]));
+      const plan = planPartitions(workers, [...cache.partitions.keys()], cache.spec.replicas, current, cache.spec.strategy);
+      for (const [id, holders] of plan) {
+        const { kv, placement } = cache.partitions.get(id)!;
+        if (holders.join() === placement.holders.join()) continue;
+        const epoch = holders[0] === placement.holders[0] ? placement.epoch : placement.epoch + 1;
+        writes.push({
+          compare: { key: kv.key, target: 'mod', op: '==', value: kv.modRevision },
+          op: { type: 'put', key: this.o.keys.partition(name, id), value: JSON.stringify({ holders, epoch } satisfies PartitionPlacement) },
+        });
+      }
+    }
+    for (let i = 0; i < writes.length; i += PER_TXN) {
+      const part = writes.slice(i, i + PER_TXN);
+      const r = await this.o.store.txn({ compare: [this.o.fence(), ...part.map((w) => w.compare)], success: part.map((w) => w.op) });
+      // Refused: deposed, or a placement changed meanwhile (a cache deleted, extended): the view will show it.
+      if (!r.succeeded) this.again = true;
+    }
+    if (writes.length) this.o.log.info('Placed cache partitions', { changed: writes.length });
+  }
+}
