@@ -33,7 +33,7 @@ const index = fc.oneof(fc.constantFrom('0', '1', '2', '-1', '1.5', 'abc', '99999
 
 /** Paths of every route, with segments drawn good or bad. */
 const routePath = fc.oneof(
-  fc.constantFrom('/healthz', '/status', '/', '/index.html', '/app.js', '/app.css', '/work', '/workers', '/jobs', '/runs', '/events', '/ws', '/nope', '/work/', '//work', '/work/a/b'),
+  fc.constantFrom('/healthz', '/status', '/', '/index.html', '/app.js', '/app.css', '/work', '/workers', '/jobs', '/runs', '/caches', '/events', '/ws', '/nope', '/work/', '//work', '/work/a/b'),
   segment.map((id) => `/work/${id}`),
   segment.map((id) => `/jobs/${id}`),
   segment.map((id) => `/jobs/${id}/tasks`),
@@ -128,6 +128,17 @@ const yamlJob = jobSpec.map((j) => utf8(`name: ${JSON.stringify(j.name)}\ncomman
 const RAW = ['text/plain', 'application/x-www-form-urlencoded', 'text/plain; charset=utf-8'];
 const noBody = fc.record({ body: sometimes(body, 10), type: sometimes(contentType, 50) });
 
+/** A cache to create, most of it nearly valid. */
+const cacheCreate = fc.record(
+  {
+    name: fc.oneof(fc.constantFrom('shuffle', 'c1', '', 'bad name', '../x'), fc.string({ maxLength: 10 })),
+    ids: fc.oneof(fc.array(fc.constantFrom('a', 'b', 'a', '', 'x/y', 'p-1'), { maxLength: 6 }), fc.constant('a')),
+    strategy: fc.constantFrom('nodes', 'cpu', 'memory', 'capacity', 'random'),
+    replicas: fc.oneof(fc.integer({ min: -1, max: 10 }), fc.constant('2')),
+  },
+  { requiredKeys: [] },
+);
+
 /** A live configuration change, most of it nearly valid. */
 const workerConfig = fc.record(
   {
@@ -160,6 +171,9 @@ const routed: fc.Arbitrary<{ method: string; path: string; body?: FuzzRequest['b
   fc.tuple(segment, fc.constantFrom('drain', 'undrain'), noBody).map(([id, verb, b]) => ({ method: 'POST', path: `/workers/${id}/${verb}`, ...b })),
   fc.tuple(segment, own(json(workerConfig), ['application/json'])).map(([id, b]) => ({ method: 'PATCH', path: `/workers/${id}`, ...b })),
   fc.tuple(segment, noBody).map(([id, b]) => ({ method: 'GET', path: `/workers/${id}`, ...b })),
+  own(json(cacheCreate), ['application/json']).map((b) => ({ method: 'POST', path: '/caches', ...b })),
+  fc.tuple(segment, segment, fc.constantFrom('nodes', 'best', 'score', 'score?node=w1', 'score?node=bad%20id'), noBody).map(([c, id, what, b]) => ({ method: 'GET', path: `/caches/${c}/${id}/${what}`, ...b })),
+  fc.tuple(segment, fc.option(segment, { nil: undefined }), noBody).map(([c, id, b]) => ({ method: 'DELETE', path: id === undefined ? `/caches/${c}` : `/caches/${c}/${id}`, ...b })),
   fc.tuple(fc.constantFrom('zone=a', 'zone=a,disk=ssd', 'zone', '=a', 'bad key!=x', '', '%00=1'), noBody).map(([q, b]) => ({ method: 'GET', path: `/workers?label=${encodeURIComponent(q)}`, ...b })),
   fc.tuple(segment, fc.constantFrom('', '?crash=true', '?crash=1', '?crash=no'), noBody).map(([id, q, b]) => ({ method: 'DELETE', path: `/workers/${id}${q}`, ...b })),
   fc.tuple(fc.constantFrom('/events', '/ws', `/runs/${SEEDED.run}/events`), sometimes(fc.tuple(fc.constantFrom('prefix', 'item', 'job', 'run', 'fromRevision'), queryValue).map(([k, v]) => `${k}=${v}`), 60), noBody).map(([path, q, b]) => ({ method: 'GET', path: q ? `${path}?${q}` : path, ...b })),
