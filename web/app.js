@@ -1,12 +1,13 @@
-// The dashboard: four views over the API, redrawn when the store changes (live through /events).
+// The dashboard: five views over the API, redrawn when the store changes (live through /events).
 import { api, follow } from './api.js';
 import { fill, h } from './dom.js';
+import { renderCaches } from './caches.js';
 import { renderFleet } from './fleet.js';
 import { renderJobs } from './jobs.js';
 import { renderRuns } from './runs.js';
 import { renderWork } from './work.js';
 
-const views = { fleet: renderFleet, work: renderWork, jobs: renderJobs, runs: renderRuns };
+const views = { fleet: renderFleet, work: renderWork, jobs: renderJobs, runs: renderRuns, caches: renderCaches };
 const main = document.getElementById('view');
 const summary = document.getElementById('summary');
 const live = document.getElementById('live');
@@ -16,7 +17,7 @@ let pending = false;
 let running = false;
 let lastRun = 0;
 
-/** Route from the hash: #fleet, #work, #jobs, #jobs/<id>, #runs, #runs/<id>. */
+/** Route from the hash: #fleet, #work, #jobs, #jobs/<id>, #runs, #runs/<id>, #caches. */
 function route() {
   const [view = 'fleet', arg] = location.hash.replace(/^#/, '').split('/');
   return { view: views[view] ? view : 'fleet', arg: arg ? decodeURIComponent(arg) : undefined };

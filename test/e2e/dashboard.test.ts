@@ -60,6 +60,20 @@ describe('dashboard in Chromium', { timeout: 180_000 }, () => {
     await api(up.api!, 'PATCH', `/workers/${id}`, JSON.stringify({ capacity: null, labels: null, priority: null }), 'application/json');
   });
 
+  it('the caches view shows a cache with the ids each worker owns and holds', async () => {
+    const created = await api(up.api!, 'POST', '/caches', JSON.stringify({ name: 'ui-cache', ids: Array.from({ length: 20 }, (_, i) => `id-${i}`), strategy: 'nodes', replicas: 2 }), 'application/json');
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await page.goto(`${up.api}/#caches`);
+    const section = page.locator('[data-cache="ui-cache"]');
+    await waitFor(async () => (await section.locator('tbody tr').count()) === 2, 10_000, 'both workers in the cache view');
+    // Two workers, two copies each: each holds all 20 and owns 10.
+    for (const row of await section.locator('tbody tr').all()) {
+      assert.equal(await row.locator('[data-field=holds]').textContent(), '20');
+      assert.equal(await row.locator('[data-field=owns]').textContent(), '10');
+    }
+    await api(up.api!, 'DELETE', '/caches/ui-cache');
+  });
+
   it('an item added through the UI appears with an owner, without a reload', async () => {
     await page.goto(`${up.api}/#work`);
     await page.fill('[data-testid=new-content]', 'added from the dashboard');
