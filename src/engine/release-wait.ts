@@ -2,6 +2,11 @@
 // an item assigned to it is still held elsewhere (a handover under way: the old owner is stopping,
 // or its lease is about to expire), it watches that one claim key until it is deleted, then tries
 // again. One single-key watch per item it waits on, closed once it fires.
+//
+// The watch starts from now, not from the revision the claim was seen at: etcd serves a watch that
+// starts in the past from its history, in a sweep every 100 ms (a handover of hundreds waited on
+// it). What happened between that read and the watch is found by reading the claim once more
+// when the watch is in place.
 import type { Store, Watch } from '../store/index.js';
 import type { Keys } from './keys.js';
 
@@ -14,12 +19,15 @@ export class ReleaseWaiter {
     private readonly keys: Keys,
     /** The claim on `id` was deleted, or the watch failed: look at the item again. */
     private readonly onReleased: (id: string) => void,
+    /** Reads a claim's mod revision (0: gone); reads of the same moment may share a transaction. */
+    private readonly claimRevision: (key: string) => Promise<number> = async (key) => (await store.get(key))?.modRevision ?? 0,
   ) {}
 
   /** Calls back once the claim on `id` that was seen at `revision` is deleted (once per item at a time). */
   wait(id: string, revision: number): void {
     if (this.watches.has(id)) return;
-    const watch = this.store.watch(this.keys.claim(id), { fromRevision: revision + 1 });
+    const key = this.keys.claim(id);
+    const watch = this.store.watch(key);
     this.watches.set(id, watch);
     const fire = () => {
       if (this.watches.get(id) !== watch) return;
@@ -28,8 +36,13 @@ export class ReleaseWaiter {
       this.onReleased(id);
     };
     watch.on('events', (b) => b.events.some((e) => e.type === 'delete') && fire());
-    // A failed watch (the store away, history compacted): the next claim attempt finds out.
+    // A failed watch (the store away): the next claim attempt finds out.
     watch.on('error', fire);
+    // Released (or claimed anew) since it was seen at `revision`, before the watch was in place: look again now.
+    void watch.ready
+      .then(() => this.claimRevision(key))
+      .then((mod) => (mod === 0 || mod > revision) && fire())
+      .catch(fire);
   }
 
   /** Stops waiting on `id` (it left the inbox). */

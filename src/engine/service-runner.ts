@@ -54,7 +54,11 @@ export class ServiceRunner {
 
   constructor(private readonly options: ServiceRunnerOptions) {
     ({ keys: this.keys, workerId: this.id, log: this.log, clock: this.clock, inbox: this.inbox, batcher: this.batcher } = options);
-    this.releases = new ReleaseWaiter(options.store, this.keys, (id) => this.reconcile(id));
+    this.releases = new ReleaseWaiter(options.store, this.keys, (id) => this.reconcile(id), async (key) => {
+      const r = await this.batcher.run({ compare: [], success: [{ type: 'range', key }] });
+      const read = r.results[0];
+      return read?.type === 'range' ? (read.kvs[0]?.modRevision ?? 0) : 0;
+    });
     this.stopDeps = {
       processor: options.processor,
       log: this.log,
