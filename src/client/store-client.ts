@@ -1,9 +1,8 @@
 // The client operations directly on a store: what the HTTP server serves and library users call.
 import { randomUUID } from 'node:crypto';
 import { Keys } from '../engine/keys.js';
-import { checkId, decodeSpec, decodeWorker, selects, parseWorkBulk, parseWorkChange, parseWorkInput, specOf, type WorkInput, type WorkerRecord } from '../engine/model.js';
+import { checkId, decodeSpec, parseWorkBulk, parseWorkChange, parseWorkInput, specOf, type WorkInput } from '../engine/model.js';
 import { Election } from '../recipes/election.js';
-import { updateRecord } from '../recipes/membership.js';
 import { readPage, type Store } from '../store/index.js';
 import { assignmentsOf } from './assignments.js';
 import { ConflictError, NotFoundError, TooLargeError } from './errors.js';
@@ -19,8 +18,9 @@ import { jobSummary, jobTaskPage } from './job-list.js';
 import { allPages, checkPage, fitPage, RESPONSE_BYTES, type Page, type PageRequest, type TaskListOptions, type WorkListOptions } from './paging.js';
 import { StoreRuns } from './store-runs.js';
 import { StoreCaches } from './store-caches.js';
+import { StoreWorkers } from './store-workers.js';
 import type { Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunReport, RunView, StatusView, WorkChange, WorkView, WorkerConfigView, WorkerListOptions, WorkerView, CacheCreate, CacheView, PartitionHolder } from './types.js';
-import { parseConfigPatch, patchWorkerConfig, readWorkerConfig, type WorkerConfigPatch } from '../engine/fleet/worker-config.js';
+import type { WorkerConfigPatch } from '../engine/fleet/worker-config.js';
 import { listWorkPage, placeTasks, workView } from './work-list.js';
 
 export interface StoreClientOptions {
@@ -33,6 +33,7 @@ export class StoreClient implements RotaClient {
   private readonly maxContent: number;
   private readonly runs: StoreRuns;
   private readonly caches: StoreCaches;
+  private readonly workers: StoreWorkers;
   /** Every conditional write goes through it: a retry of a write that committed is its success. */
   private readonly once: WriteOnce;
 
@@ -45,6 +46,7 @@ export class StoreClient implements RotaClient {
     this.once = new WriteOnce(store, keys);
     this.runs = new StoreRuns(this.once, keys);
     this.caches = new StoreCaches(store, keys);
+    this.workers = new StoreWorkers(store, keys);
   }
 
   createRun(input: CreateRun): Promise<RunView> {
@@ -161,49 +163,17 @@ export class StoreClient implements RotaClient {
     return allPages((after) => this.listWorkerPage({ after }));
   }
 
-  async listWorkerPage(options: WorkerListOptions = {}): Promise<Page<WorkerView>> {
-    checkPage(options, 'worker');
-    const [page, leader] = await Promise.all([
-      readPage(this.store, this.keys.workers, { after: options.after && this.keys.worker(options.after), limit: options.limit ?? 1000, maxBytes: RESPONSE_BYTES }),
-      Election.leader(this.store, this.keys.leader),
-    ]);
-    const out: WorkerView[] = [];
-    for (const kv of page.kvs) {
-      const record = decodeWorker(kv.value);
-      if (record && (!options.labels || selects(options.labels, record.labels))) out.push(workerView(kv.key.slice(this.keys.workers.length), record, leader));
-    }
-    // A damaged record is skipped, but the cursor still moves past it.
-    const last = page.kvs.at(-1)?.key.slice(this.keys.workers.length);
-    return { ...fitPage(out, (w) => w.id, page.more, last), total: await this.count(this.keys.workers) };
+  listWorkerPage(options: WorkerListOptions = {}): Promise<Page<WorkerView>> {
+    return this.workers.listWorkerPage(options);
   }
-
-  async setDraining(workerId: string, draining: boolean): Promise<WorkerView> {
-    checkId(workerId, 'worker id');
-    if (!(await this.store.get(this.keys.worker(workerId)))) throw new NotFoundError('worker', workerId);
-    const view = await this.configureWorker(workerId, { draining: draining || null });
-    // The worker puts it in its record within moments; say what is now in force.
-    return { ...view.worker!, draining };
+  setDraining(workerId: string, draining: boolean): Promise<WorkerView> {
+    return this.workers.setDraining(workerId, draining);
   }
-
-  async configureWorker(workerId: string, patch: WorkerConfigPatch): Promise<WorkerConfigView> {
-    checkId(workerId, 'worker id');
-    const checked = parseConfigPatch(patch);
-    const config = await patchWorkerConfig(this.store, this.keys, workerId, checked);
-    // A running worker puts the change in force within moments: answer with its record once it has
-    // (or after a second, as it is then), so what is shown is what runs.
-    const deadline = Date.now() + 1000;
-    for (;;) {
-      const view = await this.workerConfig(workerId);
-      if (!view.worker || inForceNow(view.worker, checked) || Date.now() > deadline) return { ...view, config };
-      await new Promise((r) => setTimeout(r, 20));
-    }
+  configureWorker(workerId: string, patch: WorkerConfigPatch): Promise<WorkerConfigView> {
+    return this.workers.configureWorker(workerId, patch);
   }
-
-  async workerConfig(workerId: string): Promise<WorkerConfigView> {
-    checkId(workerId, 'worker id');
-    const [config, kv, leader] = await Promise.all([readWorkerConfig(this.store, this.keys, workerId), this.store.get(this.keys.worker(workerId)), Election.leader(this.store, this.keys.leader)]);
-    const record = kv && decodeWorker(kv.value);
-    return { id: workerId, config, worker: record ? workerView(workerId, record, leader) : undefined };
+  workerConfig(workerId: string): Promise<WorkerConfigView> {
+    return this.workers.workerConfig(workerId);
   }
 
   async submitJob(text: string): Promise<JobStatus> {
@@ -296,19 +266,3 @@ export class StoreClient implements RotaClient {
     if (size > this.maxContent) throw new TooLargeError(size, this.maxContent);
   }
 }
-
-/** Whether `w` runs with what `patch` set (fields it resets are not checked: their start-up values are the worker's). */
-function inForceNow(w: WorkerView, patch: WorkerConfigPatch): boolean {
-  if (patch.capacity != null && w.capacity !== patch.capacity) return false;
-  if (patch.draining != null && w.draining !== patch.draining) return false;
-  if (patch.priority != null && (w.priority ?? 0) !== patch.priority) return false;
-  if (patch.maxMemory != null && w.maxMemory !== patch.maxMemory) return false;
-  for (const [k, v] of Object.entries(patch.labels ?? {})) if ((v === null ? undefined : v) !== w.labels[k]) return false;
-  return true;
-}
-
-function workerView(id: string, r: WorkerRecord, leader: string | undefined): WorkerView {
-  const { host, pid, capacity, labels, load, draining, startedAt, api, cpus, memory, memoryAvailable, maxMemory, priority } = r;
-  return { id, host, pid, capacity, labels, load, leader: id === leader, draining, startedAt, api, cpus, memory, memoryAvailable, maxMemory, priority };
-}
-
