@@ -165,6 +165,8 @@ export class LeaderTerm {
       }, at - now);
     };
     const onChange = () => schedule();
+    // Cache partitions: placed by this leader too, from the same worker set.
+    const placer = new CachePlacer({ store, keys, clock: this.o.clock, log: this.o.log, fence: () => election.fence(), workers: () => workers.members() });
     workers.on('change', (ids) => {
       // Only the workers that changed are looked at: O(what changed), not O(workers).
       let changed = false;
@@ -175,7 +177,11 @@ export class LeaderTerm {
         if (now === undefined) seen.delete(id);
         else seen.set(id, now);
       }
-      if (changed) schedule(Math.max(this.o.debounceMs ?? 2, WORKER_COALESCE_MS));
+      if (changed) {
+        schedule(Math.max(this.o.debounceMs ?? 2, WORKER_COALESCE_MS));
+        // Caches are placed from the same worker facts: a load update replans nothing there either.
+        placer.workersChanged();
+      }
     });
     // What changed, for the next round to look at (and only that); a reload of any view makes it a full round.
     const itemOf = (prefix: string) => (b: { events: Array<{ kv: { key: string } }> }) => b.events.forEach((e) => this.rounds.itemChanged(e.kv.key.slice(prefix.length)));
@@ -207,9 +213,6 @@ export class LeaderTerm {
       snapshot: () => ({ registry: views.registry.kvs, specs: views.specs.kvs, results: views.results.kvs, jobs: views.jobs.kvs }),
       everyMs: this.o.retentionEveryMs,
     });
-    // Cache partitions: placed by this leader too, from the same worker set.
-    const placer = new CachePlacer({ store, keys, clock: this.o.clock, log: this.o.log, fence: () => election.fence(), workers: () => workers.members() });
-    workers.on('change', () => placer.workersChanged());
     try {
       // While the store is away the first lists wait for it; a leader deposed meanwhile stops waiting.
       await Promise.race([group.start(), deposed]);
@@ -289,6 +292,7 @@ export class LeaderTerm {
       // again before planning, or the same tasks could go in a second batch.
       await v.group.resync();
       this.unsure = false;
+      if (!election.isLeader) return undefined;
     }
     const started = this.o.clock.monotonic();
     const round = this.rounds.round(

@@ -68,10 +68,21 @@ export class Leader extends EventEmitter<LeaderEvents> {
     this.priority = options.priority ?? 0;
   }
 
-  /** Changes this candidate's rank at once: a leader outranked steps down, a candidate that now ranks first takes over. */
+  /**
+   * Changes this candidate's rank at once: a leader outranked steps down, a candidate that now ranks
+   * first takes over. Retried while the store is away (until a newer priority or a stop supersedes it).
+   */
   async setPriority(priority: number): Promise<void> {
     this.priority = priority;
-    await this.election?.setPriority(priority);
+    for (let delay = 100; !this.stopped && this.priority === priority; delay = Math.min(delay * 2, 2000)) {
+      try {
+        await this.election?.setPriority(priority);
+        return;
+      } catch (err) {
+        this.log.warn('could not change the election priority, trying again', { priority, error: (err as Error).message });
+        await sleep(this.clock, delay + this.random() * delay, this.halt.signal).catch(() => undefined);
+      }
+    }
   }
 
   get isLeader(): boolean {

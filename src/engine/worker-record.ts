@@ -25,6 +25,9 @@ export class WorkerRecordPublisher {
   private memoryTimer?: NodeJS.Timeout;
   /** Whether the record is on a session's lease (updates go to the store; before that, to the next register). */
   private registered = false;
+  /** A failed write of the record, tried again. */
+  private retry?: NodeJS.Timeout;
+  private cancelled = false;
 
   constructor(
     private readonly store: Store,
@@ -64,12 +67,27 @@ export class WorkerRecordPublisher {
     return this.update({ capacity: s.capacity, labels: s.labels, draining: s.draining, maxMemory: s.maxMemory, priority: s.priority });
   }
 
-  /** Changes fields of the record, in the store too once registered (keeping what others wrote there, the load). */
+  /**
+   * Changes fields of the record, in the store too once registered. The worker is its record's only
+   * writer, so what it holds in memory is what the record must say: a write that fails is tried
+   * again (a drain the record never showed would leave the leader assigning work to the worker).
+   */
   private async update(fields: Partial<WorkerRecord>): Promise<void> {
     // (A field set to undefined, maxMemory unset, is left out of the JSON.)
     this.record = { ...this.record, ...fields };
     if (!this.registered) return;
-    await updateRecord<WorkerRecord>(this.store, this.key, (r) => ({ ...r!, ...fields, load: r!.load })).catch(() => undefined);
+    await this.write();
+  }
+
+  /** Writes the record as held in memory (the load as last written); on failure, tries again soon. */
+  private async write(): Promise<void> {
+    clearTimeout(this.retry);
+    this.retry = undefined;
+    try {
+      await updateRecord<WorkerRecord>(this.store, this.key, (r) => ({ ...this.record, load: r?.load ?? this.record.load }));
+    } catch {
+      if (!this.cancelled) this.retry = setTimeout(() => void this.write(), 1000 + Math.round(Math.random() * 500));
+    }
   }
 
   /** Writes the record on a new session's lease (a plain put: it must move to the new lease). */
@@ -79,7 +97,7 @@ export class WorkerRecordPublisher {
     this.published = load;
   }
 
-  /** Schedules a load update; keeps the stored fields others may have changed. */
+  /** Schedules a load update. */
   publish(load: () => number, session: () => Session | undefined): void {
     if (this.timer) return;
     this.timer = setTimeout(() => {
@@ -87,14 +105,16 @@ export class WorkerRecordPublisher {
       const now = load();
       if (!session()?.valid || now === this.published) return;
       this.published = now;
-      void updateRecord<WorkerRecord>(this.store, this.key, (r) => {
-        this.record = { ...(r ?? this.record), load: now };
-        return this.record;
-      }).catch(() => (this.published = undefined));
+      // The record as held in memory, with the new load (never fields read back from the store,
+      // which may be older than a setting being written).
+      this.record = { ...this.record, load: now };
+      void updateRecord<WorkerRecord>(this.store, this.key, () => this.record).catch(() => (this.published = undefined));
     }, LOAD_EVERY_MS + Math.round(Math.random() * LOAD_EVERY_MS * 0.5));
   }
 
   cancel(): void {
+    this.cancelled = true;
+    clearTimeout(this.retry);
     clearInterval(this.memoryTimer);
     clearTimeout(this.timer);
     this.timer = undefined;

@@ -71,9 +71,9 @@ export class Election extends EventEmitter<ElectionEvents> {
     return this.leading && this.session.valid;
   }
 
-  /** The compare that every write of the leader carries: the office is still the one it took. */
+  /** The compare that every write of the leader carries: the office is still the one it took (never matches before it took one). */
   fence(): Compare {
-    return { key: this.office, target: 'create', op: '==', value: this.term };
+    return { key: this.office, target: 'create', op: '==', value: this.term || -1 };
   }
 
   /** Runs for leader; resolves once elected. Rejects with CampaignAbortedError if the session ends first. */
@@ -87,6 +87,8 @@ export class Election extends EventEmitter<ElectionEvents> {
     });
     const mine = put.succeeded ? undefined : put.results[0];
     this.revision = mine?.type === 'range' && mine.kvs[0] ? mine.kvs[0].createRevision : put.revision;
+    // A priority set while the key was being put (setPriority wrote nothing then): put it now.
+    if (JSON.stringify({ id: this.candidate, priority: this.priority } satisfies Candidate) !== value) await this.setPriority(this.priority);
     for (;;) {
       this.assertRunning();
       const all = await this.store.range(this.prefix, { prefix: true });
@@ -161,7 +163,9 @@ export class Election extends EventEmitter<ElectionEvents> {
 
   /** While leading: steps down as soon as a candidate ranks ahead of this one. */
   private async watchRanks(): Promise<void> {
-    while (this.isLeader) {
+    // Not `isLeader`: a session whose deadline has just passed may be renewed a moment later, and
+    // this loop must not end for good in that moment (the session's end ends it, through end()).
+    while (this.leading && !this.ended) {
       try {
         const all = await this.store.range(this.prefix, { prefix: true });
         const first = ranked(all.kvs)[0];
@@ -177,8 +181,9 @@ export class Election extends EventEmitter<ElectionEvents> {
   private async stepDown(successor: string): Promise<void> {
     this.leading = false;
     this.emit('deposed', new SteppedDownError(successor));
+    // The term stays as it was: fence() keeps naming the office we held, so a write still under way
+    // fails once we have vacated it (a fence on "no office" would pass while it is empty).
     await this.vacate().catch(() => undefined);
-    this.term = 0;
     this.end(new SteppedDownError(successor));
   }
 

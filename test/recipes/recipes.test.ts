@@ -82,6 +82,24 @@ forEachBackend('recipes', (backend) => {
     await Promise.all(sessions.map((s) => s.close()));
   });
 
+  it('election: a leader that stepped down writes nothing, even while the office stands empty', async () => {
+    const store = await backend.open();
+    const prefix = `${fresh()}leader/`;
+    const [sa, sb] = await Promise.all([0, 1].map(() => Session.open(store, { ttl: 10 })));
+    const a = new Election(store, sa, prefix, 'a', 1);
+    await a.campaign();
+    const deposed = new Promise((r) => a.once('deposed', r));
+    const b = new Election(store, sb, prefix, 'b', 5);
+    await b.campaign();
+    await deposed;
+    await b.resign();
+    assert.equal(await store.get(`${prefix.slice(0, -1)}-office`), null, 'the office is empty');
+    // A fence asked for now (a write still under way in the old leader) must not pass on an empty office.
+    const late = await store.txn({ compare: [a.fence()], success: [{ type: 'put', key: `${prefix}late`, value: 'x' }] });
+    assert.equal(late.succeeded, false);
+    await Promise.all([sa.close(), sb.close()]);
+  });
+
   it('election: the last in line raising its own priority takes over (it wakes on its own change)', async () => {
     const store = await backend.open();
     const prefix = `${fresh()}leader/`;
