@@ -43,7 +43,7 @@ export class WorkerSession {
 
   constructor(private readonly o: WorkerSessionOptions) {
     this.since = o.clock.monotonic();
-    this.registerRetry = backoff(200, BUSY_MAX_DELAY_MS, o.random);
+    this.registerRetry = backoff(100, BUSY_MAX_DELAY_MS, o.random);
   }
 
   /** Whether the worker may run items now (else why not). */
