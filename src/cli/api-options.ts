@@ -14,3 +14,6 @@ export const clientFor = (opts: ApiOptions) => new HttpClient(opts.api ?? proces
 /** Adds --api and --token to a command. */
 export const withApi = (cmd: Command) =>
   cmd.option('--api <url>', 'the API of any node (default: $ROTA_API or http://127.0.0.1:3000)').option('--token <token>', 'API token (default: $ROTA_TOKEN)');
+
+/** Prints `data` as JSON with --json, else the text `text` makes. */
+export const print = (opts: ApiOptions, data: unknown, text: () => string): void => console.log(opts.json ? JSON.stringify(data, null, 2) : text());

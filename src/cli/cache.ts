@@ -3,10 +3,8 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { CacheView } from '../client/types.js';
 import { parsePlacement } from '../engine/fleet/placement.js';
-import { clientFor, withApi, type ApiOptions } from './api-options.js';
+import { clientFor, print, withApi, type ApiOptions } from './api-options.js';
 import { formatTable } from './table.js';
-
-const print = (opts: ApiOptions, data: unknown, text: () => string) => console.log(opts.json ? JSON.stringify(data, null, 2) : text());
 
 function cacheTable(c: CacheView): string {
   return [

@@ -1,7 +1,7 @@
 // `rota work …` and `rota status`: talk to a node's API.
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { clientFor, withApi, type ApiOptions } from './api-options.js';
+import { clientFor, print, withApi, type ApiOptions } from './api-options.js';
 import { MAX_PAGE_LIMIT } from '../client/paging.js';
 import type { WorkChange, WorkView } from '../client/types.js';
 import { parseLabels } from '../engine/model.js';
@@ -20,8 +20,6 @@ function positive(v: string, flag: string): number {
   if (!/^[0-9]+$/.test(v) || Number(v) < 1) throw new Error(`${flag} must be a whole number of at least 1, not "${v}"`);
   return Number(v);
 }
-
-const print = (opts: ApiOptions, data: unknown, text: () => string) => console.log(opts.json ? JSON.stringify(data, null, 2) : text());
 
 /** Adds the API commands to the program. */
 export function registerWork(program: Command): void {

@@ -4,10 +4,8 @@ import type { Command } from 'commander';
 import type { WorkerConfigPatch, WorkerConfigView, WorkerView } from '../client/types.js';
 import { parseSize } from '../engine/fleet/worker-config.js';
 import { parseLabels } from '../engine/model.js';
-import { clientFor, withApi, type ApiOptions } from './api-options.js';
+import { clientFor, print, withApi, type ApiOptions } from './api-options.js';
 import { formatTable } from './table.js';
-
-const print = (opts: ApiOptions, data: unknown, text: () => string) => console.log(opts.json ? JSON.stringify(data, null, 2) : text());
 
 /** Bytes as people read them: 1.5 GiB, 512 MiB. */
 export function formatBytes(n: number | undefined): string | undefined {

@@ -80,11 +80,10 @@ export class StoreCaches {
   async cacheScore(name: string, id: string, node: string): Promise<{ node: string; score: number }> {
     checkId(node, 'worker id');
     const { holders } = await this.cacheNodes(name, id);
-    const records = await Promise.all([node, ...holders.map((h) => h.worker)].map((w) => this.store.get(this.keys.worker(w))));
-    const zone = (i: number) => (records[i] ? decodeWorker(records[i]!.value)?.labels.zone : undefined);
-    const me = records[0] ? decodeWorker(records[0].value) : null;
+    const kv = await this.store.get(this.keys.worker(node));
+    const me = kv ? decodeWorker(kv.value) : null;
     if (!me) throw new NotFoundError('worker', node);
-    return { node, score: scoreOf({ id: node, host: me.host, zone: me.labels.zone }, holders.map((h, i) => ({ worker: h.worker, host: h.host, zone: zone(i + 1) }))) };
+    return { node, score: scoreOf({ id: node, host: me.host, zone: me.labels.zone }, holders) };
   }
 
   async deleteCacheId(name: string, id: string): Promise<void> {

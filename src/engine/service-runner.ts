@@ -54,11 +54,7 @@ export class ServiceRunner {
 
   constructor(private readonly options: ServiceRunnerOptions) {
     ({ keys: this.keys, workerId: this.id, log: this.log, clock: this.clock, inbox: this.inbox, batcher: this.batcher } = options);
-    this.releases = new ReleaseWaiter(options.store, this.keys, (id) => this.reconcile(id), async (key) => {
-      const r = await this.batcher.run({ compare: [], success: [{ type: 'range', key }] });
-      const read = r.results[0];
-      return read?.type === 'range' ? (read.kvs[0]?.modRevision ?? 0) : 0;
-    });
+    this.releases = new ReleaseWaiter(options.store, this.keys, (id) => this.reconcile(id), async (key) => (await this.batcher.read(key)).kvs[0]?.modRevision ?? 0);
     this.stopDeps = {
       processor: options.processor,
       log: this.log,
@@ -176,9 +172,7 @@ export class ServiceRunner {
 
   /** Whether item `id` still exists (reads of the same moment share a transaction: a handover of hundreds is a few reads). */
   private async exists(id: string): Promise<boolean> {
-    const r = await this.batcher.run({ compare: [], success: [{ type: 'range', key: this.keys.item(id), countOnly: true }] });
-    const read = r.results[0];
-    return read?.type === 'range' && read.count > 0;
+    return (await this.batcher.read(this.keys.item(id), { countOnly: true })).count > 0;
   }
 
   /** Reads the content of a running item again and hands it to the processor if it is newer. */

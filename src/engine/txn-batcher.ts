@@ -2,7 +2,7 @@
 // many tasks) ride in one transaction. If any compare of the batch fails, each request is run on
 // its own, so one request never decides another's fate. A burst of hundreds then costs a few
 // round trips to the store instead of hundreds.
-import type { Compare, Store, TxnOp, TxnOpResult } from '../store/index.js';
+import type { Compare, KeyValue, Store, TxnOp, TxnOpResult } from '../store/index.js';
 import { Limiter } from '../store/limiter.js';
 
 /** One conditional write: all its compares must hold for its operations to run. */
@@ -36,6 +36,12 @@ export class TxnBatcher {
     inFlight = 8,
   ) {
     this.inFlight = new Limiter(inFlight);
+  }
+
+  /** Reads `key` (its count only, with `countOnly`) in the transaction of this moment's requests. */
+  async read(key: string, options: { countOnly?: boolean } = {}): Promise<{ kvs: KeyValue[]; count: number }> {
+    const r = (await this.run({ compare: [], success: [{ type: 'range', key, countOnly: options.countOnly }] })).results[0];
+    return r?.type === 'range' ? r : { kvs: [], count: 0 };
   }
 
   run(request: BatchedRequest): Promise<BatchedResult> {

@@ -3,7 +3,7 @@
 import type { Store, TxnOp } from '../../store/index.js';
 import { ValidationError } from '../input-limits.js';
 import type { Keys } from '../keys.js';
-import type { WorkerRecord } from '../model.js';
+import { decodeWorker } from '../model.js';
 import { decodeCacheSpec, decodePlacement, type CacheCreate, type CacheSpec, type PartitionPlacement } from './cache-model.js';
 
 /** New partitions per transaction (create-if-absent: a compare and a put each). */
@@ -54,9 +54,9 @@ export async function deletePartition(store: Store, keys: Keys, cache: string, i
 
 /** Deletes a cache, spec and every id; false if it did not exist. */
 export async function deleteCache(store: Store, keys: Keys, cache: string): Promise<boolean> {
-  const spec = await store.delete(keys.cache(cache));
-  await store.delete(`${keys.cache(cache)}/`, { prefix: true });
-  return spec.deleted > 0;
+  const r = await store.txn({ success: [{ type: 'delete', key: keys.cache(cache) }, { type: 'delete', key: `${keys.cache(cache)}/`, prefix: true }] });
+  const spec = r.results[0];
+  return spec?.type === 'delete' && spec.deleted > 0;
 }
 
 /** A holder of a partition, as a client routes to it. */
@@ -65,6 +65,8 @@ export interface PartitionHolder {
   role: 'owner' | 'replica';
   api?: string;
   host?: string;
+  /** Its `zone` label, if any (for scores). */
+  zone?: string;
 }
 
 /** Where id `id` of `cache` lives: owner first, then replicas (empty while it waits for a placement). */
@@ -76,8 +78,8 @@ export async function partitionHolders(store: Store, keys: Keys, cache: string, 
   return {
     epoch: placement.epoch,
     holders: placement.holders.map((worker, i) => {
-      const r = records[i] ? (JSON.parse(records[i]!.value) as WorkerRecord) : undefined;
-      return { worker, role: i === 0 ? 'owner' : 'replica', api: r?.api, host: r?.host };
+      const r = records[i] ? decodeWorker(records[i]!.value) : null;
+      return { worker, role: i === 0 ? 'owner' : 'replica', api: r?.api, host: r?.host, zone: r?.labels.zone };
     }),
   };
 }

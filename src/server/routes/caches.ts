@@ -2,7 +2,7 @@
 // the data plane).
 import type { FastifyInstance } from 'fastify';
 import type { RotaClient } from '../../client/types.js';
-import { parseCacheCreate } from '../../engine/caches/cache-model.js';
+import type { CacheCreate } from '../../engine/caches/cache-model.js';
 import { LIMITS } from '../../engine/input-limits.js';
 import { bodyJson } from '../body.js';
 import { HttpError } from '../errors.js';
@@ -14,7 +14,7 @@ type Params = { Params: { name: string; id: string } };
 export function registerCacheRoutes(app: FastifyInstance, client: RotaClient): void {
   const name = (v: string) => param(v, id('cache name'), 'name');
   const cacheId = (v: string) => param(v, id('cache id'), 'id');
-  app.post('/caches', { config: { body: 'json' }, bodyLimit: LIMITS.bulkItems * (LIMITS.idLength + 8) + 4096 }, async (req, reply) => reply.status(201).send(await client.createCache(parseCacheCreate(bodyJson(req)))));
+  app.post('/caches', { config: { body: 'json' }, bodyLimit: LIMITS.bulkItems * (LIMITS.idLength + 8) + 4096 }, async (req, reply) => reply.status(201).send(await client.createCache(bodyJson(req) as CacheCreate)));
   app.get('/caches', async () => client.listCaches());
   app.get<{ Params: { name: string } }>('/caches/:name', async (req) => client.getCache(name(req.params.name)));
   app.get<Params>('/caches/:name/:id/nodes', async (req) => client.cacheNodes(name(req.params.name), cacheId(req.params.id)));

@@ -6,7 +6,7 @@ import { listQuery, parseListQuery, sendPage } from './page-query.js';
 import type { LocalWorkers } from '../app.js';
 import { id, oneOf, param } from '../query.js';
 import { parseLabels } from '../../engine/model.js';
-import { parseConfigPatch } from '../../engine/fleet/worker-config.js';
+import type { WorkerConfigPatch } from '../../engine/fleet/worker-config.js';
 import { bodyJson } from '../body.js';
 
 /** Registers the /workers routes. */
@@ -21,7 +21,7 @@ export function registerWorkerRoutes(app: FastifyInstance, client: RotaClient, l
   app.post<{ Params: { id: string } }>('/workers/:id/undrain', async (req) => client.setDraining(req.params.id, false));
   // A worker's live configuration: what was set, and its record with the values in force.
   app.get<{ Params: { id: string } }>('/workers/:id', async (req) => client.workerConfig(param(req.params.id, id('worker id'))));
-  app.patch<{ Params: { id: string } }>('/workers/:id', { config: { body: 'json' }, bodyLimit: 64 * 1024 }, async (req) => client.configureWorker(param(req.params.id, id('worker id')), parseConfigPatch(bodyJson(req))));
+  app.patch<{ Params: { id: string } }>('/workers/:id', { config: { body: 'json' }, bodyLimit: 64 * 1024 }, async (req) => client.configureWorker(param(req.params.id, id('worker id')), bodyJson(req) as WorkerConfigPatch));
 
   const localOnly = () => {
     if (!local) throw new HttpError(405, 'not_local', 'this node runs no local workers; add and stop workers with `rota up` or by starting `rota node` processes');
