@@ -15,3 +15,5 @@ export { Session } from './recipes/session.js';
 export { Election } from './recipes/election.js';
 export { PrefixView } from './recipes/prefix-view.js';
 export { Membership } from './recipes/membership.js';
+export { cache, type CacheClient, type CacheClientOptions, type CacheValue } from './cache-client.js';
+export { CacheOpError } from './engine/caches/cache-router.js';

@@ -14,6 +14,9 @@ import { handlerProcessor } from '../engine/processors/handler-processor.js';
 import { logProcessor } from '../engine/processors/log-processor.js';
 import { parseAge, parseCount, type RetentionPolicy } from '../engine/retention/policy.js';
 import { buildServer, type LocalWorkers } from '../server/app.js';
+import { CacheDirectory } from '../engine/caches/cache-directory.js';
+import { CachePeers } from '../engine/caches/cache-peers.js';
+import { CacheRouter } from '../engine/caches/cache-router.js';
 import type { HealthCheck } from '../server/routes/health.js';
 import type { Store } from '../store/index.js';
 
@@ -137,7 +140,11 @@ export async function startApi(store: Store, keys: Keys, opts: ServeOptions, log
   const token = opts.token || process.env.ROTA_TOKEN || undefined;
   if (!token && !isLoopback(opts.host)) log.warn(`--insecure: the API on ${opts.host} needs no token; anyone who reaches it can run commands on this machine`);
   if (opts.allowHost.includes('*')) log.warn('--allow-host *: the API answers to any Host name, so a web page could reach it by DNS rebinding');
+  const peers = new CachePeers(token);
+  const directory = new CacheDirectory(store, keys);
+  await directory.start();
   const app = await buildServer({
+    cacheData: { router: new CacheRouter(directory, peers), peers },
     client: new StoreClient(store, keys),
     token,
     local,
@@ -147,12 +154,13 @@ export async function startApi(store: Store, keys: Keys, opts: ServeOptions, log
     maxStreams: Math.max(1, positiveInt(opts.maxStreams, '--max-streams')),
     health,
   });
+  app.addHook('onClose', async () => (await directory.close(), peers.close()));
   await app.listen({ port: positiveInt(opts.port, '--port'), host: opts.host });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
   log.info(`API listening on ${url}`);
-  return { app, url };
+  return { app, url, peers };
 }
 
 /**

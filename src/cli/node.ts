@@ -52,6 +52,7 @@ export function registerNode(program: Command): void {
       lead: opts.lead,
       worker: settings,
       api: api?.url,
+      peers: api?.peers,
       releaseOnDeath: (lease) => releaseOnDeath(lease, gateway),
       retention,
       ...leaderSettings(opts),

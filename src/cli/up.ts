@@ -32,7 +32,7 @@ export function registerUp(program: Command): void {
       add: () => node!.add(),
       remove: (id, crash) => node!.remove(id, crash),
     }, () => node?.health() ?? { ok: false, reasons: ['the node is starting'] });
-    node = new RotaNode({ store, keys, log, ttl: positiveInt(opts.ttl, '--ttl'), worker: workerSettings(opts), api: api?.url, retention, ...leaderSettings(opts) });
+    node = new RotaNode({ store, keys, log, ttl: positiveInt(opts.ttl, '--ttl'), worker: workerSettings(opts), api: api?.url, peers: api?.peers, retention, ...leaderSettings(opts) });
     log.info(`rota up: embedded store ${dir ? `in ${dir}` : 'in memory'}`, { node: node.id });
     stopOnSignals(log, { node, api, store });
     await node.start(positiveInt(opts.workers, '--workers'));

@@ -108,7 +108,8 @@ export class HttpClient implements RotaClient {
   }
   async deleteRun(id: string): Promise<void> {
     await this.call('DELETE', `/runs/${encodeURIComponent(id)}`);
-  }  createCache(input: CacheCreate): Promise<CacheView & { added: number }> {
+  }
+  createCache(input: CacheCreate): Promise<CacheView & { added: number }> {
     return this.call('POST', '/caches', input);
   }
   listCaches(): Promise<CacheView[]> {
@@ -132,6 +133,18 @@ export class HttpClient implements RotaClient {
   async deleteCache(name: string): Promise<void> {
     await this.call('DELETE', `/caches/${encodeURIComponent(name)}`);
   }
+  /** Sets a cache id's value; resolves with its length once every holder has it. */
+  async cacheSet(name: string, id: string, data: Buffer): Promise<number> {
+    return (await this.call<{ length: number }>('PUT', `/caches/${encodeURIComponent(name)}/${encodeURIComponent(id)}`, data, 'application/octet-stream')).length;
+  }
+  /** Appends to a cache id's value; resolves with its new length once every holder has it. */
+  async cacheAppend(name: string, id: string, data: Buffer): Promise<number> {
+    return (await this.call<{ length: number }>('POST', `/caches/${encodeURIComponent(name)}/${encodeURIComponent(id)}/append`, data, 'application/octet-stream')).length;
+  }
+  /** A cache id's value. */
+  async cacheGet(name: string, id: string): Promise<Buffer> {
+    return this.call<Buffer>('GET', `/caches/${encodeURIComponent(name)}/${encodeURIComponent(id)}`, undefined, undefined, undefined, true);
+  }
 
 
   /** One page of a list: the body, `next` from the Link header, `total` from X-Total-Count. */
@@ -147,18 +160,19 @@ export class HttpClient implements RotaClient {
   }
 
   /** Any call of the API; JSON out, and JSON in unless `type` says the body is text of that type. */
-  async call<T>(method: string, path: string, body?: unknown, type?: string, onHeaders?: (headers: Headers) => void): Promise<T> {
+  async call<T>(method: string, path: string, body?: unknown, type?: string, onHeaders?: (headers: Headers) => void, binary = false): Promise<T> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = type ?? 'application/json';
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     let res: Response;
     try {
-      const payload = body === undefined ? undefined : type ? String(body) : JSON.stringify(body);
+      const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : type ? String(body) : JSON.stringify(body);
       res = await fetch(new URL(path, this.baseUrl), { method, headers, body: payload });
     } catch (err) {
       throw new ApiError(0, 'unreachable', `cannot reach the rota API at ${this.baseUrl}: ${(err as Error).cause ?? (err as Error).message}`);
     }
     onHeaders?.(res.headers);
+    if (binary && res.ok) return Buffer.from(await res.arrayBuffer()) as T;
     const text = await res.text();
     const data = text ? (JSON.parse(text) as unknown) : undefined;
     if (!res.ok) {

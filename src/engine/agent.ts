@@ -77,6 +77,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** config/<this worker>: capacity, labels, draining and max memory set live. */
   private readonly config: ConfigFollower;
   private stopping = false;
+  /** The most memory it may use (live configuration), if set. */
+  maxMemory?: number;
   /** Aborted on stop or crash: ends the session loop and the release of old leases. */
   private readonly halted = new AbortController();
   private reconcileTimer?: NodeJS.Timeout;
@@ -139,6 +141,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     });
     const defaults = { capacity: options.capacity ?? 1, labels: options.labels ?? {}, priority: options.priority };
     this.config = new ConfigFollower(options.store, this.keys, this.id, defaults, this.log, (settings) => {
+      this.maxMemory = settings.maxMemory;
       void this.publisher.applySettings(settings);
       this.tasks.setSlots(settings.capacity);
     });

@@ -65,6 +65,8 @@ export const LIMITS = {
   bulkItems: 1000,
   /** Tasks one job may expand to: the product of the axes' sizes, plus includes. */
   jobTasks: 50_000,
+  /** One cache write (set or append), in bytes. */
+  cacheValueBytes: 64 * 1024 * 1024,
   /** What one job may write to the store, estimated before expansion: tasks × the largest task. */
   jobBytes: 128 * 1024 * 1024,
 } as const;

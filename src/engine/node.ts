@@ -9,6 +9,8 @@ import type { Logger } from './log.js';
 import type { Processor } from './processors/types.js';
 import type { RetentionPolicy } from './retention/policy.js';
 import { ConfigFollower } from './fleet/config-follower.js';
+import { CacheHolder } from './caches/cache-holder.js';
+import { CachePeers } from './caches/cache-peers.js';
 import type { Placement } from './fleet/placement.js';
 import type { ResourceFlags } from './fleet/resources.js';
 
@@ -44,6 +46,8 @@ export interface RotaNodeOptions {
   priority?: number;
   /** How services share the fleet unless an item says otherwise (default `capacity`). */
   placement?: Placement;
+  /** How this node's workers reach other workers' cache copies (the API's, so they answer there). */
+  peers?: CachePeers;
 }
 
 /** A leader candidate plus local workers, started and stopped together. */
@@ -51,11 +55,15 @@ export class RotaNode {
   readonly id: string;
   readonly leader?: Leader;
   readonly agents = new Map<string, Agent>();
+  /** Each local worker's cache copies. */
+  readonly holders = new Map<string, CacheHolder>();
+  private readonly peers: CachePeers;
   /** config/<nodeId>'s priority, for the leader candidate. */
   private readonly rank?: ConfigFollower;
 
   constructor(private readonly options: RotaNodeOptions) {
     this.id = options.nodeId ?? randomUUID();
+    this.peers = options.peers ?? new CachePeers();
     if (options.lead !== false) {
       const leader = new Leader({ store: options.store, keys: options.keys, nodeId: this.id, log: options.log, ttl: options.ttl, releaseOnDeath: options.releaseOnDeath, retention: options.retention, priority: options.priority, placement: options.placement });
       this.leader = leader;
@@ -100,6 +108,9 @@ export class RotaNode {
     });
     this.agents.set(id, agent);
     await agent.start();
+    const holder = new CacheHolder({ store: this.options.store, keys: this.options.keys, log: this.options.log, workerId: id, peers: this.peers, maxBytes: () => agent.maxMemory });
+    this.holders.set(id, holder);
+    await holder.start();
     return { id };
   }
 
@@ -108,6 +119,9 @@ export class RotaNode {
     const agent = this.agents.get(id);
     if (!agent) return false;
     this.agents.delete(id);
+    // A crash loses the copies with the worker; a clean stop keeps them until its lease goes (the survivors take over then).
+    await this.holders.get(id)?.stop();
+    this.holders.delete(id);
     await (crash ? agent.crash() : agent.stop());
     return true;
   }

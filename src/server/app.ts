@@ -10,6 +10,9 @@ import type { Store } from '../store/index.js';
 import { requestGuard } from './request-guard.js';
 import { registerDashboard } from './routes/dashboard.js';
 import { registerCacheRoutes } from './routes/caches.js';
+import { registerCacheDataRoutes } from './routes/cache-data.js';
+import type { CacheRouter } from '../engine/caches/cache-router.js';
+import type { CachePeers } from '../engine/caches/cache-peers.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes, type HealthCheck } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
@@ -42,6 +45,8 @@ export interface ServerOptions {
   local?: LocalWorkers;
   /** What GET /healthz reports (default: ok while the API answers). */
   health?: HealthCheck;
+  /** Cache values (set/get/append) and the workers' calls to each other's copies. */
+  cacheData?: { router: CacheRouter; peers: CachePeers };
 }
 
 /** Answers what is not HTTP at all (an unknown method, a broken header) before any route sees it. */
@@ -98,6 +103,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   registerWorkerRoutes(app, options.client, options.local);
   registerRunRoutes(app, options.client, maxContent);
   registerCacheRoutes(app, options.client);
+  if (options.cacheData) registerCacheDataRoutes(app, options.cacheData.router, options.cacheData.peers);
   if (events) registerEventRoutes(app, events.store, events.keys, options.client, new StreamSlots(options.maxStreams));
   return app;
 }

@@ -18,6 +18,8 @@ export const BODY_TYPES = {
   content: [...RAW, JSON_TYPE],
   /** Raw text only. */
   text: RAW,
+  /** Bytes, taken as they come (a cache value): raw types only, never decoded. */
+  bytes: RAW,
   /** A job spec, JSON or YAML. */
   spec: [JSON_TYPE, 'application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'],
 } as const;

@@ -2,6 +2,7 @@
 // anything a client sent is a 4xx; a 5xx means the node or its store failed.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ConflictError, NotFoundError, TooLargeError, ValidationError } from '../client/errors.js';
+import { CacheOpError } from '../engine/caches/cache-router.js';
 import { LimitError } from '../engine/input-limits.js';
 import { StoreError, UnavailableError } from '../store/index.js';
 
@@ -20,6 +21,7 @@ export class HttpError extends Error {
 /** Status, code and message for any error a handler threw. */
 export function describeError(err: unknown, req?: FastifyRequest): HttpError {
   if (err instanceof HttpError) return err;
+  if (err instanceof CacheOpError) return new HttpError(err.status, err.code, err.message);
   if (err instanceof LimitError) return new HttpError(413, 'too_large', err.message);
   if (err instanceof ValidationError) return new HttpError(400, 'invalid', err.message);
   if (err instanceof NotFoundError) return new HttpError(404, 'not_found', err.message);

@@ -18,10 +18,14 @@ export interface CacheSpec {
 
 /** Where one partition lives. */
 export interface PartitionPlacement {
-  /** Owner first, then replicas. */
+  /** Owner first, then replicas: every write is acknowledged only once all of them hold it. */
   holders: string[];
-  /** Bumped at each switch of ownership. */
+  /** Bumped at each change of the holders: the fence every write and copy names. */
   epoch: number;
+  /** The holders the leader wants next: those not yet holding copy from the owner, which switches once they have caught up. */
+  next?: string[];
+  /** Holders of earlier epochs the owner has not yet brought in line: they keep their copies until it has. */
+  prev?: string[];
 }
 
 const createSchema = z
@@ -60,7 +64,12 @@ export function decodePlacement(value: string | undefined): PartitionPlacement |
   if (!value) return undefined;
   try {
     const v = JSON.parse(value) as Partial<PartitionPlacement>;
-    return Array.isArray(v.holders) && v.holders.every((h) => typeof h === 'string') && Number.isSafeInteger(v.epoch) ? { holders: v.holders, epoch: v.epoch! } : undefined;
+    const names = (x: unknown): x is string[] => Array.isArray(x) && x.every((h) => typeof h === 'string');
+    if (!names(v.holders) || !Number.isSafeInteger(v.epoch)) return undefined;
+    const p: PartitionPlacement = { holders: v.holders, epoch: v.epoch! };
+    if (names(v.next)) p.next = v.next;
+    if (names(v.prev) && v.prev.length) p.prev = v.prev;
+    return p;
   } catch {
     return undefined;
   }

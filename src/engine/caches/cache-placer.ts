@@ -1,10 +1,8 @@
 // The leader's placement of cache partitions. It follows caches/ (specs and placements) and the
 // worker set; on a change of either it plans every cache with the partition planner and writes
 // the placements that changed, each guarded by the revision it planned from and by the leader's
-// fence. A partition whose owner changes gets the next ownership epoch.
-//
-// This step places partitions; it moves no data. The data plane (a later step) copies a partition
-// to its new holders first and lets the leader switch only once they have caught up.
+// fence (placement-step.ts says what it writes: a dead holder is dropped at once, new holders are
+// only wished for — `next` — and the owner switches once they have copied the data).
 import { PrefixView } from '../../recipes/prefix-view.js';
 import type { Clock, Compare, KeyValue, Store, TxnOp } from '../../store/index.js';
 import type { Keys } from '../keys.js';
@@ -12,6 +10,7 @@ import type { Logger } from '../log.js';
 import type { WorkerRecord } from '../model.js';
 import { decodeCacheSpec, decodePlacement, type CacheSpec, type PartitionPlacement } from './cache-model.js';
 import { planPartitions, type PartitionWorker } from './partition-planner.js';
+import { placementStep } from './placement-step.js';
 
 export interface CachePlacerOptions {
   store: Store;
@@ -108,16 +107,17 @@ export class CachePlacer {
     if (this.stopped) return;
     const workers: PartitionWorker[] = this.o.workers().map(({ id, record: r }) => ({ id, host: r.host, capacity: r.capacity, labels: r.labels, draining: r.draining, cpus: r.cpus, memoryAvailable: r.memoryAvailable, maxMemory: r.maxMemory }));
     const writes: Array<{ compare: Compare; op: TxnOp }> = [];
+    const live = new Set(workers.map((w) => w.id));
     for (const [name, cache] of this.caches()) {
       const current = new Map([...cache.partitions].map(([id, p]) => [id, p.placement.holders]));
       const plan = planPartitions(workers, [...cache.partitions.keys()], cache.spec.replicas, current, cache.spec.strategy);
       for (const [id, holders] of plan) {
         const { kv, placement } = cache.partitions.get(id)!;
-        if (holders.join() === placement.holders.join()) continue;
-        const epoch = holders[0] === placement.holders[0] ? placement.epoch : placement.epoch + 1;
+        const step = placementStep(placement, holders, (w) => live.has(w));
+        if (!step) continue;
         writes.push({
           compare: { key: kv.key, target: 'mod', op: '==', value: kv.modRevision },
-          op: { type: 'put', key: this.o.keys.partition(name, id), value: JSON.stringify({ holders, epoch } satisfies PartitionPlacement) },
+          op: { type: 'put', key: this.o.keys.partition(name, id), value: JSON.stringify(step) },
         });
       }
     }

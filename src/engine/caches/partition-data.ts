@@ -101,6 +101,20 @@ export class PartitionData {
     return v.length;
   }
 
+  /** The compressed chunks of `id` (shared, never changed in place: a snapshot), or undefined. */
+  raw(cache: string, id: string): { chunks: Buffer[]; length: number } | undefined {
+    const v = this.values.get(PartitionData.key(cache, id));
+    return v && { chunks: [...v.chunks], length: v.length };
+  }
+
+  /** Replaces `id` with chunks taken from raw() here or on another worker (within the budget). */
+  load(cache: string, id: string, chunks: Buffer[], length: number): void {
+    const key = PartitionData.key(cache, id);
+    const stored = chunks.reduce((n, c) => n + c.length, 0);
+    this.reserve(stored - (this.values.get(key)?.stored ?? 0));
+    this.values.set(key, { chunks: [...chunks], stored, length });
+  }
+
   /** Forgets `id`; returns whether it was held. */
   delete(cache: string, id: string): boolean {
     const key = PartitionData.key(cache, id);

@@ -1,0 +1,143 @@
+// Where every cache partition lives and how to reach its holders: a live copy of caches/ (the
+// placements) and workers/ (each worker's API), as holders and clients both need them. Emits the
+// partitions whose placement changed, so a holder acts on each change once, and lets a caller wait
+// for the next one (a client told "moved" waits for the new placement, not a fixed sleep).
+import { EventEmitter } from 'node:events';
+import { PrefixView } from '../../recipes/prefix-view.js';
+import type { Clock, KeyValue, Store } from '../../store/index.js';
+import type { Keys } from '../keys.js';
+import { decodeWorker } from '../model.js';
+import { decodePlacement, type PartitionPlacement } from './cache-model.js';
+
+/** A partition's placement as stored, with the revision it was written at (compares go on it). */
+export interface PlacedPartition {
+  cache: string;
+  id: string;
+  placement: PartitionPlacement;
+  modRevision: number;
+}
+
+export interface CacheDirectoryEvents {
+  /** Placements changed (or were all read again: `all`). */
+  partitions: [changed: PlacedPartition[], all: boolean];
+  /** A placement was deleted (the id or its cache). */
+  deleted: [cache: string, id: string];
+  /** The worker set changed. */
+  workers: [];
+}
+
+/** Live placements and worker addresses. */
+export class CacheDirectory extends EventEmitter<CacheDirectoryEvents> {
+  private readonly placements: PrefixView;
+  private readonly workerView: PrefixView;
+
+  constructor(
+    private readonly store: Store,
+    private readonly keys: Keys,
+    clock?: Clock,
+  ) {
+    super();
+    this.setMaxListeners(0);
+    this.placements = new PrefixView(store, keys.caches, clock, { relistMs: 60_000 });
+    this.workerView = new PrefixView(store, keys.workers, clock, { relistMs: 60_000 });
+    this.placements.on('change', (batch) => {
+      const changed: PlacedPartition[] = [];
+      for (const ev of batch.events) {
+        const p = this.decode(ev.kv);
+        if (ev.type === 'put' && p) changed.push(p);
+        else if (ev.type === 'delete') {
+          const [cache, id] = this.split(ev.kv.key);
+          if (id !== undefined) this.emit('deleted', cache, id);
+          else for (const h of this.all()) if (h.cache === cache) this.emit('deleted', cache, h.id);
+        }
+      }
+      if (changed.length) this.emit('partitions', changed, false);
+    });
+    this.placements.on('reset', () => this.emit('partitions', this.all(), true));
+    this.workerView.on('change', () => this.emit('workers'));
+    this.workerView.on('reset', () => this.emit('workers'));
+  }
+
+  async start(): Promise<void> {
+    await this.workerView.start();
+    await this.placements.start();
+  }
+
+  async close(): Promise<void> {
+    await this.placements.close();
+    await this.workerView.close();
+  }
+
+  private split(key: string): [string, string | undefined] {
+    const rest = key.slice(this.keys.caches.length);
+    const slash = rest.indexOf('/');
+    return slash < 0 ? [rest, undefined] : [rest.slice(0, slash), rest.slice(slash + 1)];
+  }
+
+  private decode(kv: KeyValue): PlacedPartition | undefined {
+    const [cache, id] = this.split(kv.key);
+    if (id === undefined) return undefined;
+    const placement = decodePlacement(kv.value);
+    return placement && { cache, id, placement, modRevision: kv.modRevision };
+  }
+
+  /** A partition's placement, if it exists. */
+  get(cache: string, id: string): PlacedPartition | undefined {
+    const kv = this.placements.kvs.get(this.keys.partition(cache, id));
+    return kv && this.decode(kv);
+  }
+
+  /** A partition's placement, read from the store when the view has not seen it yet (an id created a moment ago). */
+  async lookup(cache: string, id: string): Promise<PlacedPartition | undefined> {
+    const known = this.get(cache, id);
+    if (known) return known;
+    const kv = await this.store.get(this.keys.partition(cache, id));
+    return kv ? this.decode(kv) : undefined;
+  }
+
+  /** Whether the cache exists, read from the store when the view has not seen it. */
+  async cacheExists(cache: string): Promise<boolean> {
+    return this.hasCache(cache) || (await this.store.get(this.keys.cache(cache))) !== null;
+  }
+
+  /** Every placement known. */
+  all(): PlacedPartition[] {
+    const out: PlacedPartition[] = [];
+    for (const kv of this.placements.kvs.values()) {
+      const p = this.decode(kv);
+      if (p) out.push(p);
+    }
+    return out;
+  }
+
+  /** Whether the cache exists (its spec is stored). */
+  hasCache(cache: string): boolean {
+    return this.placements.kvs.has(this.keys.cache(cache));
+  }
+
+  /** A worker's API, if it is live and serves one. */
+  api(worker: string): string | undefined {
+    const kv = this.workerView.kvs.get(this.keys.worker(worker));
+    return kv ? (decodeWorker(kv.value)?.api ?? undefined) : undefined;
+  }
+
+  /** Whether a worker is registered (its session is live). */
+  live(worker: string): boolean {
+    return this.workerView.kvs.has(this.keys.worker(worker));
+  }
+
+  /** Resolves when `cache/id`'s placement changes from `epoch` (or after `ms`). */
+  changed(cache: string, id: string, epoch: number, ms: number): Promise<void> {
+    const now = this.get(cache, id);
+    // A placement this view has not seen yet is waited for like a change (never a busy loop of retries).
+    if (now && now.placement.epoch !== epoch) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => (clearTimeout(timer), this.off('partitions', check), this.off('deleted', gone), resolve());
+      const check = (changed: PlacedPartition[], all: boolean) => (all || changed.some((p) => p.cache === cache && p.id === id)) && done();
+      const gone = (c: string, i: string) => c === cache && i === id && done();
+      const timer = setTimeout(done, ms);
+      this.on('partitions', check);
+      this.on('deleted', gone);
+    });
+  }
+}

@@ -1,0 +1,41 @@
+// What the parts of a cache holder share: who it is, its copies, the directory, and calls to peers.
+import type { Keys } from '../keys.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../../store/index.js';
+import type { CacheDirectory } from './cache-directory.js';
+import type { PeerReply, PeerRequest } from './cache-peers.js';
+import type { HeldCopies, Snapshot } from './held-copies.js';
+
+export interface HolderContext {
+  self: string;
+  store: Store;
+  keys: Keys;
+  log: Logger;
+  copies: HeldCopies;
+  dir: CacheDirectory;
+  /** Calls a worker's copies (here or over HTTP). */
+  call(worker: string, req: PeerRequest, timeoutMs?: number): Promise<PeerReply>;
+  /** Whether the holder is still running (loops end when it stops). */
+  running(): boolean;
+}
+
+/** Waits `ms`. */
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A snapshot as an answer: its chunks as one body (gzip members concatenate), the rest as metadata. */
+export function snapshotReply(snap: Snapshot): { meta: Record<string, unknown>; body: Buffer } {
+  return { meta: { length: snap.length, seq: snap.seq, synced: snap.synced, recent: snap.recent }, body: Buffer.concat(snap.chunks) };
+}
+
+/** A snapshot from an answer (undefined if the answer is not one). */
+export function snapshotOf(reply: PeerReply): Snapshot | undefined {
+  const m = reply.meta;
+  if (reply.status !== 200 || !Number.isSafeInteger(m.seq) || !Number.isSafeInteger(m.length) || !Array.isArray(m.recent)) return undefined;
+  return { chunks: reply.body.length ? [reply.body] : [], length: m.length as number, seq: m.seq as number, synced: Number(m.synced), recent: m.recent as Array<[string, number]> };
+}
+
+/** Pulls worker `from`'s copy of a partition (as it stood when it answered). */
+export async function pullSnapshot(ctx: HolderContext, from: string, cache: string, id: string, meta: Record<string, unknown>): Promise<Snapshot | undefined> {
+  const r = await ctx.call(from, { op: 'snapshot', cache, id, meta }, 60_000);
+  return snapshotOf(r);
+}

@@ -1,0 +1,215 @@
+// The owner of a partition: it orders the writes (one at a time per partition), applies each,
+// forwards it to every replica of its epoch and acknowledges it only once all of them hold it;
+// it also forwards to the workers copying the partition (learners) and, once each of them has
+// caught up, switches the placement to the planned holders in one compare-and-put.
+import { OverBudgetError } from './partition-data.js';
+import { reply, PeerUnreachableError, type PeerReply } from './cache-peers.js';
+import type { WriteOp } from './held-copies.js';
+import { sleep, type HolderContext } from './holder-context.js';
+import { switchToNext } from './placement-step.js';
+
+/** How long a write waits for its owner to finish taking over before it is sent back to be routed again. */
+const TAKEOVER_WAIT_MS = 3000;
+
+/** Learners of one partition at one epoch. */
+interface Learners {
+  epoch: number;
+  /** Receiving forwarded writes. */
+  targets: Set<string>;
+  /** Caught up (installed their copy and every write since). */
+  ready: Set<string>;
+}
+
+export class OwnerSide {
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly learners = new Map<string, Learners>();
+  /** Partitions this owner has switched away from: writes at an epoch below this are refused before the directory shows the switch. */
+  private readonly switched = new Map<string, number>();
+
+  constructor(private readonly ctx: HolderContext) {}
+
+  private static key(cache: string, id: string): string {
+    return `${cache}\0${id}`;
+  }
+
+  /** Runs `fn` after every earlier call for the same partition. */
+  private serial<T>(cache: string, id: string, fn: () => Promise<T>): Promise<T> {
+    const key = OwnerSide.key(cache, id);
+    const run = (this.queues.get(key) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.queues.set(key, tail);
+    void tail.then(() => this.queues.get(key) === tail && this.queues.delete(key));
+    return run;
+  }
+
+  /** The epoch at which this worker owns the partition and may serve it now, or a reply saying why not. */
+  private owning(cache: string, id: string): number | PeerReply {
+    const p = this.ctx.dir.get(cache, id);
+    if (!p) return reply(404, { error: 'not_found', message: `id ${id} of cache ${cache} does not exist` });
+    const { holders, epoch } = p.placement;
+    if (holders[0] !== this.ctx.self || epoch < (this.switched.get(OwnerSide.key(cache, id)) ?? 0)) return reply(409, { error: 'moved', epoch });
+    if (this.ctx.copies.state(cache, id)?.synced !== epoch) return reply(503, { error: 'taking_over', epoch });
+    return epoch;
+  }
+
+  /** Waits (briefly) until this worker serves the partition. */
+  private async ready(cache: string, id: string): Promise<number | PeerReply> {
+    const until = Date.now() + TAKEOVER_WAIT_MS;
+    for (;;) {
+      const r = this.owning(cache, id);
+      if (typeof r === 'number' || r.status !== 503 || Date.now() > until) return r;
+      await sleep(10);
+    }
+  }
+
+  /** A client's read: the owner's copy. */
+  async get(cache: string, id: string): Promise<PeerReply> {
+    if (typeof (await this.ready(cache, id)) !== 'number') return this.owning(cache, id) as PeerReply;
+    return this.serial(cache, id, async () => {
+      const epoch = this.owning(cache, id);
+      if (typeof epoch !== 'number') return epoch;
+      const data = this.ctx.copies.data.get(cache, id) ?? Buffer.alloc(0);
+      return reply(200, { length: data.length, epoch }, data);
+    });
+  }
+
+  /** A client's write: applied here, then on every replica, then acknowledged with the new length. */
+  async write(cache: string, id: string, op: WriteOp, data: Buffer, writeId: string): Promise<PeerReply> {
+    const first = await this.ready(cache, id);
+    if (typeof first !== 'number') return first;
+    return this.serial(cache, id, async () => {
+      const epoch = this.owning(cache, id);
+      if (typeof epoch !== 'number') return epoch;
+      const copies = this.ctx.copies;
+      const seen = copies.seen(cache, id, writeId);
+      if (seen !== undefined) return reply(200, { length: seen, epoch });
+      const before = copies.snapshot(cache, id)!;
+      let length: number;
+      try {
+        length = copies.apply(cache, id, op, data, writeId);
+      } catch (err) {
+        if (err instanceof OverBudgetError) return overBudget(this.ctx.self, err);
+        throw err;
+      }
+      const seq = copies.state(cache, id)!.seq;
+      const replicas = this.ctx.dir.get(cache, id)!.placement.holders.slice(1);
+      const meta = { epoch, seq, op, writeId };
+      this.forwardToLearners(cache, id, epoch, meta, data);
+      const results = await Promise.all(replicas.map((r) => this.forward(r, cache, id, meta, data)));
+      const full = results.find((r) => r.status === 507);
+      if (full) {
+        // A replica is full: the write is taken back everywhere it landed, and refused.
+        copies.restore(cache, id, before);
+        await Promise.all(replicas.map((r, i) => results[i].status === 200 && this.resync(r, cache, id, epoch)));
+        this.dropLearners(cache, id);
+        return full;
+      }
+      const failed = results.find((r) => r.status !== 200);
+      // Deposed meanwhile: the write stays in this copy (a retry with its id is answered by whoever has it).
+      if (failed) return reply(409, { error: 'moved', epoch });
+      return reply(200, { length, epoch });
+    });
+  }
+
+  /** Sends one write to a replica until it holds it (or the partition moved on). */
+  private async forward(replica: string, cache: string, id: string, meta: { epoch: number; seq: number }, data: Buffer): Promise<PeerReply> {
+    for (let attempt = 0; this.ctx.running(); attempt++) {
+      try {
+        const r = await this.ctx.call(replica, { op: 'write', cache, id, meta, body: data });
+        if (r.status === 409 && r.meta.error === 'sync') {
+          // Behind or never brought in line at this epoch: it takes the whole copy (this write included).
+          if ((await this.resync(replica, cache, id, meta.epoch)).status === 200) return reply(200);
+          continue;
+        }
+        if (r.status !== 404 && r.status < 500) return r;
+        if (r.status === 507) return r;
+      } catch (err) {
+        if (!(err instanceof PeerUnreachableError)) throw err;
+      }
+      // Unreachable: tried again until it answers or the leader replaces it (a new epoch).
+      if (this.ctx.dir.get(cache, id)?.placement.epoch !== meta.epoch) return reply(409, { error: 'moved' });
+      await sleep(Math.min(500, 20 * 2 ** Math.min(attempt, 5)));
+    }
+    return reply(409, { error: 'moved' });
+  }
+
+  /** Has `replica` take this worker's whole copy at `epoch`. */
+  resync(replica: string, cache: string, id: string, epoch: number): Promise<PeerReply> {
+    return this.ctx.call(replica, { op: 'sync', cache, id, meta: { epoch, from: this.ctx.self } }, 60_000).catch((err: Error) => reply(503, { error: 'unreachable', message: err.message }));
+  }
+
+  /** A learner asks for its first copy: it receives every write from now on. */
+  addLearner(cache: string, id: string, epoch: number, learner: string): boolean {
+    if (this.owning(cache, id) !== epoch) return false;
+    const key = OwnerSide.key(cache, id);
+    let l = this.learners.get(key);
+    if (!l || l.epoch !== epoch) this.learners.set(key, (l = { epoch, targets: new Set(), ready: new Set() }));
+    l.targets.add(learner);
+    l.ready.delete(learner);
+    return true;
+  }
+
+  /** A learner has caught up; once all of `next` have, the owner switches. */
+  learnerReady(cache: string, id: string, epoch: number, learner: string): boolean {
+    const l = this.learners.get(OwnerSide.key(cache, id));
+    if (!l || l.epoch !== epoch || !l.targets.has(learner)) return false;
+    l.ready.add(learner);
+    void this.maybeSwitch(cache, id);
+    return true;
+  }
+
+  private forwardToLearners(cache: string, id: string, epoch: number, meta: Record<string, unknown>, data: Buffer): void {
+    const l = this.learners.get(OwnerSide.key(cache, id));
+    if (!l || l.epoch !== epoch) return;
+    for (const learner of l.targets) {
+      // A learner that misses a write copies again: it is never waited for.
+      void this.ctx
+        .call(learner, { op: 'write', cache, id, meta, body: data })
+        .then((r) => r.status === 200 || (l.targets.delete(learner), l.ready.delete(learner)))
+        .catch(() => (l.targets.delete(learner), l.ready.delete(learner)));
+    }
+  }
+
+  private dropLearners(cache: string, id: string): void {
+    this.learners.delete(OwnerSide.key(cache, id));
+  }
+
+  /** Switches to `next` once every new holder in it has caught up. */
+  async maybeSwitch(cache: string, id: string): Promise<void> {
+    const key = OwnerSide.key(cache, id);
+    const ready = () => {
+      const p = this.ctx.dir.get(cache, id);
+      const l = this.learners.get(key);
+      if (!p?.placement.next || typeof this.owning(cache, id) !== 'number' || !l || l.epoch !== p.placement.epoch) return undefined;
+      const fresh = p.placement.next.filter((w) => !p.placement.holders.includes(w));
+      return fresh.every((w) => l.ready.has(w)) ? p : undefined;
+    };
+    if (!ready()) return;
+    await this.serial(cache, id, async () => {
+      const p = ready();
+      if (!p) return;
+      const to = switchToNext(p.placement);
+      const r = await this.ctx.store.txn({
+        compare: [{ key: this.ctx.keys.partition(cache, id), target: 'mod', op: '==', value: p.modRevision }],
+        success: [{ type: 'put', key: this.ctx.keys.partition(cache, id), value: JSON.stringify(to) }],
+      });
+      if (!r.succeeded) return;
+      // The learners are holders now; writes wait for the new epoch's owner.
+      this.switched.set(key, to.epoch);
+      this.dropLearners(cache, id);
+      this.ctx.log.debug('cache partition switched to its new holders', { cache, id, holders: to.holders.join(','), epoch: to.epoch });
+    });
+  }
+
+  /** Forgets a partition's learners and switch marks (its placement is gone or this worker no longer owns it). */
+  forget(cache: string, id: string): void {
+    const key = OwnerSide.key(cache, id);
+    this.learners.delete(key);
+    this.switched.delete(key);
+  }
+}
+
+/** The answer to a write this worker has no room for: 507, with the numbers. */
+export function overBudget(worker: string, err: OverBudgetError): PeerReply {
+  return reply(507, { error: 'insufficient_storage', message: `worker ${worker}: ${err.message}`, neededBytes: err.neededBytes, usedBytes: err.usedBytes, maxBytes: err.maxBytes });
+}
