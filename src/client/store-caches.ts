@@ -12,7 +12,10 @@ export interface CacheView extends CacheSpec {
   ids: number;
   /** Ids not placed yet (no live worker, or the leader has not run). */
   unplaced: number;
-  workers: Record<string, { owns: number; holds: number }>;
+  /** Ids moving: new holders copying them, or a new owner bringing the holders in line. */
+  moving: number;
+  /** Per worker: ids it owns, holds (owner or replica) and is copying in. */
+  workers: Record<string, { owns: number; holds: number; copying: number }>;
 }
 
 /** The cache half of StoreClient. */
@@ -38,7 +41,8 @@ export class StoreCaches {
     checkId(name, 'cache name');
     const spec = decodeCacheSpec((await this.store.get(this.keys.cache(name)))?.value);
     if (!spec) throw new NotFoundError('cache', name);
-    const view: CacheView = { ...spec, ids: 0, unplaced: 0, workers: {} };
+    const view: CacheView = { ...spec, ids: 0, unplaced: 0, moving: 0, workers: {} };
+    const entry = (w: string) => (view.workers[w] ??= { owns: 0, holds: 0, copying: 0 });
     for await (const page of scanPrefix(this.store, `${this.keys.cache(name)}/`)) {
       for (const kv of page.kvs) {
         const p = decodePlacement(kv.value);
@@ -48,10 +52,11 @@ export class StoreCaches {
           continue;
         }
         p.holders.forEach((w, i) => {
-          const entry = (view.workers[w] ??= { owns: 0, holds: 0 });
-          entry.holds++;
-          if (i === 0) entry.owns++;
+          entry(w).holds++;
+          if (i === 0) entry(w).owns++;
         });
+        if (p.next || p.prev) view.moving++;
+        for (const w of p.next ?? []) if (!p.holders.includes(w)) entry(w).copying++;
       }
     }
     return view;

@@ -4,14 +4,14 @@
 // SIGKILLed; at the end every acknowledged append is there once, in order, nothing extra, and each
 // id has its two copies again, byte for byte the same.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { cache } from '../../src/index.js';
 import { useEtcdFleet } from '../helpers/fleet.js';
 import { waitFor } from '../helpers/processes.js';
-import { api, startRota } from '../helpers/rota-process.js';
+import { api, startRota, type RotaProcess } from '../helpers/rota-process.js';
 import { checkValue, settled, sha256, startWriters, type StoredPlacement } from '../helpers/shuffle.js';
 
-type CacheView = { ids: number; unplaced: number; workers: Record<string, { owns: number; holds: number }> };
+type CacheView = { ids: number; unplaced: number; moving: number; workers: Record<string, { owns: number; holds: number; copying: number }> };
 const IDS = Array.from({ length: 1000 }, (_, i) => `part-${i}`);
 
 describe('the shuffle on etcd: appends survive a join, a drain and a SIGKILL', { timeout: 240_000 }, () => {
@@ -69,5 +69,60 @@ describe('the shuffle on etcd: appends survive a join, a drain and a SIGKILL', {
     } finally {
       await c.close();
     }
+  });
+});
+
+describe('the shuffle under rota up (embedded store): the same through the HTTP API', { timeout: 240_000 }, () => {
+  let up: RotaProcess | undefined;
+  after(async () => up?.stop());
+
+  it('loses no acknowledged append and repairs every copy', async () => {
+    up = await startRota(['up', '--memory', '--port', '0', '--workers', '3', '--ttl', '3']);
+    const base = up.api!;
+    const c = await cache({ api: base });
+    const view = async () => (await api(base, 'GET', '/caches/shuffle')).body as CacheView;
+    const workers = async () => ((await api(base, 'GET', '/workers')).body as Array<{ id: string }>).map((w) => w.id);
+    /** Settled on `live`: every id placed with two copies on live workers, nothing moving. */
+    const settledOn = async (live: string[]) => {
+      const v = await view();
+      const holds = Object.entries(v.workers).filter(([, n]) => n.holds > 0);
+      const share = (2 * v.ids) / live.length;
+      return v.unplaced === 0 && v.moving === 0 && holds.every(([w]) => live.includes(w)) && live.every((w) => Math.abs((v.workers[w]?.holds ?? 0) - share) < 1);
+    };
+    const [w1, w2, w3] = await workers();
+    assert.equal((await c.init('shuffle', IDS, { strategy: 'nodes', replicas: 2 })).added, 1000);
+    await waitFor(() => settledOn([w1, w2, w3]), 20_000, 'every id placed');
+    const v = await view();
+    for (const w of [w1, w2, w3]) assert.ok(Math.abs(v.workers[w].owns - 1000 / 3) < 1 && Math.abs(v.workers[w].holds - 2000 / 3) < 1, `${w}: ${JSON.stringify(v.workers[w])}`);
+
+    const writers = startWriters(4, IDS, (id, record) => c.append('shuffle', id, record));
+    const phase = async (what: string, live: () => Promise<string[]>, act: () => Promise<unknown>) => {
+      const t0 = Date.now();
+      await act();
+      const ids = await live();
+      await waitFor(() => settledOn(ids), 60_000, what, 100);
+      console.log(`# rota up, ${what}: settled in ${Date.now() - t0} ms (${writers.log.appends} appends acknowledged so far)`);
+    };
+    await new Promise((r) => setTimeout(r, 1000));
+    await phase('a worker joins', workers, () => api(base, 'POST', '/workers'));
+    await phase('a worker is drained', async () => (await workers()).filter((w) => w !== w1), () => api(base, 'POST', `/workers/${w1}/drain`));
+    await phase('a worker crashes', async () => (await workers()).filter((w) => w !== w1 && w !== w2), () => api(base, 'DELETE', `/workers/${w2}?crash=true`));
+    await new Promise((r) => setTimeout(r, 1000));
+    const log = await writers.stop();
+    console.log(`# rota up, 4 writers: ${log.appends} appends acknowledged, ${log.unknown.size} unanswered`);
+    assert.ok(log.appends > 500, `the writers kept going (${log.appends} appends)`);
+    assert.equal(log.unknown.size, 0, `every append was answered: ${log.errors.join(' | ')}`);
+    for (const id of IDS) {
+      const value = await c.get('shuffle', id);
+      checkValue(id, value.toString(), log);
+      const { holders } = (await api(base, 'GET', `/caches/shuffle/${id}/nodes`)).body as { holders: Array<{ worker: string }> };
+      assert.equal(holders.length, 2);
+      for (const h of holders) {
+        const r = await fetch(`${base}/internal/caches/${h.worker}/shuffle/${id}/digest`, { method: 'POST' });
+        assert.equal(r.status, 200, `${id}: ${h.worker} holds a copy`);
+        assert.equal(JSON.parse(r.headers.get('x-rota-meta')!).sha256, sha256(value), `${id}: ${h.worker}'s copy is the owner's`);
+      }
+    }
+    await c.close();
   });
 });

@@ -56,7 +56,10 @@ export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex'
 /** A placement as stored. */
 export type StoredPlacement = { holders: string[]; epoch: number; next?: string[]; prev?: string[] };
 
-/** Whether every placement is settled on `live`: `copies` holders each, all live, nothing moving. */
+/** Whether every placement is settled on `live`: `copies` holders each, all live, nothing moving, each worker within one of its share. */
 export function settled(placements: StoredPlacement[], live: string[], copies: number): boolean {
-  return placements.every((p) => p.holders.length === copies && p.holders.every((h) => live.includes(h)) && !p.next && !p.prev);
+  const holds = new Map(live.map((w) => [w, 0]));
+  for (const p of placements) for (const h of p.holders) holds.set(h, (holds.get(h) ?? 0) + 1);
+  const share = (copies * placements.length) / live.length;
+  return placements.every((p) => p.holders.length === copies && p.holders.every((h) => live.includes(h)) && !p.next && !p.prev) && [...holds.values()].every((n) => Math.abs(n - share) < 1);
 }

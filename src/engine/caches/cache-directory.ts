@@ -30,6 +30,8 @@ export interface CacheDirectoryEvents {
 export class CacheDirectory extends EventEmitter<CacheDirectoryEvents> {
   private readonly placements: PrefixView;
   private readonly workerView: PrefixView;
+  /** Placements decoded once, as they arrive. */
+  private readonly decoded = new Map<string, PlacedPartition>();
 
   constructor(
     private readonly store: Store,
@@ -43,17 +45,26 @@ export class CacheDirectory extends EventEmitter<CacheDirectoryEvents> {
     this.placements.on('change', (batch) => {
       const changed: PlacedPartition[] = [];
       for (const ev of batch.events) {
-        const p = this.decode(ev.kv);
-        if (ev.type === 'put' && p) changed.push(p);
-        else if (ev.type === 'delete') {
-          const [cache, id] = this.split(ev.kv.key);
-          if (id !== undefined) this.emit('deleted', cache, id);
-          else for (const h of this.all()) if (h.cache === cache) this.emit('deleted', cache, h.id);
+        const [cache, id] = this.split(ev.kv.key);
+        if (ev.type === 'put') {
+          const p = this.decode(ev.kv);
+          if (p) this.decoded.set(ev.kv.key, p), changed.push(p);
+          else this.decoded.delete(ev.kv.key);
+        } else if (id !== undefined) {
+          this.decoded.delete(ev.kv.key);
+          this.emit('deleted', cache, id);
         }
       }
       if (changed.length) this.emit('partitions', changed, false);
     });
-    this.placements.on('reset', () => this.emit('partitions', this.all(), true));
+    this.placements.on('reset', () => {
+      this.decoded.clear();
+      for (const kv of this.placements.kvs.values()) {
+        const p = this.decode(kv);
+        if (p) this.decoded.set(kv.key, p);
+      }
+      this.emit('partitions', this.all(), true);
+    });
     this.workerView.on('change', () => this.emit('workers'));
     this.workerView.on('reset', () => this.emit('workers'));
   }
@@ -83,8 +94,7 @@ export class CacheDirectory extends EventEmitter<CacheDirectoryEvents> {
 
   /** A partition's placement, if it exists. */
   get(cache: string, id: string): PlacedPartition | undefined {
-    const kv = this.placements.kvs.get(this.keys.partition(cache, id));
-    return kv && this.decode(kv);
+    return this.decoded.get(this.keys.partition(cache, id));
   }
 
   /** A partition's placement, read from the store when the view has not seen it yet (an id created a moment ago). */
@@ -102,12 +112,7 @@ export class CacheDirectory extends EventEmitter<CacheDirectoryEvents> {
 
   /** Every placement known. */
   all(): PlacedPartition[] {
-    const out: PlacedPartition[] = [];
-    for (const kv of this.placements.kvs.values()) {
-      const p = this.decode(kv);
-      if (p) out.push(p);
-    }
-    return out;
+    return [...this.decoded.values()];
   }
 
   /** Whether the cache exists (its spec is stored). */

@@ -15,6 +15,7 @@ import { overBudget, OwnerSide } from './owner-side.js';
 import { gzipFast, OverBudgetError, PartitionData } from './partition-data.js';
 import { keepsCopy } from './placement-step.js';
 import { takeOver } from './view-change.js';
+import { TxnBatcher } from '../txn-batcher.js';
 
 export interface CacheHolderOptions {
   store: Store;
@@ -27,7 +28,7 @@ export interface CacheHolderOptions {
 }
 
 /** Partitions one worker copies from their owners at once (a join does not swamp the fleet). */
-const MAX_COPIES = 4;
+const MAX_COPIES = 64;
 /** Every placement is looked at again this often (retries of what failed). */
 const SCAN_MS = 500;
 
@@ -41,6 +42,7 @@ export class CacheHolder implements PeerHandler {
   private copiesRunning = 0;
   private timer?: NodeJS.Timeout;
   private stopped = false;
+  private scanQueued = false;
 
   constructor(private readonly o: CacheHolderOptions) {
     this.copies = new HeldCopies(new PartitionData(gzipFast, o.maxBytes));
@@ -53,6 +55,7 @@ export class CacheHolder implements PeerHandler {
       copies: this.copies,
       dir: this.dir,
       call: (worker, req, timeoutMs) => o.peers.call(worker, this.dir.api(worker), req, timeoutMs),
+      batcher: new TxnBatcher(o.store, 120),
       running: () => !this.stopped,
     };
     this.owner = new OwnerSide(this.ctx);
@@ -79,6 +82,13 @@ export class CacheHolder implements PeerHandler {
   /** Compressed bytes held. */
   get bytes(): number {
     return this.copies.data.usedBytes;
+  }
+
+  /** One scan soon, however many ask for it meanwhile (a copy that ends makes room for the next). */
+  private scanSoon(): void {
+    if (this.scanQueued) return;
+    this.scanQueued = true;
+    setTimeout(() => ((this.scanQueued = false), this.scan()), 5);
   }
 
   private scan(): void {
@@ -109,7 +119,7 @@ export class CacheHolder implements PeerHandler {
     const copy = `copy:${cache}\0${id}`;
     if (p.next?.includes(self) && !p.holders.includes(self) && (!s || (s.synced < p.epoch && !s.copying)) && this.copiesRunning < MAX_COPIES && !this.busy.has(copy)) {
       this.copiesRunning++;
-      this.once(copy, () => this.learn(cache, id, p.epoch, p.holders[0]).finally(() => (this.copiesRunning--, setImmediate(() => this.scan()))));
+      this.once(copy, () => this.learn(cache, id, p.epoch, p.holders[0]).finally(() => (this.copiesRunning--, this.scanSoon())));
     }
   }
 
@@ -134,7 +144,7 @@ export class CacheHolder implements PeerHandler {
     if (!p || p.placement.epoch !== epoch || !p.placement.prev) return;
     const { prev: _prev, ...rest } = p.placement;
     const key = this.o.keys.partition(cache, id);
-    await this.o.store.txn({ compare: [{ key, target: 'mod', op: '==', value: p.modRevision }], success: [{ type: 'put', key, value: JSON.stringify(rest) }] });
+    await this.ctx.batcher.run({ compare: [{ key, target: 'mod', op: '==', value: p.modRevision }], success: [{ type: 'put', key, value: JSON.stringify(rest) }] });
   }
 
   /** Copies a partition from its owner as a learner, then reports caught up. */

@@ -2,6 +2,7 @@
 import type { Keys } from '../keys.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../../store/index.js';
+import type { TxnBatcher } from '../txn-batcher.js';
 import type { CacheDirectory } from './cache-directory.js';
 import type { PeerReply, PeerRequest } from './cache-peers.js';
 import type { HeldCopies, Snapshot } from './held-copies.js';
@@ -15,6 +16,8 @@ export interface HolderContext {
   dir: CacheDirectory;
   /** Calls a worker's copies (here or over HTTP). */
   call(worker: string, req: PeerRequest, timeoutMs?: number): Promise<PeerReply>;
+  /** Its conditional writes to the store (switches, prev cleared), batched: a join switches hundreds of partitions at once. */
+  batcher: TxnBatcher;
   /** Whether the holder is still running (loops end when it stops). */
   running(): boolean;
 }

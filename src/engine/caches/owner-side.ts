@@ -189,7 +189,7 @@ export class OwnerSide {
       const p = ready();
       if (!p) return;
       const to = switchToNext(p.placement);
-      const r = await this.ctx.store.txn({
+      const r = await this.ctx.batcher.run({
         compare: [{ key: this.ctx.keys.partition(cache, id), target: 'mod', op: '==', value: p.modRevision }],
         success: [{ type: 'put', key: this.ctx.keys.partition(cache, id), value: JSON.stringify(to) }],
       });
