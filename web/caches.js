@@ -1,8 +1,12 @@
-// Caches: each cache with its ids, copies and strategy, and per worker how many ids it owns and holds.
+// Caches: each cache with its ids, copies and strategy, the ids moving, and per worker how many ids it
+// owns, holds and is copying in, and the compressed bytes it holds.
 import { api } from './api.js';
 import { bar, fill, h, short } from './dom.js';
 
 let body;
+
+/** Bytes as people read them. */
+const size = (n) => (n === undefined ? '–' : n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024 ** 3).toFixed(2)} GiB`);
 
 export async function renderCaches(root) {
   if (!body || !root.contains(body)) {
@@ -20,12 +24,12 @@ export async function renderCaches(root) {
           return h(
             'section',
             { class: 'cache', 'data-cache': c.name },
-            h('h3', {}, c.name, ' ', h('span', { class: 'badge' }, c.strategy), ` ${c.ids} ids × ${c.replicas} copies`, c.unplaced ? ` (${c.unplaced} not placed)` : ''),
+            h('h3', {}, c.name, ' ', h('span', { class: 'badge' }, c.strategy), ` ${c.ids} ids × ${c.replicas} copies`, c.unplaced ? ` (${c.unplaced} not placed)` : '', h('span', { 'data-field': 'moving', class: c.moving ? 'badge warn' : 'muted' }, c.moving ? ` ${c.moving} moving` : ' nothing moving')),
             h(
               'table',
               { 'data-testid': 'cache-workers' },
-              h('thead', {}, h('tr', {}, ['Worker', 'Owns', 'Holds', ''].map((t) => h('th', {}, t)))),
-              h('tbody', {}, workers.map(([w, n]) => h('tr', { 'data-worker': w }, h('td', { title: w }, short(w)), h('td', { 'data-field': 'owns' }, String(n.owns)), h('td', { 'data-field': 'holds' }, String(n.holds)), h('td', { class: 'load' }, bar(n.holds / most, `${n.holds}`))))),
+              h('thead', {}, h('tr', {}, ['Worker', 'Owns', 'Holds', 'Copying in', 'Bytes', ''].map((t) => h('th', {}, t)))),
+              h('tbody', {}, workers.map(([w, n]) => h('tr', { 'data-worker': w }, h('td', { title: w }, short(w)), h('td', { 'data-field': 'owns' }, String(n.owns)), h('td', { 'data-field': 'holds' }, String(n.holds)), h('td', { 'data-field': 'copying' }, String(n.copying ?? 0)), h('td', { 'data-field': 'bytes' }, size(n.bytes)), h('td', { class: 'load' }, bar(n.holds / most, `${n.holds}`))))),
             ),
           );
         }),

@@ -1,4 +1,4 @@
-// `rota cache …`: shoveling's cache ids — create them spread over the fleet, and ask where one lives.
+// `rota cache …`: shoveling's cache — create ids spread over the fleet, set, append and get their bytes, and ask where one lives.
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { CacheView } from '../client/types.js';
@@ -8,9 +8,9 @@ import { formatTable } from './table.js';
 
 function cacheTable(c: CacheView): string {
   return [
-    `cache ${c.name}: ${c.ids} ids, ${c.replicas} copies each, placed by ${c.strategy}${c.unplaced ? ` (${c.unplaced} not placed yet)` : ''}`,
+    `cache ${c.name}: ${c.ids} ids, ${c.replicas} copies each, placed by ${c.strategy}${c.unplaced ? ` (${c.unplaced} not placed yet)` : ''}${c.moving ? `, ${c.moving} moving` : ''}`,
     '',
-    formatTable(['WORKER', 'OWNS', 'HOLDS'], Object.entries(c.workers).sort(([a], [b]) => (a < b ? -1 : 1)).map(([w, n]) => [w, n.owns, n.holds])),
+    formatTable(['WORKER', 'OWNS', 'HOLDS', 'COPYING IN'], Object.entries(c.workers).sort(([a], [b]) => (a < b ? -1 : 1)).map(([w, n]) => [w, n.owns, n.holds, n.copying])),
   ].join('\n');
 }
 
@@ -70,6 +70,28 @@ export function registerCaches(program: Command): void {
     .action(async (name: string, id: string, opts: ApiOptions & { node: string }) => {
       const r = await clientFor(opts).cacheScore(name, id, opts.node);
       print(opts, r, () => String(r.score));
+    });
+  /** The value to write: the argument, or --file (stdin with "-"). */
+  const valueOf = (value: string | undefined, file: string | undefined): Buffer => {
+    if ((value === undefined) === (file === undefined)) throw new Error('give the value as an argument or --file FILE ("-" for stdin), one of the two');
+    return value !== undefined ? Buffer.from(value, 'utf8') : fs.readFileSync(file === '-' ? 0 : file!);
+  };
+  withApi(cache.command('set <name> <id> [value]'))
+    .description('replace an id\'s value (acknowledged once every holder has it); prints its length')
+    .option('--file <file>', 'the value from a file ("-" for stdin), as bytes')
+    .action(async (name: string, id: string, value: string | undefined, opts: ApiOptions & { file?: string }) => {
+      console.log(await clientFor(opts).cacheSet(name, id, valueOf(value, opts.file)));
+    });
+  withApi(cache.command('append <name> <id> [value]'))
+    .description('append to an id\'s value (acknowledged once every holder has it); prints the new length')
+    .option('--file <file>', 'the bytes to append from a file ("-" for stdin)')
+    .action(async (name: string, id: string, value: string | undefined, opts: ApiOptions & { file?: string }) => {
+      console.log(await clientFor(opts).cacheAppend(name, id, valueOf(value, opts.file)));
+    });
+  withApi(cache.command('get <name> <id>'))
+    .description('an id\'s value, as bytes on stdout (from its owner)')
+    .action(async (name: string, id: string, opts: ApiOptions) => {
+      process.stdout.write(await clientFor(opts).cacheGet(name, id));
     });
   withApi(cache.command('rm <name> [id]'))
     .description('delete one id of a cache, or the whole cache')

@@ -14,8 +14,8 @@ export interface CacheView extends CacheSpec {
   unplaced: number;
   /** Ids moving: new holders copying them, or a new owner bringing the holders in line. */
   moving: number;
-  /** Per worker: ids it owns, holds (owner or replica) and is copying in. */
-  workers: Record<string, { owns: number; holds: number; copying: number }>;
+  /** Per worker: ids it owns, holds (owner or replica) and is copying in, and the compressed bytes of them it reported last. */
+  workers: Record<string, { owns: number; holds: number; copying: number; bytes?: number }>;
 }
 
 /** The cache half of StoreClient. */
@@ -59,6 +59,11 @@ export class StoreCaches {
         for (const w of p.next ?? []) if (!p.holders.includes(w)) entry(w).copying++;
       }
     }
+    const records = await Promise.all(Object.keys(view.workers).map((w) => this.store.get(this.keys.worker(w))));
+    Object.keys(view.workers).forEach((w, i) => {
+      const bytes = records[i] && decodeWorker(records[i]!.value)?.cacheBytes?.[name];
+      if (typeof bytes === 'number') view.workers[w].bytes = bytes;
+    });
     return view;
   }
 

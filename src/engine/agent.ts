@@ -268,6 +268,11 @@ export class Agent extends EventEmitter<AgentEvents> {
     return out;
   }
 
+  /** Shows the cache bytes this worker holds in its record. */
+  setCacheBytes(bytes: Record<string, number>): void {
+    if (!this.stopping) this.publisher.setCacheBytes(bytes);
+  }
+
   private publishLoad(): void {
     if (!this.stopping) this.publisher.publish(() => this.services.running.size + this.tasks.load, () => this.session);
   }

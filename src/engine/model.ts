@@ -62,6 +62,8 @@ export interface WorkerRecord {
   maxMemory?: number;
   /** Its node's rank in the leader election. */
   priority?: number;
+  /** Compressed bytes of cache data it holds, by cache (refreshed every few seconds while it changes). */
+  cacheBytes?: Record<string, number>;
 }
 
 const ID_RE = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,${LIMITS.idLength - 1}}$`);

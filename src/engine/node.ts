@@ -108,7 +108,7 @@ export class RotaNode {
     });
     this.agents.set(id, agent);
     await agent.start();
-    const holder = new CacheHolder({ store: this.options.store, keys: this.options.keys, log: this.options.log, workerId: id, peers: this.peers, maxBytes: () => agent.maxMemory });
+    const holder = new CacheHolder({ store: this.options.store, keys: this.options.keys, log: this.options.log, workerId: id, peers: this.peers, maxBytes: () => agent.maxMemory, onBytes: (b) => agent.setCacheBytes(b) });
     this.holders.set(id, holder);
     await holder.start();
     return { id };

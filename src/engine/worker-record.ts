@@ -97,6 +97,11 @@ export class WorkerRecordPublisher {
     this.published = load;
   }
 
+  /** Puts the cache bytes held in the record (written only when they changed). */
+  setCacheBytes(bytes: Record<string, number>): void {
+    if (JSON.stringify(bytes) !== JSON.stringify(this.record.cacheBytes ?? {})) void this.update({ cacheBytes: bytes });
+  }
+
   /** Schedules a load update. */
   publish(load: () => number, session: () => Session | undefined): void {
     if (this.timer) return;

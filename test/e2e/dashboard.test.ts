@@ -71,6 +71,13 @@ describe('dashboard in Chromium', { timeout: 180_000 }, () => {
       assert.equal(await row.locator('[data-field=holds]').textContent(), '20');
       assert.equal(await row.locator('[data-field=owns]').textContent(), '10');
     }
+    assert.equal(await section.locator('[data-field=moving]').textContent(), ' nothing moving');
+    // Bytes written show up per worker (each holds a copy), as the workers report them.
+    assert.equal((await api(up.api!, 'PUT', '/caches/ui-cache/id-0', 'some bytes '.repeat(500), 'application/octet-stream')).status, 200);
+    await waitFor(async () => {
+      const cells = await section.locator('[data-field=bytes]').allTextContents();
+      return cells.length === 2 && cells.every((t) => /^\d+ B$/.test(t) && Number(t.split(' ')[0]) > 20);
+    }, 15_000, 'each worker to show the bytes it holds');
     await api(up.api!, 'DELETE', '/caches/ui-cache');
   });
 

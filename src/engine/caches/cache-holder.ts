@@ -25,10 +25,14 @@ export interface CacheHolderOptions {
   peers: CachePeers;
   /** The worker's max memory, if set (cache bytes beyond it are refused). */
   maxBytes?: () => number | undefined;
+  /** Told the compressed bytes held by cache, every few seconds (for the worker's record). */
+  onBytes?: (bytes: Record<string, number>) => void;
 }
 
 /** Partitions one worker copies from their owners at once (a join does not swamp the fleet). */
 const MAX_COPIES = 64;
+/** The bytes held are reported this often at most. */
+const BYTES_EVERY_MS = 5000;
 /** Every placement is looked at again this often (retries of what failed). */
 const SCAN_MS = 500;
 
@@ -43,6 +47,7 @@ export class CacheHolder implements PeerHandler {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private scanQueued = false;
+  private bytesAt = 0;
 
   constructor(private readonly o: CacheHolderOptions) {
     this.copies = new HeldCopies(new PartitionData(gzipFast, o.maxBytes));
@@ -93,6 +98,7 @@ export class CacheHolder implements PeerHandler {
 
   private scan(): void {
     if (this.stopped) return;
+    if (Date.now() - this.bytesAt >= BYTES_EVERY_MS) (this.bytesAt = Date.now()), this.o.onBytes?.(this.copies.data.bytesByCache());
     for (const p of this.dir.all()) this.check(p);
     for (const [cache, id] of this.copies.list()) if (!this.dir.get(cache, id)) this.forget(cache, id);
   }

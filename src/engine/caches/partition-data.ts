@@ -131,6 +131,16 @@ export class PartitionData {
     return n;
   }
 
+  /** Compressed bytes held, by cache. */
+  bytesByCache(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [key, v] of this.values) {
+      const cache = key.slice(0, key.indexOf('\0'));
+      out[cache] = (out[cache] ?? 0) + v.stored;
+    }
+    return out;
+  }
+
   /** The ids of `cache` this worker holds. */
   ids(cache: string): string[] {
     return [...this.values.keys()].filter((k) => k.startsWith(`${cache}\0`)).map((k) => k.slice(cache.length + 1));

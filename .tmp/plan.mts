@@ -1,0 +1,10 @@
+import { planPartitions } from '/work/main/src/engine/caches/partition-planner.js';
+const ws = ['a','b','c','d'].map((id) => ({ id, capacity: 1, labels: {}, draining: false, load: 0 } as any));
+const ids = Array.from({ length: 1000 }, (_, i) => `p${i}`);
+let cur = planPartitions(ws.slice(0,3), ids, 2, new Map(), 'nodes');
+let t = performance.now();
+for (let i = 0; i < 10; i++) planPartitions(ws.slice(0,3), ids, 2, cur, 'nodes');
+console.log('stable 3 workers', ((performance.now() - t) / 10).toFixed(1), 'ms');
+t = performance.now();
+for (let i = 0; i < 10; i++) planPartitions(ws, ids, 2, cur, 'nodes');
+console.log('join', ((performance.now() - t) / 10).toFixed(1), 'ms');
