@@ -48,6 +48,15 @@ describe('cache ids over the fleet', { timeout: 120_000 }, () => {
     const score = async (node: string) => ((await api(fleet.nodes[0].api!, 'GET', `/caches/shuffle/part-7/score?node=${node}`)).body as { score: number }).score;
     assert.deepEqual([await score(nodes.holders[0].worker), await score(nodes.holders[1].worker), await score(other)], [0, 1, 2]);
     assert.equal(cli('cache', 'best', 'shuffle', 'part-7').split(' ')[0].trim(), best.worker);
+    // Values: set, append and get from the CLI, through any node (it forwards to the owner).
+    assert.equal(cli('cache', 'set', 'shuffle', 'part-7', 'hello').trim(), '5');
+    assert.equal(cli('cache', 'append', 'shuffle', 'part-7', ', world').trim(), '12');
+    assert.equal(cli('cache', 'get', 'shuffle', 'part-7'), 'hello, world');
+    for (const n of fleet.nodes) assert.equal(await (await fetch(`${n.api}/caches/shuffle/part-7`)).text(), 'hello, world');
+    const put = await api(fleet.nodes[1].api!, 'PUT', '/caches/shuffle/nope', 'x', 'application/octet-stream');
+    assert.equal(put.status, 404);
+    assert.match(put.body.message, /id nope of cache shuffle does not exist/);
+    assert.equal((await api(fleet.nodes[1].api!, 'PUT', '/caches/shuffle/part-7', '{}', 'application/json')).status, 415);
     // Bad input: a 4xx naming what is wrong.
     assert.equal((await api(fleet.nodes[0].api!, 'POST', '/caches', JSON.stringify({ name: 'shuffle', ids: ['x'], replicas: 3 }), 'application/json')).status, 400);
     assert.equal((await api(fleet.nodes[0].api!, 'POST', '/caches', JSON.stringify({ name: 'bad name', ids: [] }), 'application/json')).status, 400);
@@ -58,7 +67,9 @@ describe('cache ids over the fleet', { timeout: 120_000 }, () => {
     const before = new Map<string, { holders: string[]; epoch: number }>();
     for (const kv of (await fleet.store.range('/work/caches/shuffle/', { prefix: true })).kvs) before.set(kv.key, JSON.parse(kv.value));
     fleet.nodes.push(await startRota(['node', '--etcd', fleet.etcd.endpoints[0], '--id', 'c4', '--ttl', '5']));
-    await waitFor(async () => balanced(await view(), ['c1', 'c2', 'c3', 'c4']), 10_000, 'the joiner to take its share');
+    const joinAt = Date.now();
+    await waitFor(async () => balanced(await view(), ['c1', 'c2', 'c3', 'c4']), 30_000, 'the joiner to take its share');
+    console.log(`# the joiner took its share (500 copies) in ${Date.now() - joinAt} ms`);
     const joined = new Map<string, { holders: string[]; epoch: number }>();
     for (const kv of (await fleet.store.range('/work/caches/shuffle/', { prefix: true })).kvs) joined.set(kv.key, JSON.parse(kv.value));
     let moved = 0;

@@ -30,6 +30,7 @@ export function placementStep(current: PartitionPlacement, plan: readonly string
   // Never placed, or every copy lost with its holders: the plan at once, empty.
   if (survivors.length === 0) return same(H, plan) ? undefined : switchTo([...plan]);
   if (survivors.length < H.length) {
+    if (plan.every((w) => survivors.includes(w))) return switchTo([...plan]);
     const owner = survivors.includes(plan[0]) ? plan[0] : survivors[0];
     return switchTo([owner, ...survivors.filter((w) => w !== owner)], plan);
   }
