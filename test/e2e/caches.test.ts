@@ -91,3 +91,22 @@ describe('cache ids over the fleet', { timeout: 120_000 }, () => {
     }
   });
 });
+
+describe('two nodes bringing 1,000 new ids in line at once', { timeout: 120_000 }, () => {
+  const fleet = useEtcdFleet();
+
+  it('every id serves a write right after placement (each node syncs 500 ids on the other at once: no pool deadlock)', async () => {
+    for (const id of ['d1', 'd2']) fleet.nodes.push(await startRota(['node', '--etcd', fleet.etcd.endpoints[0], '--id', id, '--ttl', '5']));
+    const created = await api(fleet.nodes[0].api!, 'POST', '/caches', JSON.stringify({ name: 'pair', ids: Array.from({ length: 1000 }, (_, i) => `p-${i}`), replicas: 2 }), 'application/json');
+    assert.equal(created.status, 201);
+    const t0 = Date.now();
+    // One write to every 50th id, through either node: each within 10 s (a deadlock of the connection pools never answers).
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const r = await fetch(`${fleet.nodes[i % 2].api}/caches/pair/p-${i * 50}`, { method: 'PUT', body: `v${i}`, headers: { 'content-type': 'application/octet-stream' }, signal: AbortSignal.timeout(10_000) });
+        assert.equal(r.status, 200, await r.text());
+      }),
+    );
+    console.log(`# 2 nodes, 1,000 new ids with 2 copies: 20 writes answered ${Date.now() - t0} ms after the ids were created`);
+  });
+});

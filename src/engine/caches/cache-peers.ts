@@ -45,11 +45,21 @@ export class PeerUnreachableError extends Error {
 export const META_HEADER = 'x-rota-meta';
 const agentOptions = { keepAlive: true, maxSockets: 64 };
 
+/**
+ * Calls in three layers, each with connections of its own: a client's call (set, get) may wait on
+ * control calls (a forwarded write, a sync), a sync waits on a bulk call (a snapshot), and a bulk
+ * call waits on nothing. With one pool, 64 syncs each way, each waiting for a snapshot queued behind
+ * the others, deadlocked two nodes; with a pool per layer no wait can come back round.
+ */
+const LAYER: Record<PeerOp, 'client' | 'control' | 'bulk'> = { set: 'client', append: 'client', get: 'client', write: 'control', prepare: 'control', sync: 'control', ready: 'control', snapshot: 'bulk', digest: 'bulk' };
+
 /** The workers of this process, and the way to the others. */
 export class CachePeers {
   private readonly local = new Map<string, PeerHandler>();
-  private readonly httpAgent = new http.Agent(agentOptions);
-  private readonly httpsAgent = new https.Agent(agentOptions);
+  private readonly agents = {
+    http: { client: new http.Agent(agentOptions), control: new http.Agent(agentOptions), bulk: new http.Agent(agentOptions) },
+    https: { client: new https.Agent(agentOptions), control: new https.Agent(agentOptions), bulk: new https.Agent(agentOptions) },
+  };
   /** The API token, sent to other nodes (every node of a fleet shares it). */
   token?: string;
 
@@ -86,7 +96,8 @@ export class CachePeers {
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     const lib = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
-      const r = lib.request(url, { method: 'POST', headers, agent: url.protocol === 'https:' ? this.httpsAgent : this.httpAgent, timeout: timeoutMs }, (res) => {
+      const agent = this.agents[url.protocol === 'https:' ? 'https' : 'http'][LAYER[req.op]];
+      const r = lib.request(url, { method: 'POST', headers, agent, timeout: timeoutMs }, (res) => {
         const parts: Buffer[] = [];
         res.on('data', (c: Buffer) => parts.push(c));
         res.on('error', (err) => reject(new PeerUnreachableError(worker, err.message)));
@@ -118,8 +129,7 @@ export class CachePeers {
 
   /** Closes idle connections. */
   close(): void {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    for (const kind of Object.values(this.agents)) for (const agent of Object.values(kind)) agent.destroy();
   }
 }
 

@@ -123,8 +123,10 @@ export class OwnerSide {
         }
         if (r.status !== 404 && r.status < 500) return r;
         if (r.status === 507) return r;
+        this.ctx.log.debug('a replica refused a forwarded write, trying again', { cache, id, replica, status: r.status, error: String(r.meta.error ?? '') });
       } catch (err) {
         if (!(err instanceof PeerUnreachableError)) throw err;
+        if (attempt % 10 === 0) this.ctx.log.warn('a replica does not answer: the write waits for it (or for the leader to replace it)', { cache, id, replica, error: err.message });
       }
       // Unreachable: tried again until it answers or the leader replaces it (a new epoch).
       if (this.ctx.dir.get(cache, id)?.placement.epoch !== meta.epoch) return reply(409, { error: 'moved' });
