@@ -1,7 +1,8 @@
 // The bytes of the cache partitions one worker holds, in its memory and compressed, within its max
-// memory. A value is kept as the compressed chunks it was written in: an append compresses only what
-// it adds (gzip members concatenate: the chunks inflate to the whole value), and a value of many
-// small chunks is compressed again as one once they outnumber MAX_CHUNKS.
+// memory. A value is kept as compressed chunks plus a raw tail: writes land in the tail as they
+// come, and the tail is compressed into one more chunk once it holds 64 KiB (or a copy is taken);
+// gzip members concatenate, so the chunks inflate to the whole value, and a value of many chunks is
+// compressed again as one once they outnumber MAX_CHUNKS.
 import zlib from 'node:zlib';
 
 /** Compression of stored values (chosen by measurement: see bench/cache.ts). */
@@ -35,12 +36,19 @@ interface Value {
   chunks: Buffer[];
   /** Compressed bytes, all chunks. */
   stored: number;
-  /** Bytes once decompressed. */
+  /** Bytes written since the last compression, as written (small appends are not compressed one by one). */
+  tail: Buffer[];
+  tailBytes: number;
+  /** Bytes once decompressed, tail included. */
   length: number;
 }
 
 /** Appends past this many chunks compress the value again as one. */
 const MAX_CHUNKS = 64;
+/** The raw tail is compressed into a chunk once it holds this much (gzip costs tens of µs a call, whatever the size). */
+const TAIL_BYTES = 64 * 1024;
+
+const empty = (): Value => ({ chunks: [], stored: 0, tail: [], tailBytes: 0, length: 0 });
 
 /** The partitions of every cache one worker holds. */
 export class PartitionData {
@@ -49,15 +57,17 @@ export class PartitionData {
 
   constructor(
     private readonly codec: Codec = gzipFast,
-    /** The most compressed bytes this worker may hold (undefined: no limit). */
+    /** The most bytes this worker may hold, compressed and raw tails together (undefined: no limit). */
     private readonly maxBytes: () => number | undefined = () => undefined,
+    /** Raw bytes a tail gathers before it is compressed. */
+    private readonly tailLimit = TAIL_BYTES,
   ) {}
 
   private static key(cache: string, id: string): string {
     return `${cache}\0${id}`;
   }
 
-  /** Compressed bytes held, all partitions. */
+  /** Bytes held, all partitions (compressed chunks and raw tails). */
   get usedBytes(): number {
     return this.used;
   }
@@ -69,7 +79,8 @@ export class PartitionData {
   /** The value of `id` (empty for an id created without data), or undefined if this worker does not hold it. */
   get(cache: string, id: string): Buffer | undefined {
     const v = this.values.get(PartitionData.key(cache, id));
-    return v && this.codec.decompress(v.chunks);
+    if (!v) return undefined;
+    return v.tail.length ? Buffer.concat([this.codec.decompress(v.chunks), ...v.tail]) : this.codec.decompress(v.chunks);
   }
 
   /** Its length once decompressed, or undefined. */
@@ -80,39 +91,48 @@ export class PartitionData {
   /** Replaces the value of `id` (creates it). */
   set(cache: string, id: string, data: Buffer): void {
     const key = PartitionData.key(cache, id);
-    const chunk = data.length ? this.codec.compress(data) : undefined;
     const old = this.values.get(key);
-    this.reserve((chunk?.length ?? 0) - (old?.stored ?? 0));
-    this.values.set(key, { chunks: chunk ? [chunk] : [], stored: chunk?.length ?? 0, length: data.length });
+    const v = empty();
+    if (data.length >= this.tailLimit) {
+      const chunk = this.codec.compress(data);
+      (v.chunks = [chunk]), (v.stored = chunk.length);
+    } else if (data.length) (v.tail = [Buffer.from(data)]), (v.tailBytes = data.length);
+    v.length = data.length;
+    this.reserve(v.stored + v.tailBytes - (old ? old.stored + old.tailBytes : 0));
+    this.values.set(key, v);
   }
 
   /** Appends `data` to the value of `id` (created if absent); returns its new length. */
   append(cache: string, id: string, data: Buffer): number {
     const key = PartitionData.key(cache, id);
-    const v = this.values.get(key) ?? { chunks: [], stored: 0, length: 0 };
-    if (data.length === 0) return (this.values.set(key, v), v.length);
-    const chunk = this.codec.compress(data);
-    this.reserve(chunk.length);
-    v.chunks.push(chunk);
-    v.stored += chunk.length;
-    v.length += data.length;
+    const v = this.values.get(key) ?? empty();
+    if (data.length) {
+      this.reserve(data.length);
+      v.tail.push(Buffer.from(data));
+      v.tailBytes += data.length;
+      v.length += data.length;
+    }
     this.values.set(key, v);
+    if (v.tailBytes >= this.tailLimit) this.flush(v);
     if (v.chunks.length > MAX_CHUNKS) this.compact(key, v);
     return v.length;
   }
 
-  /** The compressed chunks of `id` (shared, never changed in place: a snapshot), or undefined. */
+  /** The compressed chunks of `id` (its tail compressed first; shared, never changed in place: a snapshot), or undefined. */
   raw(cache: string, id: string): { chunks: Buffer[]; length: number } | undefined {
     const v = this.values.get(PartitionData.key(cache, id));
-    return v && { chunks: [...v.chunks], length: v.length };
+    if (!v) return undefined;
+    this.flush(v);
+    return { chunks: [...v.chunks], length: v.length };
   }
 
   /** Replaces `id` with chunks taken from raw() here or on another worker (within the budget). */
   load(cache: string, id: string, chunks: Buffer[], length: number): void {
     const key = PartitionData.key(cache, id);
     const stored = chunks.reduce((n, c) => n + c.length, 0);
-    this.reserve(stored - (this.values.get(key)?.stored ?? 0));
-    this.values.set(key, { chunks: [...chunks], stored, length });
+    const old = this.values.get(key);
+    this.reserve(stored - (old ? old.stored + old.tailBytes : 0));
+    this.values.set(key, { ...empty(), chunks: [...chunks], stored, length });
   }
 
   /** Forgets `id`; returns whether it was held. */
@@ -120,7 +140,7 @@ export class PartitionData {
     const key = PartitionData.key(cache, id);
     const v = this.values.get(key);
     if (!v) return false;
-    this.used -= v.stored;
+    this.used -= v.stored + v.tailBytes;
     return this.values.delete(key);
   }
 
@@ -131,12 +151,12 @@ export class PartitionData {
     return n;
   }
 
-  /** Compressed bytes held, by cache. */
+  /** Bytes held, by cache. */
   bytesByCache(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [key, v] of this.values) {
       const cache = key.slice(0, key.indexOf('\0'));
-      out[cache] = (out[cache] ?? 0) + v.stored;
+      out[cache] = (out[cache] ?? 0) + v.stored + v.tailBytes;
     }
     return out;
   }
@@ -152,10 +172,20 @@ export class PartitionData {
     this.used += bytes;
   }
 
+  /** Compresses the raw tail into a chunk (compressed, it can only be smaller or a few bytes larger). */
+  private flush(v: Value): void {
+    if (!v.tail.length) return;
+    const chunk = this.codec.compress(v.tail.length === 1 ? v.tail[0] : Buffer.concat(v.tail));
+    this.used += chunk.length - v.tailBytes;
+    v.chunks.push(chunk);
+    v.stored += chunk.length;
+    (v.tail = []), (v.tailBytes = 0);
+  }
+
   /** Compresses a value of many chunks again as one (its bytes can only shrink). */
   private compact(key: string, v: Value): void {
     const whole = this.codec.compress(this.codec.decompress(v.chunks));
     this.used += whole.length - v.stored;
-    this.values.set(key, { chunks: [whole], stored: whole.length, length: v.length });
+    this.values.set(key, { ...v, chunks: [whole], stored: whole.length });
   }
 }
