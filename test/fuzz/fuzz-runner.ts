@@ -185,6 +185,7 @@ export async function fuzzNode(base: string, options: { backend: string; request
   await json('POST', '/work', JSON.stringify({ id: SEEDED.work, content: 'fuzz' }));
   await json('POST', '/jobs', JSON.stringify({ name: SEEDED.job, id: SEEDED.job, command: ['true'], matrix: { x: ['1', '2'] } }));
   await json('POST', '/runs', JSON.stringify({ id: SEEDED.run, participants: { [SEEDED.node]: [1, 2] } }));
+  await json('POST', '/caches', JSON.stringify({ name: SEEDED.cache, ids: ['a', 'x'] }));
 
   // /healthz every 100 ms for the whole run, on its own connection.
   let probing = true;

@@ -17,7 +17,7 @@ export interface FuzzRequest {
 }
 
 /** Ids the runner creates before fuzzing, so some requests reach real resources. */
-export const SEEDED = { work: 'fz-a', job: 'fzjob', run: 'fzrun', node: 'n' };
+export const SEEDED = { work: 'fz-a', job: 'fzjob', run: 'fzrun', node: 'n', cache: 'fzc' };
 
 const utf8 = (s: string) => Buffer.from(s, 'utf8');
 
@@ -139,6 +139,9 @@ const cacheCreate = fc.record(
   { requiredKeys: [] },
 );
 
+const cacheName = fc.oneof({ arbitrary: fc.constant(SEEDED.cache), weight: 3 }, { arbitrary: segment, weight: 1 });
+const cacheId = fc.oneof({ arbitrary: fc.constantFrom('a', 'x'), weight: 3 }, { arbitrary: segment, weight: 1 });
+
 /** A live configuration change, most of it nearly valid. */
 const workerConfig = fc.record(
   {
@@ -174,6 +177,9 @@ const routed: fc.Arbitrary<{ method: string; path: string; body?: FuzzRequest['b
   own(json(cacheCreate), ['application/json']).map((b) => ({ method: 'POST', path: '/caches', ...b })),
   fc.tuple(segment, segment, fc.constantFrom('nodes', 'best', 'score', 'score?node=w1', 'score?node=bad%20id'), noBody).map(([c, id, what, b]) => ({ method: 'GET', path: `/caches/${c}/${id}/${what}`, ...b })),
   fc.tuple(segment, fc.option(segment, { nil: undefined }), noBody).map(([c, id, b]) => ({ method: 'DELETE', path: id === undefined ? `/caches/${c}` : `/caches/${c}/${id}`, ...b })),
+  // Cache values: the seeded cache (no worker holds it on these targets) and nonsense.
+  fc.tuple(cacheName, cacheId, fc.constantFrom('PUT', 'GET', 'POST'), own(fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)), RAW)).map(([c, id, method, b]) => ({ method, path: method === 'POST' ? `/caches/${c}/${id}/append` : `/caches/${c}/${id}`, ...(method === 'GET' ? {} : b) })),
+  fc.tuple(segment, cacheName, cacheId, fc.constantFrom('write', 'prepare', 'sync', 'snapshot', 'ready', 'set', 'append', 'get', 'digest', 'nope'), own(fc.uint8Array({ maxLength: 32 }).map((a) => Buffer.from(a)), RAW)).map(([w, c, id, op, b]) => ({ method: 'POST', path: `/internal/caches/${w}/${c}/${id}/${op}`, ...b })),
   fc.tuple(fc.constantFrom('zone=a', 'zone=a,disk=ssd', 'zone', '=a', 'bad key!=x', '', '%00=1'), noBody).map(([q, b]) => ({ method: 'GET', path: `/workers?label=${encodeURIComponent(q)}`, ...b })),
   fc.tuple(segment, fc.constantFrom('', '?crash=true', '?crash=1', '?crash=no'), noBody).map(([id, q, b]) => ({ method: 'DELETE', path: `/workers/${id}${q}`, ...b })),
   fc.tuple(fc.constantFrom('/events', '/ws', `/runs/${SEEDED.run}/events`), sometimes(fc.tuple(fc.constantFrom('prefix', 'item', 'job', 'run', 'fromRevision'), queryValue).map(([k, v]) => `${k}=${v}`), 60), noBody).map(([path, q, b]) => ({ method: 'GET', path: q ? `${path}?${q}` : path, ...b })),

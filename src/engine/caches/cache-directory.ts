@@ -126,6 +126,11 @@ export class CacheDirectory extends EventEmitter<CacheDirectoryEvents> {
     return kv ? (decodeWorker(kv.value)?.api ?? undefined) : undefined;
   }
 
+  /** How many workers are registered. */
+  get workerCount(): number {
+    return this.workerView.kvs.size;
+  }
+
   /** Whether a worker is registered (its session is live). */
   live(worker: string): boolean {
     return this.workerView.kvs.has(this.keys.worker(worker));

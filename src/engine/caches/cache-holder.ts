@@ -15,6 +15,7 @@ import { overBudget, OwnerSide } from './owner-side.js';
 import { gzipFast, OverBudgetError, PartitionData } from './partition-data.js';
 import { keepsCopy } from './placement-step.js';
 import { takeOver } from './view-change.js';
+import { invalidPeerCall as invalid } from './peer-call-checks.js';
 import { TxnBatcher } from '../txn-batcher.js';
 
 export interface CacheHolderOptions {
@@ -175,6 +176,11 @@ export class CacheHolder implements PeerHandler {
     if (this.stopped) return reply(503, { error: 'stopping' });
     const { cache, id, meta: m } = req;
     const body = req.body ?? Buffer.alloc(0);
+    const bad = invalid(req);
+    if (bad) return reply(400, { error: 'invalid', message: bad });
+    // An epoch this worker has not seen placed is waited for a moment (its watch may lag), never taken on trust: a
+    // made-up epoch would fence the partition's real owner.
+    if (typeof m.epoch === 'number' && !(await this.epochKnown(cache, id, m.epoch))) return reply(503, { error: 'unknown_epoch', message: `epoch ${m.epoch} of ${cache}/${id} is not (yet) placed` });
     switch (req.op) {
       case 'set':
       case 'append':
@@ -203,6 +209,17 @@ export class CacheHolder implements PeerHandler {
       }
       case 'ready':
         return this.owner.learnerReady(cache, id, Number(m.epoch), String(m.learner)) ? reply(200) : reply(409, { error: 'recopy' });
+    }
+  }
+
+  /** Whether `epoch` has been placed for the partition (waiting up to a second for this worker's view to show it). */
+  private async epochKnown(cache: string, id: string, epoch: number): Promise<boolean> {
+    const until = Date.now() + 1000;
+    for (;;) {
+      const known = this.dir.get(cache, id)?.placement.epoch;
+      if (known !== undefined && epoch <= known) return true;
+      if (Date.now() >= until) return false;
+      await this.dir.changed(cache, id, known ?? -1, until - Date.now());
     }
   }
 
@@ -254,3 +271,4 @@ export class CacheHolder implements PeerHandler {
     return reply(200);
   }
 }
+

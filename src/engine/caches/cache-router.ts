@@ -6,6 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { CacheDirectory } from './cache-directory.js';
 import { PeerUnreachableError, type CachePeers, type PeerOp, type PeerReply } from './cache-peers.js';
 
+/** How long an id with no holder is waited for before the call is refused. */
+const NOT_PLACED_MS = 2000;
+
 /** A cache operation refused, with the status and code an HTTP face answers with. */
 export class CacheOpError extends Error {
   constructor(
@@ -48,7 +51,8 @@ export class CacheRouter {
 
   private async send(op: PeerOp, cache: string, id: string, body?: Buffer): Promise<PeerReply> {
     const writeId = randomUUID();
-    const deadline = Date.now() + (this.options.timeoutMs ?? 20_000);
+    const timeout = this.options.timeoutMs ?? 20_000;
+    const deadline = Date.now() + timeout;
     let why = 'no owner yet';
     for (;;) {
       const placed = await this.dir.lookup(cache, id);
@@ -57,6 +61,10 @@ export class CacheRouter {
       }
       const { holders, epoch } = placed.placement;
       const owner = holders[0];
+      // Not placed: at once when no worker is there to hold it, else after a moment (a new id is placed within ~100 ms).
+      if (!owner && (this.dir.workerCount === 0 || Date.now() > deadline - timeout + NOT_PLACED_MS)) {
+        throw new CacheOpError(409, 'not_placed', `id ${id} of cache ${cache} is on no worker yet${this.dir.workerCount === 0 ? ': no worker is running (start one: rota node, or rota up with --workers)' : ': the leader has not placed it (is a leader running?)'}`);
+      }
       if (owner) {
         try {
           const r = await this.peers.call(owner, this.dir.api(owner), { op, cache, id, meta: { writeId }, body }, Math.max(1000, deadline - Date.now()));
