@@ -105,6 +105,12 @@ export class CacheDirectory extends EventEmitter<CacheDirectoryEvents> {
     return kv ? this.decode(kv) : undefined;
   }
 
+  /** A partition's placement as the store holds it now (not the view). */
+  async fetch(cache: string, id: string): Promise<PlacedPartition | undefined> {
+    const kv = await this.store.get(this.keys.partition(cache, id));
+    return kv ? this.decode(kv) : undefined;
+  }
+
   /** Whether the cache exists, read from the store when the view has not seen it. */
   async cacheExists(cache: string): Promise<boolean> {
     return this.hasCache(cache) || (await this.store.get(this.keys.cache(cache))) !== null;

@@ -31,7 +31,7 @@ export interface CacheHolderOptions {
 }
 
 /** Partitions one worker copies from their owners at once (a join does not swamp the fleet). */
-const MAX_COPIES = 64;
+const MAX_COPIES = 16;
 /** The bytes held are reported this often at most. */
 const BYTES_EVERY_MS = 5000;
 /** Every placement is looked at again this often (retries of what failed). */
@@ -118,7 +118,8 @@ export class CacheHolder implements PeerHandler {
       if (s) this.forget(cache, id);
       return;
     }
-    if (p.holders[0] === self) {
+    // A switch this worker is writing may show here before its write returns: it is the switch's to finish.
+    if (p.holders[0] === self && !this.owner.isSwitching(cache, id)) {
       if (s?.synced !== p.epoch) this.once(`take:${cache}\0${id}`, () => this.takeOver(cache, id));
       else if (p.prev?.length) this.once(`prev:${cache}\0${id}`, () => this.clearPrev(cache, id, p.epoch));
       else if (p.next) void this.owner.maybeSwitch(cache, id);
@@ -142,7 +143,11 @@ export class CacheHolder implements PeerHandler {
   private async takeOver(cache: string, id: string): Promise<void> {
     const p = this.dir.get(cache, id);
     if (!p || p.placement.holders[0] !== this.o.workerId) return;
-    if (await takeOver(this.ctx, cache, id, p.placement)) await this.clearPrev(cache, id, p.placement.epoch);
+    const t = Date.now();
+    if (await takeOver(this.ctx, cache, id, p.placement)) {
+      this.o.log.debug('took over a cache partition', { cache, id, epoch: p.placement.epoch, ms: Date.now() - t });
+      await this.clearPrev(cache, id, p.placement.epoch);
+    }
   }
 
   /** The take-over is done: the earlier holders may drop their copies. */
@@ -188,7 +193,7 @@ export class CacheHolder implements PeerHandler {
       case 'get':
         return this.owner.get(cache, id);
       case 'write':
-        return this.replicaWrite(cache, id, Number(m.epoch), Number(m.seq), m.op === 'set' ? 'set' : 'append', body, String(m.writeId));
+        return this.replicaWrite(cache, id, Number(m.epoch), Number(m.seq), m.op === 'set' ? 'set' : 'append', body, String(m.writeId), m.base as { synced: number; seq: number } | undefined);
       case 'prepare':
         return this.prepare(cache, id, Number(m.epoch));
       case 'sync':
@@ -214,21 +219,24 @@ export class CacheHolder implements PeerHandler {
 
   /** Whether `epoch` has been placed for the partition (waiting up to a second for this worker's view to show it). */
   private async epochKnown(cache: string, id: string, epoch: number): Promise<boolean> {
+    const seen = () => this.dir.get(cache, id)?.placement.epoch ?? -1;
+    if (seen() >= epoch) return true;
+    // Not in the view yet: the store itself (quicker than the watch on a busy node), then the watch for a second.
+    if (((await this.dir.fetch(cache, id))?.placement.epoch ?? -1) >= epoch) return true;
     const until = Date.now() + 1000;
-    for (;;) {
-      const known = this.dir.get(cache, id)?.placement.epoch;
-      if (known !== undefined && epoch <= known) return true;
-      if (Date.now() >= until) return false;
-      await this.dir.changed(cache, id, known ?? -1, until - Date.now());
-    }
+    while (Date.now() < until && seen() < epoch) await this.dir.changed(cache, id, seen(), until - Date.now());
+    return seen() >= epoch;
   }
 
   /** A write forwarded by the owner of `epoch`. */
-  private replicaWrite(cache: string, id: string, epoch: number, seq: number, op: WriteOp, data: Buffer, writeId: string): PeerReply {
+  private replicaWrite(cache: string, id: string, epoch: number, seq: number, op: WriteOp, data: Buffer, writeId: string, base?: { synced: number; seq: number }): PeerReply {
     const s = this.copies.state(cache, id);
     if (!s) return reply(409, { error: 'sync' });
     if (epoch < s.promised) return reply(409, { error: 'stale' });
     if (s.copying) return (s.copying.push({ seq, op, data, writeId }), reply(200));
+    // The first write after a switch that kept its owner: a copy exactly in the state the owner had (same synced
+    // epoch, same writes) is in line with the new epoch as it stands.
+    if (base && s.synced === base.synced && s.seq === base.seq && seq === s.seq + 1 && epoch > s.synced) s.synced = s.promised = epoch;
     if (s.synced !== epoch || seq > s.seq + 1) return reply(409, { error: 'sync' });
     if (seq <= s.seq) return reply(200);
     try {

@@ -25,6 +25,8 @@ export interface CachePlacerOptions {
 
 /** Placement writes per transaction: one compare each, beside the fence, under etcd's 128. */
 const PER_TXN = 60;
+/** Changes the last plan foresaw are planned again after this long (once). */
+const SETTLE_MS = 500;
 /** Changes within this long are planned together. */
 const COALESCE_MS = 25;
 
@@ -38,6 +40,7 @@ interface CacheState {
 export class CachePlacer {
   private readonly view: PrefixView;
   private timer?: NodeJS.Timeout;
+  private soon?: NodeJS.Timeout;
   private running: Promise<void> = Promise.resolve();
   private stopped = false;
   private again = false;
@@ -49,9 +52,13 @@ export class CachePlacer {
   }
 
   async start(): Promise<void> {
-    // A change the last plan foresaw (an owner switching to the planned holders, clearing `prev`) needs no new plan:
-    // planning a thousand partitions mid-move costs the leader ~100 ms each time.
-    this.view.on('change', (batch) => batch.events.some((ev) => ev.type === 'delete' || !this.planned.has(ev.kv.key) || this.planned.get(ev.kv.key) !== holdersOf(ev.kv.value)) && this.schedule());
+    // A change the last plan foresaw (an owner switching to the planned holders, clearing `prev`) needs no new plan
+    // at once — planning a thousand partitions mid-move costs the leader ~100 ms each time — but one a moment later:
+    // new holders could not be made owners while they had no data, so the plan of the moved fleet may differ.
+    this.view.on('change', (batch) => {
+      if (batch.events.some((ev) => ev.type === 'delete' || !this.planned.has(ev.kv.key) || this.planned.get(ev.kv.key) !== holdersOf(ev.kv.value))) this.schedule();
+      else this.scheduleSoon();
+    });
     this.view.on('reset', () => this.schedule());
     await this.view.start();
     this.schedule();
@@ -65,8 +72,15 @@ export class CachePlacer {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.soon);
     await this.running;
     await this.view.close();
+  }
+
+  /** Plans once within SETTLE_MS (however many changes ask meanwhile). */
+  private scheduleSoon(): void {
+    if (this.stopped || this.soon) return;
+    this.soon = setTimeout(() => ((this.soon = undefined), this.schedule()), SETTLE_MS);
   }
 
   private schedule(): void {

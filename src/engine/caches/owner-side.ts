@@ -7,6 +7,7 @@ import { reply, PeerUnreachableError, type PeerReply } from './cache-peers.js';
 import type { WriteOp } from './held-copies.js';
 import { sleep, type HolderContext } from './holder-context.js';
 import { switchToNext } from './placement-step.js';
+import type { PlacedPartition } from './cache-directory.js';
 
 /** How long a write waits for its owner to finish taking over before it is sent back to be routed again. */
 const TAKEOVER_WAIT_MS = 3000;
@@ -18,13 +19,19 @@ interface Learners {
   targets: Set<string>;
   /** Caught up (installed their copy and every write since). */
   ready: Set<string>;
+  /** Forwards not yet answered. */
+  inflight: Set<Promise<unknown>>;
 }
 
 export class OwnerSide {
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly learners = new Map<string, Learners>();
-  /** Partitions this owner has switched away from: writes at an epoch below this are refused before the directory shows the switch. */
-  private readonly switched = new Map<string, number>();
+  /** Partitions whose switch is being written (the directory may show it before the write returns). */
+  private readonly switching = new Set<string>();
+  /** Placements this owner wrote itself (a switch), used until the directory shows them. */
+  private readonly wrote = new Map<string, PlacedPartition>();
+  /** After a switch that kept this owner: the state every holder had (the first write of the new epoch names it). */
+  private readonly bases = new Map<string, { epoch: number; synced: number; seq: number }>();
 
   constructor(private readonly ctx: HolderContext) {}
 
@@ -42,12 +49,22 @@ export class OwnerSide {
     return run;
   }
 
+  /** The partition's placement: the directory's, or the one this owner wrote if the directory has not shown it yet. */
+  placed(cache: string, id: string): PlacedPartition | undefined {
+    const key = OwnerSide.key(cache, id);
+    const seen = this.ctx.dir.get(cache, id);
+    const mine = this.wrote.get(key);
+    if (!mine) return seen;
+    if (seen && seen.modRevision >= mine.modRevision) return (this.wrote.delete(key), seen);
+    return mine;
+  }
+
   /** The epoch at which this worker owns the partition and may serve it now, or a reply saying why not. */
   private owning(cache: string, id: string): number | PeerReply {
-    const p = this.ctx.dir.get(cache, id);
+    const p = this.placed(cache, id);
     if (!p) return reply(404, { error: 'not_found', message: `id ${id} of cache ${cache} does not exist` });
     const { holders, epoch } = p.placement;
-    if (holders[0] !== this.ctx.self || epoch < (this.switched.get(OwnerSide.key(cache, id)) ?? 0)) return reply(409, { error: 'moved', epoch });
+    if (holders[0] !== this.ctx.self) return reply(409, { error: 'moved', epoch });
     if (this.ctx.copies.state(cache, id)?.synced !== epoch) return reply(503, { error: 'taking_over', epoch });
     return epoch;
   }
@@ -92,8 +109,9 @@ export class OwnerSide {
         throw err;
       }
       const seq = copies.state(cache, id)!.seq;
-      const replicas = this.ctx.dir.get(cache, id)!.placement.holders.slice(1);
-      const meta = { epoch, seq, op, writeId };
+      const replicas = this.placed(cache, id)!.placement.holders.slice(1);
+      const base = this.bases.get(OwnerSide.key(cache, id));
+      const meta = { epoch, seq, op, writeId, ...(base?.epoch === epoch && base.seq === seq - 1 ? { base: { synced: base.synced, seq: base.seq } } : {}) };
       this.forwardToLearners(cache, id, epoch, meta, data);
       const results = await Promise.all(replicas.map((r) => this.forward(r, cache, id, meta, data)));
       const full = results.find((r) => r.status === 507);
@@ -129,7 +147,7 @@ export class OwnerSide {
         if (attempt % 10 === 0) this.ctx.log.warn('a replica does not answer: the write waits for it (or for the leader to replace it)', { cache, id, replica, error: err.message });
       }
       // Unreachable: tried again until it answers or the leader replaces it (a new epoch).
-      if (this.ctx.dir.get(cache, id)?.placement.epoch !== meta.epoch) return reply(409, { error: 'moved' });
+      if (this.placed(cache, id)?.placement.epoch !== meta.epoch) return reply(409, { error: 'moved' });
       await sleep(Math.min(500, 20 * 2 ** Math.min(attempt, 5)));
     }
     return reply(409, { error: 'moved' });
@@ -145,7 +163,7 @@ export class OwnerSide {
     if (this.owning(cache, id) !== epoch) return false;
     const key = OwnerSide.key(cache, id);
     let l = this.learners.get(key);
-    if (!l || l.epoch !== epoch) this.learners.set(key, (l = { epoch, targets: new Set(), ready: new Set() }));
+    if (!l || l.epoch !== epoch) this.learners.set(key, (l = { epoch, targets: new Set(), ready: new Set(), inflight: new Set() }));
     l.targets.add(learner);
     l.ready.delete(learner);
     return true;
@@ -164,11 +182,13 @@ export class OwnerSide {
     const l = this.learners.get(OwnerSide.key(cache, id));
     if (!l || l.epoch !== epoch) return;
     for (const learner of l.targets) {
-      // A learner that misses a write copies again: it is never waited for.
-      void this.ctx
+      // A learner that misses a write copies again: it is never waited for (but a switch waits for what is in flight).
+      const sent: Promise<unknown> = this.ctx
         .call(learner, { op: 'write', cache, id, meta, body: data })
         .then((r) => r.status === 200 || (l.targets.delete(learner), l.ready.delete(learner)))
-        .catch(() => (l.targets.delete(learner), l.ready.delete(learner)));
+        .catch(() => (l.targets.delete(learner), l.ready.delete(learner)))
+        .finally(() => l.inflight.delete(sent));
+      l.inflight.add(sent);
     }
   }
 
@@ -180,34 +200,57 @@ export class OwnerSide {
   async maybeSwitch(cache: string, id: string): Promise<void> {
     const key = OwnerSide.key(cache, id);
     const ready = () => {
-      const p = this.ctx.dir.get(cache, id);
+      const p = this.placed(cache, id);
       const l = this.learners.get(key);
       if (!p?.placement.next || typeof this.owning(cache, id) !== 'number' || !l || l.epoch !== p.placement.epoch) return undefined;
       const fresh = p.placement.next.filter((w) => !p.placement.holders.includes(w));
       return fresh.every((w) => l.ready.has(w)) ? p : undefined;
     };
     if (!ready()) return;
+    const queued = Date.now();
     await this.serial(cache, id, async () => {
       const p = ready();
       if (!p) return;
+      // Every write so far has reached the learners (a learner whose forward failed is no longer ready).
+      await Promise.all(this.learners.get(key)?.inflight ?? []);
+      if (!ready()) return;
+      const state = this.ctx.copies.state(cache, id)!;
       const to = switchToNext(p.placement);
-      const r = await this.ctx.batcher.run({
-        compare: [{ key: this.ctx.keys.partition(cache, id), target: 'mod', op: '==', value: p.modRevision }],
-        success: [{ type: 'put', key: this.ctx.keys.partition(cache, id), value: JSON.stringify(to) }],
-      });
+      const keeps = to.holders[0] === this.ctx.self;
+      // Kept as owner: every new holder holds exactly this copy, and the old ones were never writers: no take-over, no prev.
+      if (keeps) to.prev = p.placement.prev;
+      if (keeps && !to.prev?.length) delete to.prev;
+      const casAt = Date.now();
+      this.switching.add(key);
+      const r = await this.ctx.batcher
+        .run({
+          compare: [{ key: this.ctx.keys.partition(cache, id), target: 'mod', op: '==', value: p.modRevision }],
+          success: [{ type: 'put', key: this.ctx.keys.partition(cache, id), value: JSON.stringify(to) }],
+        })
+        .finally(() => this.switching.delete(key));
       if (!r.succeeded) return;
-      // The learners are holders now; writes wait for the new epoch's owner.
-      this.switched.set(key, to.epoch);
+      this.wrote.set(key, { cache, id, placement: to, modRevision: r.revision });
       this.dropLearners(cache, id);
-      this.ctx.log.debug('cache partition switched to its new holders', { cache, id, holders: to.holders.join(','), epoch: to.epoch });
+      if (keeps) {
+        // The first write of the new epoch tells each holder the state it must be in to take it (see replicaWrite).
+        this.bases.set(key, { epoch: to.epoch, synced: state.synced, seq: state.seq });
+        state.synced = state.promised = to.epoch;
+      }
+      this.ctx.log.debug('cache partition switched to its new holders', { cache, id, holders: to.holders.join(','), epoch: to.epoch, kept: keeps, queuedMs: casAt - queued, casMs: Date.now() - casAt });
     });
+  }
+
+  /** Whether a switch of the partition is being written by this owner. */
+  isSwitching(cache: string, id: string): boolean {
+    return this.switching.has(OwnerSide.key(cache, id));
   }
 
   /** Forgets a partition's learners and switch marks (its placement is gone or this worker no longer owns it). */
   forget(cache: string, id: string): void {
     const key = OwnerSide.key(cache, id);
     this.learners.delete(key);
-    this.switched.delete(key);
+    this.wrote.delete(key);
+    this.bases.delete(key);
   }
 }
 
