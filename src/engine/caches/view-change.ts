@@ -28,7 +28,7 @@ export async function takeOver(ctx: HolderContext, cache: string, id: string, p:
     const mine = standings.find((s) => s.worker === ctx.self)!;
     if (!best || best.synced < 0) {
       ctx.copies.createEmpty(cache, id, p.epoch);
-      if (p.prev?.length) ctx.log.warn('a cache partition lost every copy with its holders: it starts empty', { cache, id, epoch: p.epoch });
+      if (p.epoch > 1) ctx.log.warn('a cache partition lost every copy with its holders: it starts empty', { cache, id, epoch: p.epoch });
     } else if (best.synced !== mine.synced || best.seq !== mine.seq) {
       const snap = await until(ctx, cache, id, p.epoch, () => pullSnapshot(ctx, best.worker, cache, id, { epoch: p.epoch }));
       ctx.copies.install(cache, id, snap, snap.synced);
