@@ -108,13 +108,19 @@ export class HeldCopies {
     }
   }
 
-  /** Takes back a write that failed elsewhere: the copy becomes `snap` again. */
-  restore(cache: string, id: string, snap: Snapshot): void {
+  /** The copy as it stands, cheaply, to take a write back with restore() (nothing compressed). */
+  capture(cache: string, id: string): { data: unknown; seq: number; recent: Array<[string, number]> } | undefined {
+    const s = this.state(cache, id);
+    return s && { data: this.data.capture(cache, id), seq: s.seq, recent: [...s.recent] };
+  }
+
+  /** Takes back a write that failed elsewhere: the copy becomes what capture() saw. */
+  restore(cache: string, id: string, before: NonNullable<ReturnType<HeldCopies['capture']>>): void {
     const s = this.state(cache, id);
     if (!s) return;
-    this.data.load(cache, id, snap.chunks, snap.length);
-    s.seq = snap.seq;
-    s.recent = [...snap.recent];
+    this.data.putBack(cache, id, before.data);
+    s.seq = before.seq;
+    s.recent = before.recent;
   }
 
   /** Forgets the copy. */

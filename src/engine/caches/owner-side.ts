@@ -100,7 +100,7 @@ export class OwnerSide {
       const copies = this.ctx.copies;
       const seen = copies.seen(cache, id, writeId);
       if (seen !== undefined) return reply(200, { length: seen, epoch });
-      const before = copies.snapshot(cache, id)!;
+      const before = copies.capture(cache, id)!;
       let length: number;
       try {
         length = copies.apply(cache, id, op, data, writeId);

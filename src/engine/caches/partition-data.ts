@@ -126,6 +126,22 @@ export class PartitionData {
     return { chunks: [...v.chunks], length: v.length };
   }
 
+  /** The value of `id` as it stands, to put back with putBack() (nothing compressed, nothing copied but two arrays). */
+  capture(cache: string, id: string): unknown {
+    const v = this.values.get(PartitionData.key(cache, id));
+    return v && { ...v, chunks: [...v.chunks], tail: [...v.tail] };
+  }
+
+  /** Puts back a value capture() took (a write taken back). */
+  putBack(cache: string, id: string, captured: unknown): void {
+    const key = PartitionData.key(cache, id);
+    const now = this.values.get(key);
+    const v = captured as Value | undefined;
+    this.used += (v ? v.stored + v.tailBytes : 0) - (now ? now.stored + now.tailBytes : 0);
+    if (v) this.values.set(key, v);
+    else this.values.delete(key);
+  }
+
   /** Replaces `id` with chunks taken from raw() here or on another worker (within the budget). */
   load(cache: string, id: string, chunks: Buffer[], length: number): void {
     const key = PartitionData.key(cache, id);
