@@ -30,6 +30,8 @@ export interface CacheDirectoryEvents {
 export class CacheDirectory extends EventEmitter<CacheDirectoryEvents> {
   private readonly placements: PrefixView;
   private readonly workerView: PrefixView;
+  private workersStarted?: Promise<void>;
+  private workersLoaded = false;
   /** Placements decoded once, as they arrive. */
   private readonly decoded = new Map<string, PlacedPartition>();
 
@@ -55,7 +57,8 @@ export class CacheDirectory extends EventEmitter<CacheDirectoryEvents> {
           this.emit('deleted', cache, id);
         }
       }
-      if (changed.length) this.emit('partitions', changed, false);
+      if (changed.length && this.ready) this.emit('partitions', changed, false);
+      else if (!this.ready) void this.followWorkers();
     });
     this.placements.on('reset', () => {
       this.decoded.clear();
@@ -63,15 +66,32 @@ export class CacheDirectory extends EventEmitter<CacheDirectoryEvents> {
         const p = this.decode(kv);
         if (p) this.decoded.set(kv.key, p);
       }
-      this.emit('partitions', this.all(), true);
+      if (this.ready) this.emit('partitions', this.all(), true);
+      else if (this.placements.kvs.size) void this.followWorkers();
     });
-    this.workerView.on('change', () => this.emit('workers'));
-    this.workerView.on('reset', () => this.emit('workers'));
+    this.workerView.on('change', () => this.workersLoaded && this.emit('workers'));
+    this.workerView.on('reset', () => this.workersLoaded && this.emit('workers'));
   }
 
+  /** Follows the placements; the workers only once a cache exists (a fleet without caches pays nothing for them). */
   async start(): Promise<void> {
-    await this.workerView.start();
     await this.placements.start();
+    if (this.placements.kvs.size) await this.followWorkers();
+  }
+
+  /** Whether the worker set is known (until then nothing about placements is reported: no holder acts on half a picture). */
+  get ready(): boolean {
+    return this.workersLoaded;
+  }
+
+  /** Resolves once the worker set is known (following it from now if no cache had started that). */
+  followWorkers(): Promise<void> {
+    this.workersStarted ??= this.workerView.start().then(() => {
+      this.workersLoaded = true;
+      this.emit('workers');
+      this.emit('partitions', this.all(), true);
+    });
+    return this.workersStarted;
   }
 
   async close(): Promise<void> {
@@ -137,9 +157,9 @@ export class CacheDirectory extends EventEmitter<CacheDirectoryEvents> {
     return this.workerView.kvs.size;
   }
 
-  /** Whether a worker is registered (its session is live). */
+  /** Whether a worker is registered (its session is live; taken as live while the worker set is not known yet). */
   live(worker: string): boolean {
-    return this.workerView.kvs.has(this.keys.worker(worker));
+    return !this.workersLoaded || this.workerView.kvs.has(this.keys.worker(worker));
   }
 
   /** Resolves when `cache/id`'s placement changes from `epoch` (or after `ms`). */

@@ -98,7 +98,7 @@ export class CacheHolder implements PeerHandler {
   }
 
   private scan(): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.dir.ready) return;
     if (Date.now() - this.bytesAt >= BYTES_EVERY_MS) (this.bytesAt = Date.now()), this.o.onBytes?.(this.copies.data.bytesByCache());
     for (const p of this.dir.all()) this.check(p);
     for (const [cache, id] of this.copies.list()) if (!this.dir.get(cache, id)) this.forget(cache, id);

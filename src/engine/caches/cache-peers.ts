@@ -4,6 +4,7 @@
 // Bulk data always travels in answers, so no request body is ever larger than one write.
 import http from 'node:http';
 import https from 'node:https';
+import { PeerBatches } from './peer-batches.js';
 
 /** What a worker's copies answer. */
 export type PeerOp = 'write' | 'prepare' | 'sync' | 'snapshot' | 'ready' | 'set' | 'append' | 'get' | 'digest';
@@ -41,6 +42,10 @@ export class PeerUnreachableError extends Error {
   }
 }
 
+/** Calls that ride together in one request when several go to one worker at once (small and many). */
+export const BATCHED_OPS: readonly PeerOp[] = ['set', 'append', 'get', 'write'];
+const BATCHED = new Set<PeerOp>(BATCHED_OPS);
+
 /** The header that carries a call's (and an answer's) metadata, as JSON. */
 export const META_HEADER = 'x-rota-meta';
 const agentOptions = { keepAlive: true, maxSockets: 64 };
@@ -51,7 +56,8 @@ const agentOptions = { keepAlive: true, maxSockets: 64 };
  * call waits on nothing. With one pool, 64 syncs each way, each waiting for a snapshot queued behind
  * the others, deadlocked two nodes; with a pool per layer no wait can come back round.
  */
-const LAYER: Record<PeerOp, 'client' | 'control' | 'bulk'> = { set: 'client', append: 'client', get: 'client', write: 'control', prepare: 'control', sync: 'control', ready: 'control', snapshot: 'bulk', digest: 'bulk' };
+export type Layer = 'client' | 'control' | 'bulk';
+const LAYER: Record<PeerOp, Layer> = { set: 'client', append: 'client', get: 'client', write: 'control', prepare: 'control', sync: 'control', ready: 'control', snapshot: 'bulk', digest: 'bulk' };
 
 /** The workers of this process, and the way to the others. */
 export class CachePeers {
@@ -86,17 +92,21 @@ export class CachePeers {
     // In this process: answered after pending I/O and timers (a loop of local calls must not starve them).
     if (here) return new Promise<void>((resolve) => setImmediate(resolve)).then(() => here.handle(req));
     if (!api) throw new PeerUnreachableError(worker, 'it serves no API (started with --no-api?)');
-    return this.post(worker, api, req, timeoutMs);
+    if (BATCHED.has(req.op)) return this.batches.add(worker, api, LAYER[req.op], req, timeoutMs);
+    const path = `/internal/caches/${encodeURIComponent(worker)}/${encodeURIComponent(req.cache)}/${encodeURIComponent(req.id)}/${req.op}`;
+    return this.post(worker, api, path, LAYER[req.op], req.meta, req.body ?? Buffer.alloc(0), timeoutMs);
   }
 
-  private post(worker: string, api: string, req: PeerRequest, timeoutMs: number): Promise<PeerReply> {
-    const url = new URL(`/internal/caches/${encodeURIComponent(worker)}/${encodeURIComponent(req.cache)}/${encodeURIComponent(req.id)}/${req.op}`, api);
-    const body = req.body ?? Buffer.alloc(0);
-    const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/octet-stream', 'content-length': body.length, [META_HEADER]: JSON.stringify(req.meta) };
+  /** Several calls to one worker in one request (see peer-batches.ts). */
+  private readonly batches = new PeerBatches((worker, api, layer, body, timeoutMs) => this.post(worker, api, `/internal/caches/${encodeURIComponent(worker)}/batch`, layer, {}, body, timeoutMs));
+
+  private post(worker: string, api: string, path: string, layer: Layer, meta: Record<string, unknown>, body: Buffer, timeoutMs: number): Promise<PeerReply> {
+    const url = new URL(path, api);
+    const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/octet-stream', 'content-length': body.length, [META_HEADER]: JSON.stringify(meta) };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     const lib = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
-      const agent = this.agents[url.protocol === 'https:' ? 'https' : 'http'][LAYER[req.op]];
+      const agent = this.agents[url.protocol === 'https:' ? 'https' : 'http'][layer];
       const r = lib.request(url, { method: 'POST', headers, agent, timeout: timeoutMs }, (res) => {
         const parts: Buffer[] = [];
         res.on('data', (c: Buffer) => parts.push(c));

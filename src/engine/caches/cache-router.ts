@@ -59,6 +59,7 @@ export class CacheRouter {
       if (!placed) {
         throw new CacheOpError(404, 'not_found', (await this.dir.cacheExists(cache)) ? `id ${id} of cache ${cache} does not exist; add it with POST /caches {"name": "${cache}", "ids": ["${id}"]}` : `cache ${cache} does not exist; create it with POST /caches`);
       }
+      if (!this.dir.ready) await this.dir.followWorkers();
       const { holders, epoch } = placed.placement;
       const owner = holders[0];
       // Not placed: at once when no worker is there to hold it, else after a moment (a new id is placed within ~100 ms).
