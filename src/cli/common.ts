@@ -34,6 +34,8 @@ export interface ServeOptions {
   insecure?: boolean;
   allowHost: string[];
   maxStreams: string;
+  /** GET /metrics answers without the token (for scrapers). */
+  metricsPublic?: boolean;
   api: boolean;
   logFormat: 'text' | 'json';
   logLevel: LogLevel;
@@ -64,6 +66,7 @@ export function addServeOptions(cmd: Command, defaultPort: string): Command {
     .option('--insecure', 'serve the API on a non-loopback --host without a token (anyone who reaches it can run commands here)')
     .option('--allow-host <names>', 'more Host names the API answers to, comma-separated (".example.com": a domain and its subdomains; "*": any); localhost, IP addresses and --host always', (v: string, all: string[]) => [...all, ...v.split(',').map((s) => s.trim()).filter(Boolean)], [] as string[])
     .option('--max-streams <n>', 'most event streams (SSE and WebSocket) the API serves at once', '256')
+    .option('--metrics-public', 'serve GET /metrics without the token (for a Prometheus scraper; it shows counts, never content)')
     .option('--no-api', 'serve no HTTP API')
     .option('--log-format <format>', 'text or json', 'text')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
@@ -152,6 +155,7 @@ export async function startApi(store: Store, keys: Keys, opts: ServeOptions, log
     listenHost: opts.host,
     allowHosts: opts.allowHost,
     maxStreams: Math.max(1, positiveInt(opts.maxStreams, '--max-streams')),
+    metricsPublic: opts.metricsPublic,
     health,
   });
   app.addHook('onClose', async () => (await directory.close(), peers.close()));

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../engine/log.js';
+import { meterStore } from '../engine/metrics.js';
 import type { EtcdGateway } from '../engine/processors/guard-release.js';
 import { EtcdStore, PermissionDeniedError, UnavailableError } from '../store/index.js';
 
@@ -48,7 +49,7 @@ export async function connectEtcd(flags: EtcdFlags, log: Logger): Promise<{ stor
   }
   const pem = (b?: Buffer) => b?.toString('utf8');
   const gateway: EtcdGateway = { endpoints, ca: pem(tls?.ca), cert: pem(tls?.cert), key: pem(tls?.key), username: flags.etcdUser, password };
-  return { store, endpoints, gateway };
+  return { store: meterStore(store), endpoints, gateway };
 }
 
 async function firstAnswer(store: EtcdStore, endpoints: string[], log: Logger): Promise<void> {

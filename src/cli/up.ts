@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { Keys } from '../engine/keys.js';
 import { RotaNode } from '../engine/node.js';
 import { EmbeddedStore } from '../store/index.js';
+import { meterStore } from '../engine/metrics.js';
 import { addServeOptions, leaderSettings, loggerFor, positiveInt, retentionPolicy, startApi, stopOnSignals, workerSettings, type ServeOptions } from './common.js';
 
 interface UpOptions extends ServeOptions {
@@ -25,7 +26,7 @@ export function registerUp(program: Command): void {
     const log = loggerFor(opts);
     const retention = retentionPolicy(opts);
     const dir = opts.memory ? undefined : path.resolve(opts.dataDir);
-    const store = await EmbeddedStore.open({ dir });
+    const store = meterStore(await EmbeddedStore.open({ dir }));
     const keys = new Keys(opts.prefix);
     let node: RotaNode | undefined;
     const api = await startApi(store, keys, opts, log, {

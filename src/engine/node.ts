@@ -11,6 +11,7 @@ import type { RetentionPolicy } from './retention/policy.js';
 import { ConfigFollower } from './fleet/config-follower.js';
 import { CacheHolder } from './caches/cache-holder.js';
 import { CachePeers } from './caches/cache-peers.js';
+import { metrics, observeNode } from './metrics.js';
 import type { Placement } from './fleet/placement.js';
 import type { ResourceFlags } from './fleet/resources.js';
 
@@ -58,6 +59,7 @@ export class RotaNode {
   /** Each local worker's cache copies. */
   readonly holders = new Map<string, CacheHolder>();
   private readonly peers: CachePeers;
+  private unobserve?: () => void;
   /** config/<nodeId>'s priority, for the leader candidate. */
   private readonly rank?: ConfigFollower;
 
@@ -81,6 +83,11 @@ export class RotaNode {
 
   /** Starts the leader candidate and `workers` local workers (the first takes the node's id). */
   async start(workers: number): Promise<void> {
+    this.unobserve ??= observeNode({
+      id: this.id,
+      leading: () => this.leader?.isLeader ?? false,
+      workers: () => [...this.agents].map(([id, a]) => ({ id, healthy: a.health().ok, cacheBytes: this.holders.get(id)?.copies.data.bytesByCache() ?? {} })),
+    });
     // The stored priority before the first campaign.
     await this.rank?.start();
     this.leader?.start();
@@ -107,6 +114,8 @@ export class RotaNode {
       priority: this.options.priority,
     });
     this.agents.set(id, agent);
+    agent.on('grabbed', () => metrics.claims.inc({ worker: id }));
+    agent.on('released', (_item, reason) => metrics.releases.inc({ worker: id, reason }));
     await agent.start();
     const holder = new CacheHolder({ store: this.options.store, keys: this.options.keys, log: this.options.log, workerId: id, peers: this.peers, maxBytes: () => agent.maxMemory, onBytes: (b) => agent.setCacheBytes(b) });
     this.holders.set(id, holder);
@@ -131,5 +140,6 @@ export class RotaNode {
     await Promise.all([...this.agents.keys()].map((id) => this.remove(id, false)));
     await this.rank?.close();
     await this.leader?.stop();
+    this.unobserve?.();
   }
 }

@@ -15,6 +15,7 @@ import type { CacheRouter } from '../engine/caches/cache-router.js';
 import type { CachePeers } from '../engine/caches/cache-peers.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes, type HealthCheck } from './routes/health.js';
+import { registerMetricsRoute } from './routes/metrics.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { registerWorkRoutes } from './routes/work.js';
@@ -45,6 +46,8 @@ export interface ServerOptions {
   local?: LocalWorkers;
   /** What GET /healthz reports (default: ok while the API answers). */
   health?: HealthCheck;
+  /** GET /metrics without the token (--metrics-public). */
+  metricsPublic?: boolean;
   /** Cache values (set/get/append) and the workers' calls to each other's copies. */
   cacheData?: { router: CacheRouter; peers: CachePeers };
 }
@@ -97,6 +100,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return { ...(await options.client.status()), local: Boolean(options.local), revision };
   });
   registerHealthRoutes(app, options.health);
+  registerMetricsRoute(app, options.metricsPublic ?? false);
   registerDashboard(app);
   registerWorkRoutes(app, options.client, maxContent);
   registerJobRoutes(app, options.client);

@@ -1,6 +1,7 @@
 // A bound on the event streams (SSE and WebSocket) one node serves at once: each holds a store
 // watch and a socket, so without one a client could open them until the node runs out of memory.
 import { HttpError } from './errors.js';
+import { metrics } from '../engine/metrics.js';
 
 /** Default most concurrent event streams per node. */
 export const DEFAULT_MAX_STREAMS = 256;
@@ -22,11 +23,13 @@ export class StreamSlots {
       throw new HttpError(503, 'too_many_streams', `this node already serves ${this.max} event streams, its limit (--max-streams); close one, retry later, or follow another node`, { 'retry-after': '5' });
     }
     this.open++;
+    metrics.eventStreams.inc();
     let freed = false;
     return () => {
       if (freed) return;
       freed = true;
       this.open--;
+      metrics.eventStreams.dec();
     };
   }
 }

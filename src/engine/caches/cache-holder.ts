@@ -17,6 +17,7 @@ import { keepsCopy } from './placement-step.js';
 import { takeOver } from './view-change.js';
 import { invalidPeerCall as invalid } from './peer-call-checks.js';
 import { TxnBatcher } from '../txn-batcher.js';
+import { metrics } from '../metrics.js';
 
 export interface CacheHolderOptions {
   store: Store;
@@ -171,6 +172,7 @@ export class CacheHolder implements PeerHandler {
       this.copies.drop(cache, id);
       throw err;
     }
+    metrics.cacheCopies.inc();
     const r = await this.ctx.call(owner, { op: 'ready', cache, id, meta: { epoch, learner: this.o.workerId } }).catch(() => reply(503));
     // Not taken as caught up (a forwarded write failed, the owner changed): copy again at the next look.
     if (r.status !== 200 && this.copies.state(cache, id)) this.copies.state(cache, id)!.synced = -1;

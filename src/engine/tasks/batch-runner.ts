@@ -15,6 +15,7 @@ import { batchOf, claimBatchTxn, holdsBatch, taskReads, type BatchTask, type Tas
 import { BatchEnds, type ClaimedBatch } from './batch-ends.js';
 import { DEFAULT_BACKOFF_MS, DEFAULT_MAX_ATTEMPTS, retryDelay, type AttemptRecord } from './task-model.js';
 import { startAttempt, type RunningAttempt } from './task-run.js';
+import { metrics } from '../metrics.js';
 
 export interface BatchRunnerOptions {
   store: Store;
@@ -313,7 +314,11 @@ export class BatchRunner {
       const outcome = await this.ends.write(h, end);
       if (outcome === 'refused') log.warn(`Result of task=${t.task.id} refused: the claim or the task is no longer ours (cancelled, deleted, or the batch lost)`, { token: h.token });
       else if (outcome === 'gave up') log.warn(`Result of task=${t.task.id} not recorded: the store was away until shutdown (the attempt counts as lost)`, { token: h.token });
-      else log.info(final ? `Finished task=${t.task.id}` : `Attempt of task=${t.task.id} failed`, { status: end.result?.status, reason: out.reason, exitCode: out.exitCode ?? undefined, attempt: t.task.attempt, retryAt });
+      else {
+        if (end.result) (metrics.tasksFinished.inc({ status: end.result.status }), metrics.taskRunSeconds.observe((end.result.durationMs ?? 0) / 1000));
+        else metrics.taskRetries.inc();
+        log.info(final ? `Finished task=${t.task.id}` : `Attempt of task=${t.task.id} failed`, { status: end.result?.status, reason: out.reason, exitCode: out.exitCode ?? undefined, attempt: t.task.attempt, retryAt });
+      }
     } catch (err) {
       log.error(`task=${t.task.id} failed in the worker`, { error: (err as Error).message });
     } finally {
