@@ -1,6 +1,8 @@
 // One term of leadership: what the elected leader follows (the worker set, the registry, the
 // claims, tasks' results and attempts, jobs) and the planning rounds it runs on their changes —
 // debounced, written in batched transactions fenced by its election key — until it is deposed.
+import { FailoverClock } from './failover-clock.js';
+import { metrics } from './metrics.js';
 import { Election } from '../recipes/election.js';
 import { Membership } from '../recipes/membership.js';
 import { PrefixGroups, PrefixView } from '../recipes/prefix-view.js';
@@ -165,6 +167,7 @@ export class LeaderTerm {
       }, at - now);
     };
     const onChange = () => schedule();
+    new FailoverClock(views.active, (w) => workers.get(w) !== undefined, () => this.o.clock.now(), (s) => metrics.failoverSeconds.observe(s));
     // Cache partitions: placed by this leader too, from the same worker set.
     const placer = new CachePlacer({ store, keys, clock: this.o.clock, log: this.o.log, fence: () => election.fence(), workers: () => workers.members() });
     workers.on('change', (ids) => {
@@ -326,6 +329,7 @@ export class LeaderTerm {
       for (const m of round.moved) this.o.log.info(`Moving work=${m.id}`, { from: m.from, to: m.to });
       if (round.placed.length <= 100) for (const p of round.placed) this.o.log.info(`Assigning work=${p.id}`, { to: p.to });
       this.o.onPlanned(summary);
+      (metrics.assignments.inc({ reason: 'placed' }, round.placed.length), metrics.assignments.inc({ reason: 'moved' }, round.moved.length));
     }
     return round.wakeAt;
   }

@@ -32,6 +32,8 @@ export const metrics = {
   taskRetries: new client.Counter({ name: 'rota_task_retries_total', help: 'Failed task attempts that will be tried again', registers }),
   taskRunSeconds: new client.Histogram({ name: 'rota_task_run_seconds', help: 'How long a task\'s last attempt ran', buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800], registers }),
   eventStreams: new client.Gauge({ name: 'rota_event_streams', help: 'SSE and WebSocket event streams this node serves now', registers }),
+  failoverSeconds: new client.Histogram({ name: 'rota_failover_seconds', help: 'From a claim lost with its worker (lease ended) to the item claimed again elsewhere, as the leader saw it', buckets: [0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 30, 60], registers }),
+  assignments: new client.Counter({ name: 'rota_assignments_total', help: 'Assignments the leader wrote: new items placed, items moved between workers', labelNames: ['reason'], registers }),
   cacheCopies: new client.Counter({ name: 'rota_cache_copies_total', help: 'Cache partitions copied in by this node\'s workers (moves)', registers }),
 };
 

@@ -56,10 +56,19 @@ describe('GET /metrics', { timeout: 60_000 }, () => {
     assert.ok(sum(after, 'rota_task_run_seconds_sum') >= 0.3, 'it ran 0.3 s at least');
     assert.ok(sum(after, 'rota_store_request_seconds_count', 'op="txn"') > 0, 'store calls are timed');
 
-    // A worker crashed: its session is no longer counted healthy, its item released elsewhere.
-    const workers = (await (await fetch(`${up.api}/workers`)).json()) as Array<{ id: string }>;
-    assert.equal((await fetch(`${up.api}/workers/${workers[0].id}?crash=true`, { method: 'DELETE' })).status, 204);
+    assert.ok(sum(after, 'rota_assignments_total', 'reason="placed"') >= 2, 'the item and the task placed');
+
+    // The item's worker crashed: its session is no longer counted healthy, and once its lease ends the item
+    // runs elsewhere: one failover, timed from the lease's end to the new claim.
+    const items = (await (await fetch(`${up.api}/work`)).json()) as Array<{ content: string; claimedBy?: string }>;
+    const holder = items.find((i) => i.content === 'one item')!.claimedBy!;
+    assert.equal(sum(after, 'rota_failover_seconds_count'), 0);
+    assert.equal((await fetch(`${up.api}/workers/${holder}?crash=true`, { method: 'DELETE' })).status, 204);
     await waitFor(async () => sum(await scrape(), 'rota_session_healthy') === 1, 10_000, 'one healthy worker left');
+    await waitFor(async () => sum(await scrape(), 'rota_failover_seconds_count') === 1, 10_000, 'the failover to be timed');
+    const failover = sum(await scrape(), 'rota_failover_seconds_sum');
+    console.log(`# failover after a crash (TTL 2 s), lease end to new claim: ${failover.toFixed(3)} s`);
+    assert.ok(failover > 0 && failover < 5, `a failover of ${failover} s`);
   });
 
   it('is under the token, unless --metrics-public', async () => {
