@@ -1,7 +1,9 @@
 // Fleet: every worker with where it runs, its CPUs and memory, capacity, a load bar, labels,
-// priority, leader and draining marks, age — and its live configuration, edited in place.
+// priority, leader and draining marks, age — and its live configuration, edited in place; above them,
+// live charts of the node's own metrics.
 import { api, apiAll } from './api.js';
 import { bar, duration, fill, h, short } from './dom.js';
+import { renderCharts } from './charts.js';
 
 let body;
 let toolbar;
@@ -46,7 +48,12 @@ export async function renderFleet(root, ctx) {
   if (!body || !root.contains(body)) {
     toolbar = h('div', { class: 'toolbar' });
     body = h('div');
-    fill(root, h('h2', {}, 'Fleet'), toolbar, body);
+    const charts = h('section', { class: 'charts-panel', 'data-testid': 'charts' });
+    fill(root, h('h2', {}, 'Fleet'), charts, toolbar, body);
+    // The charts follow the clock, not store events: redrawn every few seconds while this view is shown.
+    const draw = () => (root.contains(charts) ? renderCharts(charts).catch(() => undefined) : clearInterval(timer));
+    const timer = setInterval(draw, 3000);
+    void draw();
   }
   const [workers, status] = await Promise.all([apiAll('/workers'), api('GET', '/status')]);
   const act = (fn) => async (e) => {

@@ -156,6 +156,8 @@ export async function startApi(store: Store, keys: Keys, opts: ServeOptions, log
     allowHosts: opts.allowHost,
     maxStreams: Math.max(1, positiveInt(opts.maxStreams, '--max-streams')),
     metricsPublic: opts.metricsPublic,
+    // The charts' sampling interval: 5 s; tests shorten it to see points without waiting.
+    seriesEveryMs: process.env.ROTA_SERIES_MS ? positiveInt(process.env.ROTA_SERIES_MS, 'ROTA_SERIES_MS') : undefined,
     health,
   });
   app.addHook('onClose', async () => (await directory.close(), peers.close()));

@@ -15,7 +15,7 @@ import type { CacheRouter } from '../engine/caches/cache-router.js';
 import type { CachePeers } from '../engine/caches/cache-peers.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes, type HealthCheck } from './routes/health.js';
-import { registerMetricsRoute } from './routes/metrics.js';
+import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { registerWorkRoutes } from './routes/work.js';
@@ -48,6 +48,8 @@ export interface ServerOptions {
   health?: HealthCheck;
   /** GET /metrics without the token (--metrics-public). */
   metricsPublic?: boolean;
+  /** How often the dashboard's chart series is sampled (default 5 s; ROTA_SERIES_MS). */
+  seriesEveryMs?: number;
   /** Cache values (set/get/append) and the workers' calls to each other's copies. */
   cacheData?: { router: CacheRouter; peers: CachePeers };
 }
@@ -100,7 +102,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return { ...(await options.client.status()), local: Boolean(options.local), revision };
   });
   registerHealthRoutes(app, options.health);
-  registerMetricsRoute(app, options.metricsPublic ?? false);
+  registerMetricsRoutes(app, options.metricsPublic ?? false, options.seriesEveryMs);
   registerDashboard(app);
   registerWorkRoutes(app, options.client, maxContent);
   registerJobRoutes(app, options.client);

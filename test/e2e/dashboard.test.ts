@@ -14,7 +14,8 @@ describe('dashboard in Chromium', { timeout: 180_000 }, () => {
   let page: Page;
   const dialogs: string[] = [];
   before(async () => {
-    up = await startRota(['up', '--memory', '--port', '0', '--workers', '2', '--ttl', '2']);
+    // Chart points every 300 ms (5 s as shipped), so the charts test sees them move without waiting.
+    up = await startRota(['up', '--memory', '--port', '0', '--workers', '2', '--ttl', '2'], { env: { ROTA_SERIES_MS: '300' } });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('dialog', (d) => {
@@ -58,6 +59,20 @@ describe('dashboard in Chromium', { timeout: 180_000 }, () => {
     await waitFor(async () => (await row.locator('[data-field=capacity]').textContent()) === '3' && (await row.locator('[data-field=labels]').textContent()) === 'zone=x', 5000, 'the row to show it');
     // Back to the start-up values, so the tests after this one see the fleet as it was.
     await api(up.api!, 'PATCH', `/workers/${id}`, JSON.stringify({ capacity: null, labels: null, priority: null }), 'application/json');
+  });
+
+  it('the fleet view charts the node\'s own metrics live: tasks finished, moves, failovers, leadership', async () => {
+    await page.goto(`${up.api}/#fleet`);
+    const charts = page.locator('[data-testid=charts] [data-chart]');
+    await waitFor(async () => (await charts.count()) === 4, 10_000, 'four charts');
+    const attr = (chart: string, name: string) => page.locator(`[data-chart=${chart}]`).getAttribute(name);
+    await waitFor(async () => Number(await attr('leading', 'data-points')) >= 2 && (await attr('leading', 'data-last')) === '1', 10_000, 'points, and this node leading');
+    const r = await api(up.api!, 'POST', '/work', JSON.stringify({ content: 'charted', kind: 'task', command: [process.execPath, '-e', ''] }), 'application/json');
+    assert.equal(r.status, 201);
+    // Redrawn without a reload: the task shows as a peak of the tasks-per-second line.
+    await waitFor(async () => /peak/.test((await page.locator('[data-chart=tasks] figcaption').textContent()) ?? ''), 15_000, 'the finished task charted');
+    const line = await page.locator('[data-chart=tasks] polyline').getAttribute('points');
+    assert.ok(line && line.split(' ').some((xy) => Number(xy.split(',')[1]) < 50), `a point above the baseline: ${line?.slice(0, 120)}`);
   });
 
   it('the caches view shows a cache with the ids each worker owns and holds', async () => {
