@@ -5,7 +5,8 @@ import path from 'node:path';
 import { launchBrowser } from '../test/helpers/browser.js';
 import { api, root, startRota } from '../test/helpers/rota-process.js';
 
-const up = await startRota(['up', '--memory', '--port', '0', '--workers', '3']);
+// Chart points every second (5 s as shipped), so a minute of activity fills the charts.
+const up = await startRota(['up', '--memory', '--port', '0', '--workers', '3', '--ttl', '2'], { env: { ROTA_SERIES_MS: '1000' } });
 const browser = await launchBrowser();
 try {
   const base = up.api!;
@@ -18,7 +19,22 @@ try {
     if (j.done === j.total) break;
     await new Promise((r) => setTimeout(r, 200));
   }
+  // Some life for the charts: tasks at a varying rate, a worker added (items move), one crashed (a failover).
+  const task = (i: number) => api(base, 'POST', '/work', JSON.stringify({ content: `charted ${i}`, kind: 'task', command: [process.execPath, '-e', ''] }), 'application/json');
+  for (let s = 0; s < 40; s++) {
+    await Promise.all(Array.from({ length: 3 + Math.round(4 * Math.abs(Math.sin(s / 6))) }, (_, i) => task(s * 10 + i)));
+    if (s === 12) await api(base, 'POST', '/workers');
+    if (s === 25) {
+      const workers = (await api(base, 'GET', '/workers')).body as Array<{ id: string }>;
+      await api(base, 'DELETE', `/workers/${workers[0].id}?crash=true`);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
   const page = await browser.newPage({ viewport: { width: 1200, height: 620 } });
+  await page.goto(`${base}/#fleet`);
+  await page.waitForTimeout(1500);
+  await page.locator('[data-testid=charts]').screenshot({ path: path.join(root, 'docs', 'dashboard-charts.png') });
+  console.log('docs/dashboard-charts.png');
   for (const [view, file] of [[`jobs/${job}`, 'dashboard.png'], ['fleet', 'dashboard-fleet.png'], ['work', 'dashboard-work.png']]) {
     await page.goto(`${base}/#${view}`);
     await page.waitForTimeout(1500);

@@ -20,7 +20,9 @@ function s(tag, attrs = {}, ...children) {
 /** One chart: a line (or bars) of `values` over the window, its latest value and the peak. */
 function chart(key, title, points, value, { bars = false, unit = '', note } = {}) {
   const now = Date.now();
-  const xs = points.map((p) => W - ((now - p.at) / WINDOW_MS) * W);
+  // Up to the last 15 minutes; a node up for less shows what it has, across the whole width.
+  const span = Math.max(10_000, Math.min(WINDOW_MS, now - (points[0]?.at ?? now)));
+  const xs = points.map((p) => W - ((now - p.at) / span) * W);
   const ys = points.map(value);
   const peak = Math.max(0, ...ys.filter((y) => y !== undefined));
   const y = (v) => H - 4 - (peak > 0 ? (v / peak) * (H - 10) : 0);
