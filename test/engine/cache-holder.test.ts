@@ -108,6 +108,25 @@ describe('cache holders', { timeout: 60_000 }, () => {
     }
   });
 
+  it('a replica answers a write sent again, but not another write under a number it used (a write taken back elsewhere)', async () => {
+    await place('p5', { holders: ['a', 'b'], epoch: 1 });
+    await router.append('c', 'p5', Buffer.from('one;'));
+    const b = holders.get('b')!;
+    const seq = b.copies.state('c', 'p5')!.seq;
+    const again = await b.handle({ op: 'write', cache: 'c', id: 'p5', meta: { epoch: 1, seq, op: 'append', writeId: [...b.copies.state('c', 'p5')!.recent].pop()![0] }, body: Buffer.from('one;') });
+    assert.equal(again.status, 200, 'the same write, sent again');
+    const other = await b.handle({ op: 'write', cache: 'c', id: 'p5', meta: { epoch: 1, seq, op: 'append', writeId: 'not-this-one' }, body: Buffer.from('two;') });
+    assert.equal(other.status, 409);
+    assert.equal(other.meta.error, 'sync', 'a different write under a used number: the replica must copy again');
+    // Malformed calls change nothing.
+    for (const meta of [{ epoch: Number.NaN, seq: 1, op: 'append', writeId: 'x' }, { epoch: 1, seq: -1, op: 'append', writeId: 'x' }, { epoch: 1 }, { epoch: 10 ** 9, seq: seq + 1, op: 'append', writeId: 'x' }]) {
+      const r = await b.handle({ op: 'write', cache: 'c', id: 'p5', meta, body: Buffer.from('bad;') });
+      assert.ok(r.status === 400 || r.status === 503, `${JSON.stringify(meta)} answered ${r.status}`);
+    }
+    assert.equal((await router.get('c', 'p5')).toString(), 'one;');
+    assert.equal(await digest('a', 'p5'), await digest('b', 'p5'));
+  });
+
   it('a holder out of room refuses the write (507 with the numbers) and no copy changes', async () => {
     const small = new CacheHolder({ store, keys, log: silentLogger, workerId: 'd', peers, maxBytes: () => 2048 });
     await register('d');

@@ -72,7 +72,7 @@ export async function startRota(args: string[], options: { env?: NodeJS.ProcessE
   try {
     const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`rota exited with ${code}:\n${lines.join('\n')}`))));
     const ready = (async () => {
-      if (!args.includes('--no-api')) proc.api = (await waitForLine(/API listening on (\S+)/, 20_000)).match(/API listening on (\S+)/)![1];
+      if (!args.includes('--no-api')) proc.api = (await waitForLine(/API listening on ([^\s"]+)/, 20_000)).match(/API listening on ([^\s"]+)/)![1];
       if (options.expectWorker !== false && !args.includes('--no-worker')) {
         proc.id = (await waitFor(() => lines.find((l) => /We are worker=/.test(l)), 20_000, 'the worker to register')).match(/We are worker=(\S+)/)![1];
       }

@@ -125,6 +125,10 @@ export class CacheHolder implements PeerHandler {
       else if (p.prev?.length) this.once(`prev:${cache}\0${id}`, () => this.clearPrev(cache, id, p.epoch));
       else if (p.next) void this.owner.maybeSwitch(cache, id);
     }
+    // A learner the owner counts as ready may be dropped later (a forward failed): it says so again at every look.
+    if (p.next?.includes(self) && !p.holders.includes(self) && s && !s.copying && s.synced === p.epoch) {
+      this.once(`ready:${cache}\0${id}`, async () => this.readyAnswered(cache, id, (await this.ctx.call(p.holders[0], { op: 'ready', cache, id, meta: { epoch: p.epoch, learner: self } }).catch(() => reply(503))).status));
+    }
     const copy = `copy:${cache}\0${id}`;
     if (p.next?.includes(self) && !p.holders.includes(self) && (!s || (s.synced < p.epoch && !s.copying)) && this.copiesRunning < MAX_COPIES && !this.busy.has(copy)) {
       this.copiesRunning++;
@@ -167,15 +171,22 @@ export class CacheHolder implements PeerHandler {
     if (this.copies.state(cache, id) !== mine) return;
     if (!snap) return this.copies.drop(cache, id);
     try {
-      this.copies.install(cache, id, snap, epoch);
+      // Writes forwarded while it copied that do not follow the copy without a gap: copy again, never report ready.
+      if (!this.copies.install(cache, id, snap, epoch)) return this.copies.drop(cache, id);
     } catch (err) {
       this.copies.drop(cache, id);
       throw err;
     }
     metrics.cacheCopies.inc();
     const r = await this.ctx.call(owner, { op: 'ready', cache, id, meta: { epoch, learner: this.o.workerId } }).catch(() => reply(503));
-    // Not taken as caught up (a forwarded write failed, the owner changed): copy again at the next look.
-    if (r.status !== 200 && this.copies.state(cache, id)) this.copies.state(cache, id)!.synced = -1;
+    this.readyAnswered(cache, id, r.status);
+  }
+
+  /** The owner's answer to a learner's "ready": refused (a forward failed since, another owner), it copies again — unless it is a holder by now. */
+  private readyAnswered(cache: string, id: string, status: number): void {
+    const s = this.copies.state(cache, id);
+    if (status === 200 || status === 503 || !s || this.dir.get(cache, id)?.placement.holders.includes(this.o.workerId)) return;
+    s.synced = -1;
   }
 
   /** Answers a peer (or a client routed here). */
@@ -195,7 +206,7 @@ export class CacheHolder implements PeerHandler {
       case 'get':
         return this.owner.get(cache, id);
       case 'write':
-        return this.replicaWrite(cache, id, Number(m.epoch), Number(m.seq), m.op === 'set' ? 'set' : 'append', body, String(m.writeId), m.base as { synced: number; seq: number } | undefined);
+        return this.replicaWrite(cache, id, Number(m.epoch), Number(m.seq), m.op === 'set' ? 'set' : 'append', body, String(m.writeId));
       case 'prepare':
         return this.prepare(cache, id, Number(m.epoch));
       case 'sync':
@@ -231,16 +242,14 @@ export class CacheHolder implements PeerHandler {
   }
 
   /** A write forwarded by the owner of `epoch`. */
-  private replicaWrite(cache: string, id: string, epoch: number, seq: number, op: WriteOp, data: Buffer, writeId: string, base?: { synced: number; seq: number }): PeerReply {
+  private replicaWrite(cache: string, id: string, epoch: number, seq: number, op: WriteOp, data: Buffer, writeId: string): PeerReply {
     const s = this.copies.state(cache, id);
     if (!s) return reply(409, { error: 'sync' });
     if (epoch < s.promised) return reply(409, { error: 'stale' });
     if (s.copying) return (s.copying.push({ seq, op, data, writeId }), reply(200));
-    // The first write after a switch that kept its owner: a copy exactly in the state the owner had (same synced
-    // epoch, same writes) is in line with the new epoch as it stands.
-    if (base && s.synced === base.synced && s.seq === base.seq && seq === s.seq + 1 && epoch > s.synced) s.synced = s.promised = epoch;
     if (s.synced !== epoch || seq > s.seq + 1) return reply(409, { error: 'sync' });
-    if (seq <= s.seq) return reply(200);
+    // A write sent again is answered; a different write under a number this copy used (a write taken back) is not.
+    if (seq <= s.seq) return this.copies.seen(cache, id, writeId) !== undefined ? reply(200) : reply(409, { error: 'sync' });
     try {
       this.copies.apply(cache, id, op, data, writeId);
       return reply(200);

@@ -93,8 +93,8 @@ export class HeldCopies {
     return { chunks: raw.chunks, length: raw.length, seq: s.seq, synced: s.synced, recent: [...s.recent] };
   }
 
-  /** Replaces the copy with `snap`, synced at `epoch`; writes kept while copying that follow it are applied. */
-  install(cache: string, id: string, snap: Snapshot, epoch: number): void {
+  /** Replaces the copy with `snap`, synced at `epoch`; writes kept while copying that follow it are applied. False if they left a gap (the copy is behind them). */
+  install(cache: string, id: string, snap: Snapshot, epoch: number): boolean {
     const key = HeldCopies.key(cache, id);
     const waiting = this.states.get(key)?.copying ?? [];
     this.data.load(cache, id, snap.chunks, snap.length);
@@ -102,10 +102,11 @@ export class HeldCopies {
     this.states.set(key, s);
     for (const w of waiting.sort((a, b) => a.seq - b.seq)) {
       if (w.seq <= s.seq) continue;
-      // A gap: the owner will find this copy behind and send it again.
-      if (w.seq !== s.seq + 1) break;
+      // A gap (forwards arrive in any order): writes already answered are missing from this copy.
+      if (w.seq !== s.seq + 1) return false;
       this.apply(cache, id, w.op, w.data, w.writeId);
     }
+    return true;
   }
 
   /** The copy as it stands, cheaply, to take a write back with restore() (nothing compressed). */

@@ -33,8 +33,11 @@ export function snapshotReply(snap: Snapshot): { meta: Record<string, unknown>; 
 /** A snapshot from an answer (undefined if the answer is not one). */
 export function snapshotOf(reply: PeerReply): Snapshot | undefined {
   const m = reply.meta;
-  if (reply.status !== 200 || !Number.isSafeInteger(m.seq) || !Number.isSafeInteger(m.length) || !Array.isArray(m.recent)) return undefined;
-  return { chunks: reply.body.length ? [reply.body] : [], length: m.length as number, seq: m.seq as number, synced: Number(m.synced), recent: m.recent as Array<[string, number]> };
+  const int = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
+  const recent = (v: unknown) => Array.isArray(v) && v.length <= 64 && v.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && int(e[1], 0));
+  // It comes over the network: every field checked (a NaN epoch installed would wedge the take-over, a bad id list every write).
+  if (reply.status !== 200 || !int(m.seq, 0) || !int(m.length, 0) || !int(m.synced, -1) || !recent(m.recent)) return undefined;
+  return { chunks: reply.body.length ? [reply.body] : [], length: m.length as number, seq: m.seq as number, synced: m.synced as number, recent: m.recent as Array<[string, number]> };
 }
 
 /** Pulls worker `from`'s copy of a partition (as it stood when it answered). */

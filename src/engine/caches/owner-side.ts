@@ -30,8 +30,6 @@ export class OwnerSide {
   private readonly switching = new Set<string>();
   /** Placements this owner wrote itself (a switch), used until the directory shows them. */
   private readonly wrote = new Map<string, PlacedPartition>();
-  /** After a switch that kept this owner: the state every holder had (the first write of the new epoch names it). */
-  private readonly bases = new Map<string, { epoch: number; synced: number; seq: number }>();
 
   constructor(private readonly ctx: HolderContext) {}
 
@@ -65,7 +63,10 @@ export class OwnerSide {
     if (!p) return reply(404, { error: 'not_found', message: `id ${id} of cache ${cache} does not exist` });
     const { holders, epoch } = p.placement;
     if (holders[0] !== this.ctx.self) return reply(409, { error: 'moved', epoch });
-    if (this.ctx.copies.state(cache, id)?.synced !== epoch) return reply(503, { error: 'taking_over', epoch });
+    const state = this.ctx.copies.state(cache, id);
+    // Promised a newer epoch to its next owner (this worker's view lags): deposed, whatever the view says.
+    if (state && state.promised > epoch) return reply(409, { error: 'moved', epoch: state.promised });
+    if (state?.synced !== epoch) return reply(503, { error: 'taking_over', epoch });
     return epoch;
   }
 
@@ -110,15 +111,16 @@ export class OwnerSide {
       }
       const seq = copies.state(cache, id)!.seq;
       const replicas = this.placed(cache, id)!.placement.holders.slice(1);
-      const base = this.bases.get(OwnerSide.key(cache, id));
-      const meta = { epoch, seq, op, writeId, ...(base?.epoch === epoch && base.seq === seq - 1 ? { base: { synced: base.synced, seq: base.seq } } : {}) };
+      const meta = { epoch, seq, op, writeId };
       this.forwardToLearners(cache, id, epoch, meta, data);
       const results = await Promise.all(replicas.map((r) => this.forward(r, cache, id, meta, data)));
       const full = results.find((r) => r.status === 507);
       if (full) {
         // A replica is full: the write is taken back everywhere it landed, and refused.
         copies.restore(cache, id, before);
-        await Promise.all(replicas.map((r, i) => results[i].status === 200 && this.resync(r, cache, id, epoch)));
+        // Each replica that took it copies this worker's copy again (until it has, or the epoch moved on): a write
+        // refused must not stay on a replica, whose next write would carry the same number.
+        await Promise.all(replicas.map((r, i) => results[i].status === 200 && this.resyncUntil(r, cache, id, epoch)));
         this.dropLearners(cache, id);
         return full;
       }
@@ -136,8 +138,9 @@ export class OwnerSide {
         const r = await this.ctx.call(replica, { op: 'write', cache, id, meta, body: data });
         if (r.status === 409 && r.meta.error === 'sync') {
           // Behind or never brought in line at this epoch: it takes the whole copy (this write included).
-          if ((await this.resync(replica, cache, id, meta.epoch)).status === 200) return reply(200);
-          continue;
+          const copied = await this.resync(replica, cache, id, meta.epoch);
+          if (copied.status === 200) return reply(200);
+          if (copied.status === 507 || (copied.status === 409 && copied.meta.error === 'stale')) return copied;
         }
         if (r.status !== 404 && r.status < 500) return r;
         if (r.status === 507) return r;
@@ -156,6 +159,14 @@ export class OwnerSide {
   /** Has `replica` take this worker's whole copy at `epoch`. */
   resync(replica: string, cache: string, id: string, epoch: number): Promise<PeerReply> {
     return this.ctx.call(replica, { op: 'sync', cache, id, meta: { epoch, from: this.ctx.self } }, 60_000).catch((err: Error) => reply(503, { error: 'unreachable', message: err.message }));
+  }
+
+  /** Has `replica` take this worker's copy, trying again until it has or the placement moved on. */
+  private async resyncUntil(replica: string, cache: string, id: string, epoch: number): Promise<void> {
+    for (let n = 0; this.ctx.running() && this.placed(cache, id)?.placement.epoch === epoch; n++) {
+      if ((await this.resync(replica, cache, id, epoch)).status === 200) return;
+      await sleep(Math.min(500, 20 * 2 ** Math.min(n, 5)));
+    }
   }
 
   /** A learner asks for its first copy: it receives every write from now on. */
@@ -214,12 +225,9 @@ export class OwnerSide {
       // Every write so far has reached the learners (a learner whose forward failed is no longer ready).
       await Promise.all(this.learners.get(key)?.inflight ?? []);
       if (!ready()) return;
-      const state = this.ctx.copies.state(cache, id)!;
+      // The old holders stay in prev until the new epoch's owner has brought every new holder in line (a copy that
+      // answered every forward may still differ: a lost answer, a gap while it copied), even when this owner stays.
       const to = switchToNext(p.placement);
-      const keeps = to.holders[0] === this.ctx.self;
-      // Kept as owner: every new holder holds exactly this copy, and the old ones were never writers: no take-over, no prev.
-      if (keeps) to.prev = p.placement.prev;
-      if (keeps && !to.prev?.length) delete to.prev;
       const casAt = Date.now();
       this.switching.add(key);
       const r = await this.ctx.batcher
@@ -231,12 +239,7 @@ export class OwnerSide {
       if (!r.succeeded) return;
       this.wrote.set(key, { cache, id, placement: to, modRevision: r.revision });
       this.dropLearners(cache, id);
-      if (keeps) {
-        // The first write of the new epoch tells each holder the state it must be in to take it (see replicaWrite).
-        this.bases.set(key, { epoch: to.epoch, synced: state.synced, seq: state.seq });
-        state.synced = state.promised = to.epoch;
-      }
-      this.ctx.log.debug('cache partition switched to its new holders', { cache, id, holders: to.holders.join(','), epoch: to.epoch, kept: keeps, queuedMs: casAt - queued, casMs: Date.now() - casAt });
+      this.ctx.log.debug('cache partition switched to its new holders', { cache, id, holders: to.holders.join(','), epoch: to.epoch, queuedMs: casAt - queued, casMs: Date.now() - casAt });
     });
   }
 
@@ -250,7 +253,6 @@ export class OwnerSide {
     const key = OwnerSide.key(cache, id);
     this.learners.delete(key);
     this.wrote.delete(key);
-    this.bases.delete(key);
   }
 }
 

@@ -8,6 +8,8 @@
 //   switches once they have caught up (copy first, switch after: no acknowledged write is lost).
 // - A plan with no worker at all (every worker draining) changes nothing: data is never dropped
 //   for want of a place to put it.
+// - Every holder gone but a live one of `prev` (a switch whose new holders died before the take-over
+//   finished): the `prev` ones hold the id again; the data is theirs.
 // Every change of the holders is a new epoch; the holders it replaces join `prev` until the new
 // owner has brought the new holders in line.
 import type { PartitionPlacement } from './cache-model.js';
@@ -27,8 +29,18 @@ export function placementStep(current: PartitionPlacement, plan: readonly string
     return p;
   };
   if (plan.length === 0) return undefined;
-  // Never placed, or every copy lost with its holders: the plan at once, empty.
-  if (survivors.length === 0) return same(H, plan) ? undefined : switchTo([...plan]);
+  if (survivors.length === 0) {
+    // Every holder gone, but an earlier holder not yet released (prev) lives: it holds the data; it holds the id again.
+    const keepers = (current.prev ?? []).filter(live);
+    if (keepers.length) {
+      const owner = keepers.includes(plan[0]) ? plan[0] : keepers[0];
+      const p: PartitionPlacement = { holders: [owner, ...keepers.filter((w) => w !== owner)], epoch: current.epoch + 1, prev: union(current.prev, H) };
+      if (!same(plan, p.holders)) p.next = [...plan];
+      return p;
+    }
+    // Never placed, or every copy lost with its holders: the plan at once, empty.
+    return same(H, plan) ? undefined : switchTo([...plan]);
+  }
   if (survivors.length < H.length) {
     if (plan.every((w) => survivors.includes(w))) return switchTo([...plan]);
     const owner = survivors.includes(plan[0]) ? plan[0] : survivors[0];
