@@ -1,12 +1,10 @@
 // Caches: each cache with its ids, copies and strategy, the ids moving, and per worker how many ids it
 // owns, holds and is copying in, and the compressed bytes it holds.
 import { api } from './api.js';
-import { bar, fill, h, short } from './dom.js';
+import { bar, bytes, fill, h, short } from './dom.js';
 
 let body;
 
-/** Bytes as people read them. */
-const size = (n) => (n === undefined ? '–' : n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024 ** 3).toFixed(2)} GiB`);
 
 export async function renderCaches(root) {
   if (!body || !root.contains(body)) {
@@ -29,7 +27,7 @@ export async function renderCaches(root) {
               'table',
               { 'data-testid': 'cache-workers' },
               h('thead', {}, h('tr', {}, ['Worker', 'Owns', 'Holds', 'Copying in', 'Bytes', ''].map((t) => h('th', {}, t)))),
-              h('tbody', {}, workers.map(([w, n]) => h('tr', { 'data-worker': w }, h('td', { title: w }, short(w)), h('td', { 'data-field': 'owns' }, String(n.owns)), h('td', { 'data-field': 'holds' }, String(n.holds)), h('td', { 'data-field': 'copying' }, String(n.copying ?? 0)), h('td', { 'data-field': 'bytes' }, size(n.bytes)), h('td', { class: 'load' }, bar(n.holds / most, `${n.holds}`))))),
+              h('tbody', {}, workers.map(([w, n]) => h('tr', { 'data-worker': w }, h('td', { title: w }, short(w)), h('td', { 'data-field': 'owns' }, String(n.owns)), h('td', { 'data-field': 'holds' }, String(n.holds)), h('td', { 'data-field': 'copying' }, String(n.copying ?? 0)), h('td', { 'data-field': 'bytes' }, n.bytes === undefined ? '–' : bytes(n.bytes)), h('td', { class: 'load' }, bar(n.holds / most, `${n.holds}`))))),
             ),
           );
         }),

@@ -40,3 +40,12 @@ export function bar(fraction, label, cls = '') {
 
 /** The first characters of an id. */
 export const short = (id) => (id && id.length > 12 ? `${id.slice(0, 8)}…` : id ?? '');
+
+/** "5.4 KiB" from a number of bytes ('' for none). */
+export const bytes = (n) => {
+  if (n === undefined || n === null) return '';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
+  return `${n >= 10 || i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
+};

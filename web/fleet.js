@@ -2,7 +2,7 @@
 // priority, leader and draining marks, age — and its live configuration, edited in place; above them,
 // live charts of the node's own metrics.
 import { api, apiAll } from './api.js';
-import { bar, duration, fill, h, short } from './dom.js';
+import { bar, bytes, duration, fill, h, short } from './dom.js';
 import { renderCharts } from './charts.js';
 
 let body;
@@ -10,13 +10,6 @@ let toolbar;
 /** The worker whose configuration form is open, if any. */
 let editing;
 
-const bytes = (n) => {
-  if (n === undefined || n === null) return '';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
-  return `${n >= 10 || i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
-};
 const labelText = (labels) => Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
 
 /** The form of one worker's live configuration: capacity, labels, max memory, priority. */

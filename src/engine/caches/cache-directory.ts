@@ -119,10 +119,7 @@ export class CacheDirectory extends EventEmitter<CacheDirectoryEvents> {
 
   /** A partition's placement, read from the store when the view has not seen it yet (an id created a moment ago). */
   async lookup(cache: string, id: string): Promise<PlacedPartition | undefined> {
-    const known = this.get(cache, id);
-    if (known) return known;
-    const kv = await this.store.get(this.keys.partition(cache, id));
-    return kv ? this.decode(kv) : undefined;
+    return this.get(cache, id) ?? this.fetch(cache, id);
   }
 
   /** A partition's placement as the store holds it now (not the view). */

@@ -126,9 +126,10 @@ export class CachePlacer {
     const workers: PartitionWorker[] = this.o.workers().map(({ id, record: r }) => ({ id, host: r.host, capacity: r.capacity, labels: r.labels, draining: r.draining, cpus: r.cpus, memoryAvailable: r.memoryAvailable, maxMemory: r.maxMemory }));
     const writes: Array<{ compare: Compare; op: TxnOp }> = [];
     this.planned.clear();
-    for (const name of this.caches().keys()) this.planned.set(this.o.keys.cache(name), undefined);
+    const caches = this.caches();
+    for (const name of caches.keys()) this.planned.set(this.o.keys.cache(name), undefined);
     const live = new Set(workers.map((w) => w.id));
-    for (const [name, cache] of this.caches()) {
+    for (const [name, cache] of caches) {
       const current = new Map([...cache.partitions].map(([id, p]) => [id, p.placement.holders]));
       const plan = planPartitions(workers, [...cache.partitions.keys()], cache.spec.replicas, current, cache.spec.strategy);
       for (const [id, holders] of plan) {

@@ -1,4 +1,5 @@
 // What the parts of a cache holder share: who it is, its copies, the directory, and calls to peers.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Keys } from '../keys.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../../store/index.js';
@@ -22,8 +23,8 @@ export interface HolderContext {
   running(): boolean;
 }
 
-/** Waits `ms`. */
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Waits before try `n` + 1 of a call to a peer: 20 ms, doubling, at most 500 ms. */
+export const backoff = (n: number) => sleep(Math.min(500, 20 * 2 ** Math.min(n, 5)));
 
 /** A snapshot as an answer: its chunks as one body (gzip members concatenate), the rest as metadata. */
 export function snapshotReply(snap: Snapshot): { meta: Record<string, unknown>; body: Buffer } {

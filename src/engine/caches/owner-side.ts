@@ -5,7 +5,8 @@
 import { OverBudgetError } from './partition-data.js';
 import { reply, PeerUnreachableError, type PeerReply } from './cache-peers.js';
 import type { WriteOp } from './held-copies.js';
-import { sleep, type HolderContext } from './holder-context.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoff, type HolderContext } from './holder-context.js';
 import { switchToNext } from './placement-step.js';
 import type { PlacedPartition } from './cache-directory.js';
 
@@ -151,7 +152,7 @@ export class OwnerSide {
       }
       // Unreachable: tried again until it answers or the leader replaces it (a new epoch).
       if (this.placed(cache, id)?.placement.epoch !== meta.epoch) return reply(409, { error: 'moved' });
-      await sleep(Math.min(500, 20 * 2 ** Math.min(attempt, 5)));
+      await backoff(attempt);
     }
     return reply(409, { error: 'moved' });
   }
@@ -165,7 +166,7 @@ export class OwnerSide {
   private async resyncUntil(replica: string, cache: string, id: string, epoch: number): Promise<void> {
     for (let n = 0; this.ctx.running() && this.placed(cache, id)?.placement.epoch === epoch; n++) {
       if ((await this.resync(replica, cache, id, epoch)).status === 200) return;
-      await sleep(Math.min(500, 20 * 2 ** Math.min(n, 5)));
+      await backoff(n);
     }
   }
 

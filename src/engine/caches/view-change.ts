@@ -7,7 +7,7 @@
 import type { PartitionPlacement } from './cache-model.js';
 import { PeerUnreachableError } from './cache-peers.js';
 import { NO_COPY } from './held-copies.js';
-import { pullSnapshot, sleep, type HolderContext } from './holder-context.js';
+import { backoff, pullSnapshot, type HolderContext } from './holder-context.js';
 
 /** Where a copy stands, as a prepare reports it. */
 interface Standing {
@@ -87,7 +87,7 @@ async function until<T>(ctx: HolderContext, cache: string, id: string, epoch: nu
     } catch (err) {
       if (!(err instanceof PeerUnreachableError)) throw err;
     }
-    await sleep(Math.min(500, 20 * 2 ** Math.min(n, 5)));
+    await backoff(n);
     // Only the current epoch's take-over goes on: a newer placement starts its own.
     if (ctx.dir.get(cache, id)?.placement.epoch !== epoch) throw new Overtaken();
   }

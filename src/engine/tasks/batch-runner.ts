@@ -13,9 +13,8 @@ import type { Logger } from '../log.js';
 import { decodeSpec, type WorkItem } from '../model.js';
 import { batchOf, claimBatchTxn, holdsBatch, taskReads, type BatchTask, type TaskBatch, type TaskEnd } from './batch.js';
 import { BatchEnds, type ClaimedBatch } from './batch-ends.js';
-import { DEFAULT_BACKOFF_MS, DEFAULT_MAX_ATTEMPTS, retryDelay, type AttemptRecord } from './task-model.js';
 import { startAttempt, type RunningAttempt } from './task-run.js';
-import { metrics } from '../metrics.js';
+import { attemptEnd, reportEnd } from './attempt-end.js';
 
 export interface BatchRunnerOptions {
   store: Store;
@@ -296,29 +295,10 @@ export class BatchRunner {
         const out = await t.running.done;
         t.markStopped();
         if (t.stoppedFor) return undefined; // taken back (its result is written already) or lost (the leader records it)
-        const finishedAt = clock.now();
-        const spec = t.item.spec;
-        const final = out.ok || t.task.attempt >= (spec.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
-        const endOf: NonNullable<AttemptRecord['end']> = { ok: out.ok, reason: out.reason, exitCode: out.exitCode, signal: out.signal, finishedAt };
-        const end: TaskEnd = { task: t.task };
-        if (final) {
-          end.result = { status: out.ok ? 'succeeded' : 'failed', reason: out.reason, exitCode: out.exitCode, signal: out.signal, attempts: t.task.attempt, worker: workerId, startedAt, finishedAt, durationMs: finishedAt - startedAt, output: out.output };
-        } else {
-          endOf.retryAt = finishedAt + retryDelay(t.task.attempt, spec.backoffMs ?? DEFAULT_BACKOFF_MS, this.o.random);
-          end.attempt = { worker: workerId, token: h.token, startedAt, end: endOf };
-        }
-        return { end, final, out, retryAt: endOf.retryAt };
+        return attemptEnd(t.task, t.item, out, { worker: workerId, token: h.token, startedAt, finishedAt: clock.now(), random: this.o.random });
       });
       if (!ended) return;
-      const { end, final, out, retryAt } = ended;
-      const outcome = await this.ends.write(h, end);
-      if (outcome === 'refused') log.warn(`Result of task=${t.task.id} refused: the claim or the task is no longer ours (cancelled, deleted, or the batch lost)`, { token: h.token });
-      else if (outcome === 'gave up') log.warn(`Result of task=${t.task.id} not recorded: the store was away until shutdown (the attempt counts as lost)`, { token: h.token });
-      else {
-        if (end.result) (metrics.tasksFinished.inc({ status: end.result.status }), metrics.taskRunSeconds.observe((end.result.durationMs ?? 0) / 1000));
-        else metrics.taskRetries.inc();
-        log.info(final ? `Finished task=${t.task.id}` : `Attempt of task=${t.task.id} failed`, { status: end.result?.status, reason: out.reason, exitCode: out.exitCode ?? undefined, attempt: t.task.attempt, retryAt });
-      }
+      reportEnd(log, ended, await this.ends.write(h, ended.end), h.token);
     } catch (err) {
       log.error(`task=${t.task.id} failed in the worker`, { error: (err as Error).message });
     } finally {
