@@ -2,7 +2,7 @@
 // users in-process) and over HTTP (the CLI, remote users).
 import type { JobStatus, JobTask } from '../engine/jobs/jobs.js';
 import type { Completion, CreateRun, RunRecord, RunReport, RunView } from '../engine/runs/runs.js';
-import type { WorkInput } from '../engine/model.js';
+import type { WorkInput, WorkSpec } from '../engine/model.js';
 import type { WorkerConfig, WorkerConfigPatch } from '../engine/fleet/worker-config.js';
 import type { CacheCreate } from '../engine/caches/cache-model.js';
 import type { PartitionHolder } from '../engine/caches/cache-ops.js';
@@ -22,8 +22,8 @@ export type ResultView = TaskResult & {
   outputTruncated?: boolean;
 };
 
-/** An item with where it runs. */
-export interface WorkView {
+/** An item with where it runs (and, as set, its placement and task fields). */
+export interface WorkView extends Partial<Pick<WorkSpec, 'placement' | 'command' | 'env' | 'timeoutMs' | 'maxAttempts' | 'backoffMs' | 'job' | 'values'>> {
   id: string;
   /** The content; in list views only its first 1 KiB unless the whole was asked for. */
   content: string;

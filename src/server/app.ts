@@ -16,6 +16,8 @@ import type { CachePeers } from '../engine/caches/cache-peers.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes, type HealthCheck } from './routes/health.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
+import { collectRoutes } from './openapi/document.js';
+import { registerOpenApiRoutes } from './routes/openapi.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { registerWorkRoutes } from './routes/work.js';
@@ -76,6 +78,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     frameworkErrors: (err, req, reply) => sendError(err, req, reply),
     clientErrorHandler: answerBadHttp,
   });
+  const routes = collectRoutes(app);
   app.setErrorHandler(sendError);
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)}` });
@@ -111,5 +114,6 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   registerCacheRoutes(app, options.client);
   if (options.cacheData) registerCacheDataRoutes(app, options.cacheData.router, options.cacheData.peers);
   if (events) registerEventRoutes(app, events.store, events.keys, options.client, new StreamSlots(options.maxStreams));
+  registerOpenApiRoutes(app, routes);
   return app;
 }

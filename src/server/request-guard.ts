@@ -25,6 +25,8 @@ declare module 'fastify' {
     stream?: boolean;
     /** Needs no token (health check, dashboard files). */
     public?: boolean;
+    /** One of the pages' files (left out of the API document). */
+    asset?: boolean;
     /** Takes a WebSocket upgrade (every other route refuses one). */
     websocket?: boolean;
   }

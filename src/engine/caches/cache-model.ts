@@ -28,7 +28,8 @@ export interface PartitionPlacement {
   prev?: string[];
 }
 
-const createSchema = z
+/** A cache to create, or ids to add to one (JSON body of POST /caches). */
+export const cacheCreateSchema = z
   .object({
     name: z.string(),
     ids: z.array(z.string()).default([]),
@@ -38,11 +39,11 @@ const createSchema = z
   .strict();
 
 /** POST /caches: create a cache or add ids to one. */
-export type CacheCreate = z.infer<typeof createSchema>;
+export type CacheCreate = z.infer<typeof cacheCreateSchema>;
 
 /** Validates POST /caches, naming the field (and the position of a bad id); ids up to the bulk limit (1,000) a request. */
 export function parseCacheCreate(body: unknown): CacheCreate {
-  const r = createSchema.safeParse(body);
+  const r = cacheCreateSchema.safeParse(body);
   if (!r.success) throw new ValidationError(describeIssues(r.error));
   checkId(r.data.name, 'cache name');
   checkLimit('bulkItems', r.data.ids.length, 'ids in one request');

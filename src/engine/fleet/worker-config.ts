@@ -48,7 +48,8 @@ export function parseSize(text: string | number, field = 'size'): number {
 }
 
 const size = z.union([z.number(), z.string().max(40)]);
-const patchSchema = z
+/** A change of a worker's live configuration (JSON body of PATCH /workers/:id); null resets a field. */
+export const workerConfigPatchSchema = z
   .object({
     capacity: z.number().int().min(1).max(1_000_000).nullable().optional(),
     labels: z.record(z.string(), z.string().nullable()).nullable().optional(),
@@ -61,7 +62,7 @@ const patchSchema = z
 /** Validates a configuration change (JSON body of PATCH /workers/:id), with messages that name the field. */
 export function parseConfigPatch(body: unknown): WorkerConfigPatch {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('send a JSON object, e.g. {"capacity": 4, "labels": {"zone": "a"}}');
-  const r = patchSchema.safeParse(body);
+  const r = workerConfigPatchSchema.safeParse(body);
   if (!r.success) throw new ValidationError(describeIssues(r.error));
   const { maxMemory, labels, ...rest } = r.data;
   if (labels) {
@@ -90,7 +91,7 @@ export function applyPatch(config: WorkerConfig, patch: WorkerConfigPatch): Work
 export function decodeConfig(value: string | undefined): WorkerConfig {
   if (!value) return {};
   try {
-    const r = patchSchema.safeParse(JSON.parse(value));
+    const r = workerConfigPatchSchema.safeParse(JSON.parse(value));
     if (!r.success) return {};
     const out: WorkerConfig = {};
     for (const [k, v] of Object.entries(r.data)) if (v !== null && v !== undefined) (out as Record<string, unknown>)[k] = k === 'maxMemory' ? parseSize(v as number) : v;

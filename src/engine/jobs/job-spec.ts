@@ -27,7 +27,8 @@ const labelMap = z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/,
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const duration = z.number().int().max(LIMITS.durationMs, `at most ${LIMITS.durationMs} ms`);
 
-const schema = z
+/** A job spec as a user writes it (POST /jobs, JSON or YAML). */
+export const jobSpecSchema = z
   .object({
     name: z.string().regex(ID_RE, 'use 1-64 letters, digits, "_" or "-", starting with a letter or digit'),
     id: z.string().regex(ID_RE, 'use 1-64 letters, digits, "_" or "-", starting with a letter or digit').optional(),
@@ -44,7 +45,7 @@ const schema = z
   })
   .strict();
 
-export type JobSpec = z.infer<typeof schema>;
+export type JobSpec = z.infer<typeof jobSpecSchema>;
 
 /** One task of a job, fully expanded. */
 export interface ExpandedTask {
@@ -95,7 +96,7 @@ export function parseJobSpec(text: string): JobSpec {
     }
   };
   checkShape(data, 'specDepth', 'spec', 'axisValues');
-  const r = schema.safeParse(data);
+  const r = jobSpecSchema.safeParse(data);
   if (!r.success) {
     const issue = r.error.issues[0];
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');

@@ -42,7 +42,8 @@ const stateName = z.string().min(1).max(MAX_STATE_NAME, `a state name has at mos
 const index = z.number().int().min(0).max(MAX_INDEX, `a participant index is at most ${MAX_INDEX}`);
 const atMost = (n: number) => (r: Record<string, unknown>) => Object.keys(r).length <= n;
 
-const createSchema = z
+/** A run as a user creates it (JSON body of POST /runs). */
+export const createRunSchema = z
   .object({
     id: z.string(),
     participants: z
@@ -57,7 +58,7 @@ const createSchema = z
 
 /** Validates a run as a user writes it, every bound included. */
 export function parseCreateRun(body: unknown): CreateRun {
-  const r = createSchema.safeParse(body);
+  const r = createRunSchema.safeParse(body);
   if (!r.success) throw new ValidationError(describeIssues(r.error));
   const input = r.data;
   checkId(input.id, 'run id');
@@ -108,11 +109,12 @@ export function checkIndex(i: number): number {
   return i;
 }
 
-const reportSchema = z.object({ node: z.string().min(1), index, state: stateName, round: z.number().int().min(1).optional() }).strict();
+/** A participant reporting a state done (JSON body of POST /runs/:id/complete). */
+export const runReportSchema = z.object({ node: z.string().min(1), index, state: stateName, round: z.number().int().min(1).optional() }).strict();
 
 /** Validates a report (JSON body of POST /runs/:id/complete). */
 export function parseReport(body: unknown): RunReport {
-  const r = reportSchema.safeParse(body);
+  const r = runReportSchema.safeParse(body);
   if (!r.success) throw new ValidationError(describeIssues(r.error));
   checkId(r.data.node, 'node name');
   return r.data;

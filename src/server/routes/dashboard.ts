@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 const webDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../web');
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.png': 'image/png' };
 
-/** Registers GET / and GET /<file> for every file in web/. */
+/** Registers GET / (the dashboard), GET /docs (the API document's page) and GET /<file> for every file in web/. */
 export function registerDashboard(app: FastifyInstance): void {
   if (!fs.existsSync(webDir)) return;
   const files = new Map<string, { body: Buffer; type: string }>();
@@ -27,8 +27,10 @@ export function registerDashboard(app: FastifyInstance): void {
       .header('x-frame-options', 'DENY')
       .header('content-security-policy', "frame-ancestors 'none'")
       .send(file.body);
-  const options = { config: { public: true } };
+  const page = { config: { public: true } };
   const index = files.get('/index.html');
-  if (index) app.get('/', options, send(index));
-  for (const [route, file] of files) app.get(route, options, send(file));
+  if (index) app.get('/', page, send(index));
+  const docs = files.get('/docs.html');
+  if (docs) app.get('/docs', page, send(docs));
+  for (const [route, file] of files) app.get(route, { config: { public: true, asset: true } }, send(file));
 }
