@@ -10,6 +10,7 @@ import { deleteJob } from '../engine/jobs/job-delete.js';
 import { cancelJob, getJob, JobChangedError, JobDeletingError, JobExistsError, submitJob, summarize, type JobRecord } from '../engine/jobs/jobs.js';
 import { parseJobSpec } from '../engine/jobs/job-spec.js';
 import { taskPlacements } from '../engine/tasks/batch-reads.js';
+import { metrics } from '../engine/metrics.js';
 import { decodeJson } from '../engine/tasks/task-model.js';
 import { createItem, deleteItem, updateItem } from '../engine/work.js';
 import { createItems } from '../engine/work-bulk.js';
@@ -106,8 +107,9 @@ export class StoreClient implements RotaClient {
     const checked = parseWorkInput(input);
     this.checkSize(checked.content);
     const id = checked.id ?? randomUUID();
-    const spec = specOf(checked);
+    const spec = specOf({ ...checked, submittedAt: Date.now() });
     if (!(await createItem(this.once, this.keys, id, checked.content, spec))) throw new ConflictError(`work ${id} already exists; update it with PUT /work/${id}`);
+    if (spec.kind === 'task') metrics.tasksSubmitted.inc();
     return { id, content: checked.content, ...spec };
   }
 
@@ -115,12 +117,14 @@ export class StoreClient implements RotaClient {
     const checked = parseWorkBulk(inputs);
     const total = checked.reduce((n, i) => n + Buffer.byteLength(i.content), 0);
     if (total > this.maxContent) throw new TooLargeError(total, this.maxContent);
-    const items = checked.map((i) => ({ id: i.id ?? randomUUID(), content: i.content, spec: specOf(i), fresh: i.id === undefined }));
+    const now = Date.now();
+    const items = checked.map((i) => ({ id: i.id ?? randomUUID(), content: i.content, spec: specOf({ ...i, submittedAt: now }), fresh: i.id === undefined }));
     const outcome = await createItems(this.store, this.once, this.keys, items);
     if (!outcome.created) {
       const shown = outcome.taken.slice(0, 10).join(', ') + (outcome.taken.length > 10 ? ` and ${outcome.taken.length - 10} more` : '');
       throw new ConflictError(`work ${shown} already exist${outcome.taken.length === 1 ? 's' : ''}: nothing of this request was added`);
     }
+    metrics.tasksSubmitted.inc(items.filter((i) => i.spec.kind === 'task').length);
     return items.map((i) => ({ id: i.id, content: i.content, ...i.spec }));
   }
 
@@ -179,6 +183,7 @@ export class StoreClient implements RotaClient {
   async submitJob(text: string): Promise<JobStatus> {
     try {
       const job = await submitJob(this.once, this.keys, parseJobSpec(text), Date.now());
+      metrics.tasksSubmitted.inc(job.total);
       return summarize(job, [], Date.now());
     } catch (err) {
       if (err instanceof JobExistsError || err instanceof JobChangedError) throw new ConflictError(err.message);

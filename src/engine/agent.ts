@@ -21,6 +21,7 @@ import { WorkerRecordPublisher } from './worker-record.js';
 import { WorkerSession } from './worker-session.js';
 import { ConfigFollower } from './fleet/config-follower.js';
 import type { ResourceFlags } from './fleet/resources.js';
+import { metrics } from './metrics.js';
 
 export interface AgentOptions {
   store: Store;
@@ -237,6 +238,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   /** The session is lost: stop what ran under it (stops under way are cut short too: none may outlast it). */
   private async onSessionLost(session: Session, err: Error): Promise<{ quiet: Promise<unknown> }> {
     this.log.warn('session lost: stopping all work', { reason: err.message, items: this.services.under(session) });
+    metrics.selfFencings.inc({ worker: this.id });
     const [tasks] = await Promise.all([this.tasks.fence(session), this.services.fence(session)]);
     // What ended meanwhile is recorded under its claims whenever the store answers.
     return tasks;

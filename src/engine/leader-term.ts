@@ -2,6 +2,7 @@
 // claims, tasks' results and attempts, jobs) and the planning rounds it runs on their changes —
 // debounced, written in batched transactions fenced by its election key — until it is deposed.
 import { FailoverClock } from './failover-clock.js';
+import { itemCounts, moveReasons, type ItemCount } from './leader-metrics.js';
 import { metrics } from './metrics.js';
 import { Election } from '../recipes/election.js';
 import { Membership } from '../recipes/membership.js';
@@ -80,12 +81,25 @@ export class LeaderTerm {
   private readonly rounds: RoundPlanner;
   /** Workers as planned: memory figures held steady. */
   private readonly fleet = new PlannedFleet();
+  /** Items by kind and state, and the watch's lag behind our last write, while the term's views are followed. */
+  private counting?: () => ItemCount[];
+  private lagging?: () => number;
 
   constructor(
     private readonly election: Election,
     private readonly o: TermOptions,
   ) {
     this.rounds = new RoundPlanner(o.keys, o.random, o.placement);
+  }
+
+  /** Items by kind and state as this term sees them (none once it has ended). */
+  itemCounts(): ItemCount[] {
+    return this.counting?.() ?? [];
+  }
+
+  /** Revisions of our own writes the views have not applied yet (undefined once the term has ended). */
+  watchLag(): number | undefined {
+    return this.lagging?.();
   }
 
   /** Plans while the election leads; returns when it no longer does. */
@@ -115,6 +129,8 @@ export class LeaderTerm {
     // written with it, nor a result without the claim deleted with it.
     const group = new ViewGroup(store, keys.prefix, all, this.o.clock);
     const fed: Views = { ...views, group };
+    this.lagging = () => Math.max(0, this.lastWrite - views.assign.revision);
+    this.counting = () => itemCounts({ ...this.rounds.counts(), results: views.results.kvs.size, claimed: [...views.active.kvs.keys()].map((k) => k.slice(keys.active.length)) });
     let timer: NodeJS.Timeout | undefined;
     let wake: NodeJS.Timeout | undefined;
     let retry: NodeJS.Timeout | undefined;
@@ -249,6 +265,7 @@ export class LeaderTerm {
       await deposed;
       clearTimeout(reconcile);
     } finally {
+      this.counting = this.lagging = undefined;
       over.abort();
       clearTimeout(timer);
       clearTimeout(wake);
@@ -329,7 +346,10 @@ export class LeaderTerm {
       for (const m of round.moved) this.o.log.info(`Moving work=${m.id}`, { from: m.from, to: m.to });
       if (round.placed.length <= 100) for (const p of round.placed) this.o.log.info(`Assigning work=${p.id}`, { to: p.to });
       this.o.onPlanned(summary);
-      (metrics.assignments.inc({ reason: 'placed' }, round.placed.length), metrics.assignments.inc({ reason: 'moved' }, round.moved.length));
+      metrics.assignments.inc({ reason: 'placed' }, round.placed.length);
+      metrics.tasksLost.inc(written.lost);
+      const why = moveReasons(round.moved, (id) => v.workers.get(id)?.record);
+      for (const reason of ['balanced', 'drained', 'lost'] as const) metrics.assignments.inc({ reason }, why[reason]);
     }
     return round.wakeAt;
   }

@@ -8,6 +8,7 @@ import { openSession, type Session } from '../recipes/session.js';
 import { sleep, systemClock, type Clock, type Store } from '../store/index.js';
 import type { Keys } from './keys.js';
 import { LeaderTerm, type PlanSummary } from './leader-term.js';
+import type { ItemCount } from './leader-metrics.js';
 import type { Logger } from './log.js';
 import type { RetentionPolicy } from './retention/policy.js';
 import type { Placement } from './fleet/placement.js';
@@ -59,6 +60,8 @@ export class Leader extends EventEmitter<LeaderEvents> {
   private loop?: Promise<void>;
   private readonly halt = new AbortController();
   private priority: number;
+  /** The term under way while this candidate leads. */
+  private term?: LeaderTerm;
 
   constructor(private readonly options: LeaderOptions) {
     super();
@@ -153,14 +156,30 @@ export class Leader extends EventEmitter<LeaderEvents> {
     await this.session?.close().catch(() => undefined);
   }
 
+  /** Items by kind and state, while this candidate leads (for /metrics). */
+  itemCounts(): ItemCount[] {
+    return this.term?.itemCounts() ?? [];
+  }
+
+  /** How far the leader's views are behind its own last write, while it leads (for /metrics). */
+  watchLag(): number | undefined {
+    return this.term?.watchLag();
+  }
+
   /** Plans while `election` leads; returns when it no longer does. */
-  private lead(election: Election): Promise<void> {
-    return new LeaderTerm(election, {
+  private async lead(election: Election): Promise<void> {
+    const term = new LeaderTerm(election, {
       ...this.options,
       clock: this.clock,
       random: this.random,
       log: this.log,
       onPlanned: (summary) => this.emit('planned', summary),
-    }).run();
+    });
+    this.term = term;
+    try {
+      await term.run();
+    } finally {
+      this.term = undefined;
+    }
   }
 }

@@ -16,6 +16,9 @@ const seconds = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 export interface NodeState {
   id: string;
   leading(): boolean;
+  /** While it leads: items by kind and state, and how many revisions its views are behind its own last write. */
+  items(): Array<{ kind: string; state: string; count: number }>;
+  watchLag(): number | undefined;
   /** Each local worker: whether its session is valid, and the cache bytes it holds by cache. */
   workers(): Array<{ id: string; healthy: boolean; cacheBytes: Record<string, number> }>;
 }
@@ -33,7 +36,12 @@ export const metrics = {
   taskRunSeconds: new client.Histogram({ name: 'rota_task_run_seconds', help: 'How long a task\'s last attempt ran', buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800], registers }),
   eventStreams: new client.Gauge({ name: 'rota_event_streams', help: 'SSE and WebSocket event streams this node serves now', registers }),
   failoverSeconds: new client.Histogram({ name: 'rota_failover_seconds', help: 'From a claim lost with its worker (lease ended) to the item claimed again elsewhere, as the leader saw it', buckets: [0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 30, 60], registers }),
-  assignments: new client.Counter({ name: 'rota_assignments_total', help: 'Assignments the leader wrote: new items placed, items moved between workers', labelNames: ['reason'], registers }),
+  assignments: new client.Counter({ name: 'rota_assignments_total', help: 'Assignments the leader wrote, by reason: placed (new), balanced, drained (its worker drains), lost (its worker is gone)', labelNames: ['reason'], registers }),
+  tasksSubmitted: new client.Counter({ name: 'rota_tasks_submitted_total', help: 'Tasks submitted through this node (added alone, in bulk, or by a job)', registers }),
+  taskWaitSeconds: new client.Histogram({ name: 'rota_task_wait_seconds', help: "From a task's submission to its first attempt's start (clocks of two nodes)", buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers }),
+  tasksLost: new client.Counter({ name: 'rota_tasks_lost_total', help: 'Task attempts the leader recorded as lost (their worker died or was fenced while running them)', registers }),
+  selfFencings: new client.Counter({ name: 'rota_self_fencings_total', help: 'Times a worker stopped all its work because its session ended (lease lost or store out of reach)', labelNames: ['worker'], registers }),
+  guardedChildren: new client.Gauge({ name: 'rota_guarded_children', help: "Child processes running under this node's guard", registers }),
   cacheCopies: new client.Counter({ name: 'rota_cache_copies_total', help: 'Cache partitions copied in by this node\'s workers (moves)', registers }),
 };
 
@@ -55,6 +63,28 @@ new client.Gauge({
   collect() {
     this.reset();
     for (const n of nodes) for (const w of n.workers()) this.set({ worker: w.id }, w.healthy ? 1 : 0);
+  },
+});
+new client.Gauge({
+  name: 'rota_items',
+  help: 'Items by kind and state, as the leader sees them (services: running, waiting, unplaced; tasks: pending, finished)',
+  labelNames: ['kind', 'state'],
+  registers,
+  collect() {
+    this.reset();
+    for (const n of nodes) for (const c of n.items()) this.set({ kind: c.kind, state: c.state }, c.count);
+  },
+});
+new client.Gauge({
+  name: 'rota_watch_lag_revisions',
+  help: "Store revisions the leader's watch has not applied yet, behind its own last write (0: caught up)",
+  registers,
+  collect() {
+    this.reset();
+    for (const n of nodes) {
+      const lag = n.watchLag();
+      if (lag !== undefined) this.set(lag);
+    }
   },
 });
 new client.Gauge({

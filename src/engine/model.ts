@@ -29,6 +29,8 @@ export interface WorkSpec {
   /** Tasks of a job: the job's id and this task's matrix values. */
   job?: string;
   values?: Record<string, string>;
+  /** Tasks: when it was submitted (ms since the epoch, the submitting node's clock). */
+  submittedAt?: number;
 }
 
 export const DEFAULT_SPEC: WorkSpec = { kind: 'service', weight: 1, selector: {} };
@@ -175,7 +177,7 @@ export function specOf(input: Partial<Omit<WorkSpec, 'kind'>> & { kind?: WorkSpe
   if (placement && PLACEMENTS.includes(placement) && spec.kind === 'service') spec.placement = placement;
   else delete spec.placement;
   if (spec.kind === 'task') {
-    for (const k of ['command', 'env', 'timeoutMs', 'maxAttempts', 'backoffMs', 'job', 'values'] as const) {
+    for (const k of ['command', 'env', 'timeoutMs', 'maxAttempts', 'backoffMs', 'job', 'values', 'submittedAt'] as const) {
       if (input[k] !== undefined) (spec as unknown as Record<string, unknown>)[k] = input[k];
     }
   }

@@ -86,6 +86,8 @@ export class RotaNode {
     this.unobserve ??= observeNode({
       id: this.id,
       leading: () => this.leader?.isLeader ?? false,
+      items: () => this.leader?.itemCounts() ?? [],
+      watchLag: () => this.leader?.watchLag(),
       workers: () => [...this.agents].map(([id, a]) => ({ id, healthy: a.health().ok, cacheBytes: this.holders.get(id)?.copies.data.bytesByCache() ?? {} })),
     });
     // The stored priority before the first campaign.

@@ -9,7 +9,7 @@ import type { Placement } from './fleet/placement.js';
 import { planGrouped } from './grouped-planner.js';
 import type { PlanItem, PlanWorker } from './planner.js';
 import { batchOf, isBatchId } from './tasks/batch.js';
-import { planTaskChanges, type BatchView, type TaskChanges } from './tasks/task-changes.js';
+import { planTaskChanges, type BatchView, type GuardedWrite, type TaskChanges } from './tasks/task-changes.js';
 import { decodedOnce, specOf } from './decoded.js';
 import { decodeJson, type AttemptRecord, type TaskResult } from './tasks/task-model.js';
 
@@ -34,7 +34,7 @@ export interface Round {
   /** Assignment puts and deletes, unconditional but for the leader's fence. */
   ops: TxnOp[];
   /** Writes that carry their own compares (lost attempts). */
-  guarded: Array<Omit<TxnRequest, 'failure'>>;
+  guarded: GuardedWrite[];
   moved: Array<{ id: string; from?: string; to: string }>;
   placed: Array<{ id: string; to: string }>;
   removed: number;

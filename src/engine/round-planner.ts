@@ -69,6 +69,11 @@ export class RoundPlanner {
     }
   }
 
+  /** Services planned (and how many of them no worker can take) and tasks without a result, as of the last round. */
+  counts(): { services: number; unassignable: number; tasks: number } {
+    return { services: this.services.size, unassignable: this.services.unassignableIds().length, tasks: this.tasks.size };
+  }
+
   /** Plan the next round from scratch (a view was listed again: its events may have been missed). */
   invalidate(): void {
     this.stale = true;

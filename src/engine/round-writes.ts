@@ -26,6 +26,8 @@ export function batchOps(ops: TxnOp[]): TxnOp[][] {
 /** What writing a round came to: the highest revision written, a write refused by the fence, or a failure (unknown outcome). */
 export interface RoundWritten {
   revision: number;
+  /** Task attempts recorded as lost by the guarded writes that went through. */
+  lost: number;
   refused: boolean;
   failed?: Error;
 }
@@ -41,7 +43,9 @@ export async function writeRound(store: Store, fence: Compare, round: Pick<Round
   const settled = await Promise.allSettled(writes);
   const results = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const guarded = settled.slice(batches.length);
   return {
+    lost: round.guarded.reduce((n, t, i) => n + (guarded[i].status === 'fulfilled' && (guarded[i] as PromiseFulfilledResult<{ succeeded: boolean }>).value.succeeded ? (t.lost ?? 0) : 0), 0),
     revision: Math.max(0, ...results.map((r) => r.revision)),
     refused: settled.slice(0, batches.length).some((r) => r.status === 'fulfilled' && !r.value.succeeded),
     failed: failed ? (failed.reason as Error) : undefined,

@@ -4,26 +4,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { waitFor } from '../helpers/processes.js';
+import { parseMetrics, sumOf } from '../helpers/prometheus.js';
 import { startRota, type RotaProcess } from '../helpers/rota-process.js';
 
-/** Prometheus text → `name{labels}` → value (comments and blank lines skipped). */
-function parse(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$/.exec(line);
-    assert.ok(m, `not a Prometheus sample line: ${line}`);
-    out.set(m[1], Number(m[2]));
-  }
-  return out;
-}
-
-/** The sum of every sample of `name` whose labels include `match`. */
-function sum(samples: Map<string, number>, name: string, match = ''): number {
-  let n = 0;
-  for (const [k, v] of samples) if ((k === name || k.startsWith(`${name}{`)) && k.includes(match)) n += v;
-  return n;
-}
+const parse = parseMetrics;
+const sum = sumOf;
 
 describe('GET /metrics', { timeout: 60_000 }, () => {
   const nodes: RotaProcess[] = [];
@@ -53,6 +38,15 @@ describe('GET /metrics', { timeout: 60_000 }, () => {
     await waitFor(async () => sum(await scrape(), 'rota_tasks_finished_total', 'status="succeeded"') === 1, 15_000, 'the task to be counted');
     const after = await scrape();
     assert.equal(sum(after, 'rota_task_run_seconds_count'), 1);
+    assert.equal(sum(after, 'rota_tasks_submitted_total'), 1);
+    assert.equal(sum(after, 'rota_task_wait_seconds_count'), 1, 'its wait from submission to start');
+    assert.ok(sum(after, 'rota_task_wait_seconds_sum') < 5);
+    await waitFor(async () => sum(await scrape(), 'rota_items', 'kind="task",state="finished"') === 1, 5000, 'one task finished');
+    const counted = await scrape();
+    assert.equal(sum(counted, 'rota_items', 'kind="service",state="running"'), 1, 'one service running');
+    assert.equal(sum(counted, 'rota_items', 'kind="task",state="pending"'), 0);
+    assert.equal(sum(counted, 'rota_watch_lag_revisions'), 0, 'the leader has seen its own writes');
+    assert.equal(sum(counted, 'rota_guarded_children'), 0, 'no child runs (the task ended; the service runs no command)');
     assert.ok(sum(after, 'rota_task_run_seconds_sum') >= 0.3, 'it ran 0.3 s at least');
     assert.ok(sum(after, 'rota_store_request_seconds_count', 'op="txn"') > 0, 'store calls are timed');
 
@@ -69,6 +63,24 @@ describe('GET /metrics', { timeout: 60_000 }, () => {
     const failover = sum(await scrape(), 'rota_failover_seconds_sum');
     console.log(`# failover after a crash (TTL 2 s), lease end to new claim: ${failover.toFixed(3)} s`);
     assert.ok(failover > 0 && failover < 5, `a failover of ${failover} s`);
+    assert.ok(sum(await scrape(), 'rota_assignments_total', 'reason="lost"') >= 1, 'a move because its worker was lost');
+
+    // A task running when its worker crashes is recorded lost; its child ran under the guard meanwhile.
+    assert.equal((await fetch(`${up.api}/workers`, { method: 'POST' })).status, 201);
+    const long = await fetch(`${up.api}/work`, { method: 'POST', body: JSON.stringify({ id: 'long', content: 'long', kind: 'task', command: [process.execPath, '-e', 'setTimeout(() => {}, 60000)'], maxAttempts: 1 }), headers: { 'content-type': 'application/json' } });
+    assert.equal(long.status, 201);
+    const runner = await waitFor(async () => ((await (await fetch(`${up.api}/work/long`)).json()) as { claimedBy?: string }).claimedBy, 10_000, 'the long task to run');
+    await waitFor(async () => sum(await scrape(), 'rota_guarded_children') === 1, 5000, 'its child counted under the guard');
+    assert.equal((await fetch(`${up.api}/workers/${runner}?crash=true`, { method: 'DELETE' })).status, 204);
+    await waitFor(async () => sum(await scrape(), 'rota_tasks_lost_total') === 1, 10_000, 'the attempt recorded lost');
+    await waitFor(async () => sum(await scrape(), 'rota_guarded_children') === 0, 5000, 'the crashed worker\'s child gone');
+
+    // Draining moves the item for that reason (a worker added so that there is somewhere to go).
+    assert.equal((await fetch(`${up.api}/workers`, { method: 'POST' })).status, 201);
+    const service = await waitFor(async () => ((await (await fetch(`${up.api}/work`)).json()) as Array<{ content: string; claimedBy?: string }>).find((i) => i.content === 'one item' && i.claimedBy), 10_000, 'the item running');
+    assert.equal(sum(await scrape(), 'rota_assignments_total', 'reason="drained"'), 0);
+    assert.equal((await fetch(`${up.api}/workers/${service.claimedBy}/drain`, { method: 'POST' })).status, 200);
+    await waitFor(async () => sum(await scrape(), 'rota_assignments_total', 'reason="drained"') === 1, 10_000, 'a move because its worker drains');
   });
 
   it('is under the token, unless --metrics-public', async () => {

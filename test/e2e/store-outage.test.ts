@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { scrape, sumOf } from '../helpers/prometheus.js';
 import { useEtcdFleet, type EtcdFleet } from '../helpers/fleet.js';
 import { assertNoOverlap, readRecords, RECORDER } from '../helpers/intervals.js';
 import { isRunning, tempDir, waitFor } from '../helpers/processes.js';
@@ -108,6 +109,14 @@ describe('store outage: the fleet comes back by itself', { timeout: process.env.
       for (const n of nodes) assert.equal(n.child.exitCode, null, `node ${n.id} is still running`);
     });
   }
+
+  it('says so in /metrics: workers fenced themselves, every item runs one child under the guard', async () => {
+    const scraped = await Promise.all(nodes.map((n) => scrape(n.api!)));
+    const fenced = scraped.reduce((n, m) => n + sumOf(m, 'rota_self_fencings_total'), 0);
+    if (outages.some((o) => o.ms > TTL * 1000)) assert.ok(fenced >= 1, `self-fencings: ${fenced}`);
+    assert.equal(scraped.reduce((n, m) => n + sumOf(m, 'rota_guarded_children'), 0), ITEMS);
+    assert.equal(scraped.reduce((n, m) => n + sumOf(m, 'rota_items', 'kind="service",state="running"'), 0), ITEMS, 'the leader counts them running');
+  });
 
   it('never ran an item twice at once', async () => {
     await sleep(500);

@@ -96,7 +96,7 @@ export async function submitJob(w: WriteOnce, keys: Keys, spec: JobSpec, now: nu
   for (let i = 0; i < tasks.length; i += PER_TXN) {
     const ops: TxnOp[] = [];
     for (const t of tasks.slice(i, i + PER_TXN)) {
-      const spec_ = specOf({ kind: 'task', selector: t.selector, command: t.command, env: t.env, timeoutMs: spec.timeoutMs, maxAttempts: spec.maxAttempts, backoffMs: spec.backoffMs, job: id, values: t.values });
+      const spec_ = specOf({ kind: 'task', selector: t.selector, command: t.command, env: t.env, timeoutMs: spec.timeoutMs, maxAttempts: spec.maxAttempts, backoffMs: spec.backoffMs, job: id, values: t.values, submittedAt: now });
       ops.push({ type: 'put', key: keys.item(taskId(id, t.index)), value: JSON.stringify(t.values) });
       ops.push({ type: 'put', key: keys.spec(taskId(id, t.index)), value: encodeSpec(spec_)! });
     }

@@ -6,6 +6,7 @@ import type { EtcdGateway } from './guard-release.js';
 import { GuardPool } from './guard-pool.js';
 import type { ChildExit, GuardProcess } from './guard-process.js';
 import { signalGroup } from './process-group.js';
+import { metrics } from '../metrics.js';
 
 export type { ChildExit } from './guard-process.js';
 export { GuardPool } from './guard-pool.js';
@@ -59,6 +60,7 @@ export class GuardedChild extends EventEmitter<GuardedChildEvents> {
       finish: (exit: ChildExit) => this.finish(exit),
     };
     ({ guard: this.guard, id: this.id } = via.spawn(client, { command, env, cwd, input, remainingMs, killAfterMs }));
+    metrics.guardedChildren.inc();
   }
 
   /** Moves the deadline to `remainingMs` from now. */
@@ -84,6 +86,7 @@ export class GuardedChild extends EventEmitter<GuardedChildEvents> {
   private finish(exit: ChildExit): void {
     if (this.exit) return;
     this.exit = exit;
+    metrics.guardedChildren.dec();
     this.emit('exit', exit);
   }
 }

@@ -32,6 +32,12 @@ export function attemptEnd(task: BatchTask, item: WorkItem, out: AttemptOutcome,
   return { end, final, out, retryAt: endOf.retryAt };
 }
 
+/** Counts an attempt's start: the first one's wait since the task was submitted (clocks of two nodes: never below 0). */
+export function reportStart(task: BatchTask, item: WorkItem, startedAt: number): void {
+  const submitted = item.spec.submittedAt;
+  if (task.attempt === 1 && submitted !== undefined) metrics.taskWaitSeconds.observe(Math.max(0, startedAt - submitted) / 1000);
+}
+
 /** Logs what became of an attempt's end, and counts it once recorded. */
 export function reportEnd(log: Logger, ended: AttemptEnd, outcome: EndOutcome, token: number): void {
   const { end, final, out, retryAt } = ended;

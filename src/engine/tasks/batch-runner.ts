@@ -14,7 +14,7 @@ import { decodeSpec, type WorkItem } from '../model.js';
 import { batchOf, claimBatchTxn, holdsBatch, taskReads, type BatchTask, type TaskBatch, type TaskEnd } from './batch.js';
 import { BatchEnds, type ClaimedBatch } from './batch-ends.js';
 import { startAttempt, type RunningAttempt } from './task-run.js';
-import { attemptEnd, reportEnd } from './attempt-end.js';
+import { attemptEnd, reportEnd, reportStart } from './attempt-end.js';
 
 export interface BatchRunnerOptions {
   store: Store;
@@ -291,6 +291,7 @@ export class BatchRunner {
         const ctx = itemContext({ store: this.o.store, keys: this.o.keys, id: t.task.id, workerId, token: h.token, session: h.session, signal: t.abort.signal, log });
         const startedAt = clock.now();
         log.info(`Running task=${t.task.id}`, { attempt: t.task.attempt, token: h.token });
+        reportStart(t.task, t.item, startedAt);
         t.running = startAttempt(t.item, t.task.attempt, ctx, this.o.workerExec);
         const out = await t.running.done;
         t.markStopped();

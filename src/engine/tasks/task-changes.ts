@@ -35,11 +35,14 @@ export interface TaskSnapshot {
   jobReady: (jobId: string) => boolean;
 }
 
+/** A write that carries its own compares; `lost`: the task attempts it records as lost. */
+export type GuardedWrite = Omit<TxnRequest, 'failure'> & { lost?: number };
+
 export interface TaskChanges {
   /** Puts of new batches, unconditional but for the leader's fence (their keys are new). */
   ops: TxnOp[];
   /** Writes that carry their own compares. */
-  guarded: Array<Omit<TxnRequest, 'failure'>>;
+  guarded: GuardedWrite[];
   /** Tasks put in new batches, by worker. */
   placed: Array<{ id: string; to: string }>;
   /** The earliest future moment a backed-off task becomes runnable. */
@@ -157,7 +160,8 @@ function newBatch(s: TaskSnapshot, ids: string[]): BatchTask[] {
  * there (its result, when it was the last). Written with the deletion of the batch, at once, so
  * an attempt is counted once.
  */
-function lostBatchTxn(s: TaskSnapshot, keys: Keys, b: BatchView, specOf: (id: string) => WorkSpec, random: () => number): Omit<TxnRequest, 'failure'> {
+function lostBatchTxn(s: TaskSnapshot, keys: Keys, b: BatchView, specOf: (id: string) => WorkSpec, random: () => number): GuardedWrite {
+  let lost = 0;
   const compare: Compare[] = [unchanged(b.kv), { key: keys.claim(b.id), target: 'create', op: '==', value: 0 }];
   const success: TxnOp[] = [{ type: 'delete', key: b.kv.key }];
   for (const t of b.record.tasks) {
@@ -165,6 +169,7 @@ function lostBatchTxn(s: TaskSnapshot, keys: Keys, b: BatchView, specOf: (id: st
     // Ended there (an attempt record after the batch was made), done, or no longer this item.
     if (s.item(t.id)?.createRevision !== t.created || s.resultOf(t.id) || attempts.some((a) => a.record.token > b.kv.createRevision)) continue;
     const spec = specOf(t.id);
+    lost++;
     const n = attempts.length + 1;
     const final = n >= (spec?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
     const end: NonNullable<AttemptRecord['end']> = { ok: false, reason: 'lost', exitCode: null, signal: null, finishedAt: s.now, retryAt: s.now + retryDelay(n, spec?.backoffMs ?? DEFAULT_BACKOFF_MS, random) };
@@ -178,5 +183,5 @@ function lostBatchTxn(s: TaskSnapshot, keys: Keys, b: BatchView, specOf: (id: st
       success.push({ type: 'put', key: keys.result(t.id), value: JSON.stringify(result) });
     } else success.push({ type: 'put', key: keys.attempt(t.id, attemptId(token)), value: JSON.stringify(record) });
   }
-  return { compare, success };
+  return { compare, success, lost };
 }

@@ -44,6 +44,7 @@ export const workShape = z.object({
   backoffMs: z.number().int().optional(),
   job: z.string().optional().describe("tasks of a job: the job's id"),
   values: labels.optional().describe('tasks of a job: its matrix values'),
+  submittedAt: ms.optional().describe('tasks: when it was submitted'),
   assignedTo: z.string().optional().describe('the worker the leader assigned it to'),
   claimedBy: z.string().optional().describe('the worker holding its claim (running it)'),
   fencingToken: z.number().int().optional(),
