@@ -15,6 +15,14 @@ interface NodeOptions extends ServeOptions, EtcdFlags {
   lead: boolean;
   untilIdle?: boolean;
   workers: string;
+  returnWithin: string;
+}
+
+/** --return-within in ms. */
+function returnWithin(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!m) throw new Error(`--return-within "${text}" is not a duration: write e.g. 15s, 1m or 0`);
+  return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] ?? 's']!);
 }
 
 /** Adds `rota node` to the program. */
@@ -32,10 +40,12 @@ export function registerNode(program: Command): void {
     .option('--etcd-user <user>', 'etcd user (password in --etcd-password or $ROTA_ETCD_PASSWORD)')
     .option('--etcd-password <password>', 'etcd password')
     .option('--workers <n>', 'workers in this process (the first takes --id, the others new UUIDs)', '1')
-    .option('--until-idle', 'exit 0 once no task is left for this worker (the Kubernetes Job pattern)');
+    .option('--until-idle', 'exit 0 once no task is left for this worker (the Kubernetes Job pattern)')
+    .option('--return-within <duration>', 'on a clean stop, keep this worker\'s services assigned to it for this long (e.g. 15s) so a restart under the same --id moves nothing; 0: they move at once', '0');
   addServeOptions(cmd, '0').action(async (opts: NodeOptions) => {
     const log = loggerFor(opts);
-    const settings = opts.worker ? workerSettings(opts) : undefined;
+    const settings = opts.worker ? { ...workerSettings(opts), returnWithinMs: returnWithin(opts.returnWithin) } : undefined;
+    if (settings?.returnWithinMs && opts.id === undefined) throw new Error('--return-within needs --id: a worker returns under the id it left with');
     const id = checkId(opts.id ?? randomUUID(), 'worker id');
     const ttl = positiveInt(opts.ttl, '--ttl');
     const retention = retentionPolicy(opts);

@@ -22,8 +22,11 @@ import { WorkerSession } from './worker-session.js';
 import { ConfigFollower } from './fleet/config-follower.js';
 import type { ResourceFlags } from './fleet/resources.js';
 import { metrics } from './metrics.js';
+import { announceReturn, returned } from './fleet/returning.js';
 
 export interface AgentOptions {
+  /** On a clean stop (not draining), announce a return within this many ms (fleet/returning.ts). */
+  returnWithinMs?: number;
   store: Store;
   keys: Keys;
   workerId: string;
@@ -160,6 +163,8 @@ export class Agent extends EventEmitter<AgentEvents> {
       onOpened: (session) => {
         this.options.log.info(`We are worker=${this.id}`, { lease: session.lease, ttl: session.ttl, expiresBy: session.expiresBy, fenceInMs: Math.round(session.remainingMs) });
         this.emit('registered', session.lease);
+        // Back (or started without the flag since): an earlier announcement must not hold its items later.
+        void returned(this.options.store, this.keys, this.id).catch(() => undefined);
         this.reconcileAll();
       },
       onLost: (session, err) => this.onSessionLost(session, err),
@@ -207,6 +212,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    // Before anything is released: the leader must see the announcement before the record goes.
+    await this.announceReturn();
     this.halted.abort();
     this.clearTimers();
     await Promise.all([this.services.stopAll('shutdown'), this.tasks.close()]);
@@ -214,6 +221,18 @@ export class Agent extends EventEmitter<AgentEvents> {
     await this.session?.close().catch(() => undefined);
     await Promise.all([this.inbox.close(), this.services.close(), this.config.close()]);
     this.log.info('worker stopped; lease revoked');
+  }
+
+  /** With returnWithinMs, a worker that stops while not draining says it will be back (fleet/returning.ts). */
+  private async announceReturn(): Promise<void> {
+    const within = this.options.returnWithinMs;
+    if (!within || this.publisher.current.draining || !this.session?.valid) return;
+    try {
+      await announceReturn(this.options.store, this.keys, this.id, this.publisher.current, within);
+      this.log.info(`Returning within ${Math.round(within / 1000)} s: the items of worker=${this.id} wait for it`);
+    } catch (err) {
+      this.log.warn('could not announce the return: the items move now', { error: (err as Error).message });
+    }
   }
 
   /** Simulated crash: processors end, but nothing is released; the lease expires after its TTL. */

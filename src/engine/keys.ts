@@ -28,6 +28,8 @@ export class Keys {
   readonly requests: string;
   /** config/<workerId>: what an operator set for a worker (capacity, labels…); no lease, it outlives the worker. */
   readonly configs: string;
+  /** returning/<workerId>: a worker restarting, on a lease of the time it will be back within (its record as it left). */
+  readonly returning: string;
   /** caches/<name> (spec) and caches/<name>/<id> (a partition's holders and ownership epoch); the bytes live on the workers. */
   readonly caches: string;
 
@@ -47,6 +49,12 @@ export class Keys {
     this.requests = `${prefix}requests/`;
     this.configs = `${prefix}config/`;
     this.caches = `${prefix}caches/`;
+    this.returning = `${prefix}returning/`;
+  }
+
+  /** Worker `id`'s announcement that it is restarting. */
+  returnOf(id: string): string {
+    return this.returning + id;
   }
 
   worker(id: string): string {

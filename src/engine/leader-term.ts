@@ -5,13 +5,11 @@ import { FailoverClock } from './failover-clock.js';
 import { itemCounts, moveReasons, type ItemCount } from './leader-metrics.js';
 import { metrics } from './metrics.js';
 import { Election } from '../recipes/election.js';
-import { Membership } from '../recipes/membership.js';
-import { PrefixGroups, PrefixView } from '../recipes/prefix-view.js';
-import { ViewGroup } from '../recipes/view-group.js';
-import { sleep, type Clock, type Store, type TxnOp } from '../store/index.js';
+import type { PrefixView } from '../recipes/prefix-view.js';
+import { LeaderViews } from './leader-views.js';
+import { sleep, type Clock, type Store } from '../store/index.js';
 import type { Keys } from './keys.js';
 import type { Logger } from './log.js';
-import { decodeWorker, type WorkerRecord } from './model.js';
 import { DEFAULT_RETENTION, type RetentionPolicy } from './retention/policy.js';
 import { RetentionSweeper } from './retention/sweeper.js';
 import { RoundPlanner } from './round-planner.js';
@@ -19,22 +17,6 @@ import { CachePlacer } from './caches/cache-placer.js';
 import { writeRound } from './round-writes.js';
 import type { Placement } from './fleet/placement.js';
 import { PlannedFleet } from './fleet/planned-fleet.js';
-
-/** What the leader follows while it leads. */
-interface Views {
-  workers: Membership<WorkerRecord>;
-  registry: PrefixView;
-  specs: PrefixView;
-  assign: PrefixView;
-  active: PrefixView;
-  results: PrefixView;
-  attempts: PrefixView;
-  /** Attempts by task id. */
-  attemptGroups: PrefixGroups;
-  jobs: PrefixView;
-  /** Feeds them all from one list revision and one watch. */
-  group: ViewGroup;
-}
 
 /** Workers join and leave in bursts: one plan for the burst moves fewer items than one per worker. */
 const WORKER_COALESCE_MS = 25;
@@ -106,29 +88,8 @@ export class LeaderTerm {
   async run(): Promise<void> {
     const election = this.election;
     const { store, keys } = this.o;
-    const workers = new Membership<WorkerRecord>(store, keys.workers, decodeWorker, this.o.clock);
-    const view = (prefix: string, keysOnly = false) => new PrefixView(store, prefix, this.o.clock, { keysOnly });
-    const attempts = view(keys.attempts);
-    const all: PrefixView[] = [];
-    const views: Omit<Views, 'group'> = {
-      workers,
-      // The planner reads which items exist, never their contents: a new leader lists keys only,
-      // not 200 MiB of items, before it can plan. (Results are read whole: retention orders them
-      // by when they finished.)
-      registry: view(keys.registry, true),
-      specs: view(keys.specs),
-      assign: view(keys.assign),
-      active: view(keys.active),
-      results: view(keys.results),
-      attempts,
-      attemptGroups: new PrefixGroups(attempts),
-      jobs: view(keys.jobs),
-    };
-    all.push(workers.view, views.registry, views.specs, views.assign, views.active, views.results, views.attempts, views.jobs);
-    // One list revision and one watch for them all: a round never sees an item without the spec
-    // written with it, nor a result without the claim deleted with it.
-    const group = new ViewGroup(store, keys.prefix, all, this.o.clock);
-    const fed: Views = { ...views, group };
+    const views = new LeaderViews(store, keys, this.o.clock);
+    const { workers, group } = views;
     this.lagging = () => Math.max(0, this.lastWrite - views.assign.revision);
     this.counting = () => itemCounts({ ...this.rounds.counts(), results: views.results.kvs.size, claimed: [...views.active.kvs.keys()].map((k) => k.slice(keys.active.length)) });
     let timer: NodeJS.Timeout | undefined;
@@ -139,12 +100,12 @@ export class LeaderTerm {
     let planning = Promise.resolve();
     // What the planner reads of each worker: a load update changes none of it and plans nothing.
     const seen = new Map<string, string>();
-    const planned = (id: string) => this.fleet.signature(id, workers.get(id)?.record, views.registry.kvs.size);
+    const planned = (id: string) => this.fleet.signature(id, views.recordOf(id), views.registry.kvs.size);
     const plan = () => {
       planning = planning
         .then(async () => {
           lastRoundAt = this.o.clock.monotonic();
-          return this.planOnce(election, fed, over.signal);
+          return this.planOnce(election, views, over.signal);
         })
         .then((wakeAt) => {
           clearTimeout(wake);
@@ -186,10 +147,11 @@ export class LeaderTerm {
     new FailoverClock(views.active, (w) => workers.get(w) !== undefined, () => this.o.clock.now(), (s) => metrics.failoverSeconds.observe(s));
     // Cache partitions: placed by this leader too, from the same worker set.
     const placer = new CachePlacer({ store, keys, clock: this.o.clock, log: this.o.log, fence: () => election.fence(), workers: () => workers.members() });
-    workers.on('change', (ids) => {
-      // Only the workers that changed are looked at: O(what changed), not O(workers).
+    views.onWorkers((ids) => {
+      // Only the workers that changed are looked at: O(what changed), not O(workers). A worker that
+      // left announcing its return plans as before (its record as it left): nothing moves.
       let changed = false;
-      for (const id of ids ?? new Set([...seen.keys(), ...workers.members().map((m) => m.id)])) {
+      for (const id of ids ?? new Set([...seen.keys(), ...views.planned().map((m) => m.id)])) {
         const now = planned(id);
         if (now === seen.get(id)) continue;
         changed = true;
@@ -208,12 +170,12 @@ export class LeaderTerm {
     views.specs.on('change', itemOf(keys.specs));
     views.assign.on('change', (b) => this.rounds.assignmentsChanged(b.events));
     views.results.on('change', (b) => this.rounds.resultsChanged(b.events));
-    for (const v of all) v.on('reset', () => this.rounds.invalidate());
+    for (const v of views.all) v.on('reset', () => this.rounds.invalidate());
     // Every change of the registry: an update is forwarded to its owner through its assignment.
     views.registry.on('change', onChange);
     views.active.on('change', (b) => b.events.some((e) => e.type === 'delete') && schedule());
     for (const v of [views.specs, views.assign, views.results, views.attempts, views.jobs]) v.on('change', onChange);
-    for (const v of all) {
+    for (const v of views.all) {
       v.on('reset', onChange);
       v.on('failed', (err) => this.o.log.warn('watch failed, listing again', { prefix: v.prefix, error: err.message }));
     }
@@ -238,7 +200,7 @@ export class LeaderTerm {
       // Items assigned to a worker that is not there: after an outage every worker re-registers at
       // about the same time, so let the worker set settle a moment rather than move items away
       // from a worker that is coming back (and back again once it has).
-      const present = new Set(workers.members().map((m) => m.id));
+      const present = new Set(views.planned().map((m) => m.id));
       if ([...views.assign.kvs.keys()].some((key) => !present.has(keys.assignmentOf(key)?.worker ?? ''))) await Promise.race([workers.settled(300, 1000), deposed]);
       if (!election.isLeader) return;
       settling = false;
@@ -273,14 +235,13 @@ export class LeaderTerm {
       await sweeper.stop();
       await placer.stop();
       // Views first: a round waiting on a view that re-lists while the store is away returns then.
-      await group.close();
-      await Promise.all([workers.close(), ...all.slice(1).map((v) => v.close())]);
+      await views.close();
       await planning;
     }
   }
 
   /** Waits until the views have seen revision lastWrite (or re-reads them after 5 s), unless leading ends first. */
-  private async catchUp(group: ViewGroup, view: PrefixView, over: AbortSignal): Promise<void> {
+  private async catchUp(group: LeaderViews['group'], view: PrefixView, over: AbortSignal): Promise<void> {
     const done = new AbortController();
     const stop = () => done.abort();
     over.addEventListener('abort', stop, { once: true });
@@ -301,7 +262,7 @@ export class LeaderTerm {
   }
 
   /** Plans one round and writes it; returns when to plan again if nothing else changes. */
-  private async planOnce(election: Election, v: Views, over: AbortSignal): Promise<number | undefined> {
+  private async planOnce(election: Election, v: LeaderViews, over: AbortSignal): Promise<number | undefined> {
     if (!election.isLeader) return undefined;
     // Plan from a view that shows our own last writes, or we would place the same items twice.
     if (v.assign.revision < this.lastWrite) await this.catchUp(v.group, v.assign, over);
@@ -318,7 +279,7 @@ export class LeaderTerm {
     const round = this.rounds.round(
       {
         now: this.o.clock.now(),
-        workers: v.workers.members().map((m) => ({ id: m.id, record: this.fleet.planned(m.id, m.record) })),
+        workers: v.planned().map((m) => ({ ...m, record: this.fleet.planned(m.id, m.record) })),
         registry: v.registry.kvs,
         specs: v.specs.kvs,
         assign: v.assign.kvs,

@@ -53,8 +53,6 @@ export class Leader extends EventEmitter<LeaderEvents> {
   private readonly log: Logger;
   private readonly random: () => number;
   private stopped = false;
-  /** Revision of the leader's last assignment write. */
-  private lastWrite = 0;
   private session?: Session;
   private election?: Election;
   private loop?: Promise<void>;

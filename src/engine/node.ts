@@ -24,6 +24,8 @@ export interface WorkerSettings {
   taskExec?: string;
   /** CPUs and memory to report instead of the machine's (--cpus, --memory). */
   resources?: ResourceFlags;
+  /** On a clean stop (not draining), announce a return within this many ms: its services wait for it (fleet/returning.ts). */
+  returnWithinMs?: number;
 }
 
 export interface RotaNodeOptions {
@@ -114,6 +116,7 @@ export class RotaNode {
       releaseOnDeath: this.options.releaseOnDeath,
       resources: settings.resources,
       priority: this.options.priority,
+      returnWithinMs: settings.returnWithinMs,
     });
     this.agents.set(id, agent);
     agent.on('grabbed', () => metrics.claims.inc({ worker: id }));

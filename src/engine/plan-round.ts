@@ -2,7 +2,7 @@
 // assignments in line: services by the balancing planner, tasks by the slot planner. Pure. The
 // pieces are shared with the round planner kept between rounds (round-planner.ts), which uses this
 // full round after any reload and its own incremental one otherwise.
-import type { KeyValue, TxnOp, TxnRequest } from '../store/index.js';
+import type { KeyValue, TxnOp } from '../store/index.js';
 import type { Keys } from './keys.js';
 import type { WorkerRecord, WorkSpec } from './model.js';
 import type { Placement } from './fleet/placement.js';
@@ -19,7 +19,8 @@ export const TASK_QUEUE_FACTOR = 2;
 /** Everything the leader follows, as key → key-value maps. */
 export interface Snapshot {
   now: number;
-  workers: Array<{ id: string; record: WorkerRecord }>;
+  /** `away`: announced as returning (fleet/returning.ts): services stay assigned to it, tasks go elsewhere. */
+  workers: Array<{ id: string; record: WorkerRecord; away?: true }>;
   registry: ReadonlyMap<string, KeyValue>;
   specs: ReadonlyMap<string, KeyValue>;
   assign: ReadonlyMap<string, KeyValue>;
@@ -108,7 +109,8 @@ export function taskChangesOf(s: Snapshot, keys: Keys, random: () => number, fle
     return list.sort((x, y) => x.record.token - y.record.token);
   };
   // A worker holds twice its slots in tasks: the second half waits on it, ready to start at once.
-  const taskFleet = fleet.map((w) => ({ ...w, capacity: w.capacity * TASK_QUEUE_FACTOR, slots: w.capacity }));
+  const away = new Set(s.workers.filter((w) => w.away).map((w) => w.id));
+  const taskFleet = fleet.filter((w) => !away.has(w.id)).map((w) => ({ ...w, capacity: w.capacity * TASK_QUEUE_FACTOR, slots: w.capacity }));
   return planTaskChanges(
     {
       now: s.now,

@@ -65,15 +65,38 @@ describe('docs/fleet.md: a secured 3-member etcd and rota nodes as the guide run
 
     // Two nodes from the unit's ExecStart and the guide's node.env (ports and paths of this machine).
     const env = guideEnv();
+    const argvOf = new Map<string, string[]>();
     for (const id of ['node-a', 'node-b']) {
-      const mine: Record<string, string> = { ...env, ROTA_ETCD: endpoints, ROTA_ID: id, ROTA_HOST: '127.0.0.1', ROTA_PORT: String(await freePort()), ROTA_CERTS: certs, ROTA_EXEC: 'true' };
-      nodes.push(await startRota(execStart(mine), { env: { ROTA_TOKEN: mine.ROTA_TOKEN } }));
+      const mine: Record<string, string> = { ...env, ROTA_ETCD: endpoints, ROTA_ID: id, ROTA_HOST: '127.0.0.1', ROTA_PORT: String(await freePort()), ROTA_CERTS: certs, ROTA_EXEC: 'sleep 600' };
+      argvOf.set(id, execStart(mine));
+      nodes.push(await startRota(argvOf.get(id)!, { env: { ROTA_TOKEN: mine.ROTA_TOKEN } }));
     }
     const base = nodes[0].api!;
     const auth = { authorization: `Bearer ${env.ROTA_TOKEN}` };
     assert.equal((await fetch(`${base}/work`)).status, 401, 'the API wants the token');
     assert.equal((await fetch(`${base}/work`, { method: 'POST', body: 'guide item', headers: { ...auth, 'content-type': 'text/plain' } })).status, 201);
     await waitFor(async () => ((await (await fetch(`${base}/work`, { headers: auth })).json()) as Array<{ claimedBy?: string }>)[0]?.claimedBy !== undefined, 15_000, 'the item claimed');
+
+    // Section 5: its node restarted (systemctl restart: SIGTERM, then the same command): the item
+    // waits for it and runs nowhere else meanwhile; `rota workers` shows it back with its load.
+    const holderOf = async (api: string) => ((await (await fetch(`${api}/work`, { headers: auth })).json()) as Array<{ claimedBy?: string }>)[0]?.claimedBy;
+    const holder = (await holderOf(base))!;
+    const other = nodes.find((n) => n.id !== holder)!;
+    const seen = new Set<string>();
+    let watching = true;
+    const watch = (async () => {
+      while (watching) (seen.add((await holderOf(other.api!)) ?? 'none'), await new Promise((r) => setTimeout(r, 25)));
+    })();
+    const old = nodes.find((n) => n.id === holder)!;
+    await old.stop();
+    nodes.splice(nodes.indexOf(old), 1, await startRota(argvOf.get(holder)!, { env: { ROTA_TOKEN: env.ROTA_TOKEN } }));
+    await waitFor(async () => (await holderOf(other.api!)) === holder, 15_000, 'the item running on its node again');
+    watching = false;
+    await watch;
+    assert.deepEqual([...seen].filter((w) => w !== holder && w !== 'none'), [], 'the item ran on no other node');
+    const listed = spawnSync(process.execPath, [rotaBin, 'workers', '--api', other.api!, '--token', env.ROTA_TOKEN], { encoding: 'utf8' });
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.match(listed.stdout.split('\n').find((l) => l.startsWith(holder)) ?? '', /\b1\b/, `rota workers shows ${holder} with its item:\n${listed.stdout}`);
 
     // The alert rules only name metrics the nodes serve; Prometheus scrapes where they are.
     const metrics = await (await fetch(`${base}/metrics`)).text();

@@ -74,7 +74,7 @@ export async function startRota(args: string[], options: { env?: NodeJS.ProcessE
     const ready = (async () => {
       if (!args.includes('--no-api')) proc.api = (await waitForLine(/API listening on ([^\s"]+)/, 20_000)).match(/API listening on ([^\s"]+)/)![1];
       if (options.expectWorker !== false && !args.includes('--no-worker')) {
-        proc.id = (await waitFor(() => lines.find((l) => /We are worker=/.test(l)), 20_000, 'the worker to register')).match(/We are worker=(\S+)/)![1];
+        proc.id = (await waitFor(() => lines.find((l) => /We are worker=/.test(l)), 20_000, 'the worker to register')).match(/We are worker=([^\s"]+)/)![1];
       }
     })();
     await Promise.race([ready, exited]);

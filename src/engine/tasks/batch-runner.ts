@@ -11,7 +11,7 @@ import type { Keys } from '../keys.js';
 import { Limiter } from '../../store/limiter.js';
 import type { Logger } from '../log.js';
 import { decodeSpec, type WorkItem } from '../model.js';
-import { batchOf, claimBatchTxn, holdsBatch, taskReads, type BatchTask, type TaskBatch, type TaskEnd } from './batch.js';
+import { batchOf, claimBatchTxn, holdsBatch, taskReads, type BatchTask, type TaskBatch } from './batch.js';
 import { BatchEnds, type ClaimedBatch } from './batch-ends.js';
 import { startAttempt, type RunningAttempt } from './task-run.js';
 import { attemptEnd, reportEnd, reportStart } from './attempt-end.js';
