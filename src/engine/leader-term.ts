@@ -7,6 +7,7 @@ import { metrics } from './metrics.js';
 import { Election } from '../recipes/election.js';
 import type { PrefixView } from '../recipes/prefix-view.js';
 import { LeaderViews } from './leader-views.js';
+import { RoundSchedule } from './round-schedule.js';
 import { sleep, type Clock, type Store } from '../store/index.js';
 import type { Keys } from './keys.js';
 import type { Logger } from './log.js';
@@ -92,57 +93,23 @@ export class LeaderTerm {
     const { workers, group } = views;
     this.lagging = () => Math.max(0, this.lastWrite - views.assign.revision);
     this.counting = () => itemCounts({ ...this.rounds.counts(), results: views.results.kvs.size, claimed: [...views.active.kvs.keys()].map((k) => k.slice(keys.active.length)) });
-    let timer: NodeJS.Timeout | undefined;
-    let wake: NodeJS.Timeout | undefined;
-    let retry: NodeJS.Timeout | undefined;
-    let lastRoundAt = -Infinity;
-    let due = Infinity;
-    let planning = Promise.resolve();
     // What the planner reads of each worker: a load update changes none of it and plans nothing.
     const seen = new Map<string, string>();
     const planned = (id: string) => this.fleet.signature(id, views.recordOf(id), views.registry.kvs.size);
-    const plan = () => {
-      planning = planning
-        .then(async () => {
-          lastRoundAt = this.o.clock.monotonic();
-          return this.planOnce(election, views, over.signal);
-        })
-        .then((wakeAt) => {
-          clearTimeout(wake);
-          if (wakeAt !== undefined) wake = setTimeout(() => schedule(), Math.max(0, wakeAt - this.o.clock.now()));
-        })
-        .catch((err: Error) => {
-          // The store away a moment (an etcd election): plan again soon, not at the next change.
-          this.o.log.error('planning failed, planning again soon', { error: err.message });
-          if (election.isLeader) retry ??= setTimeout(() => ((retry = undefined), schedule()), 500 + Math.round(this.o.random() * 500));
-        });
-    };
     // No round before the first (see below): views announce their first load one by one ('reset'),
     // and planning before every one has loaded would read a registry still being listed as empty
     // and remove every assignment (seen with 200 items of 1 MiB, whose list takes seconds).
-    let settling = true;
     const over = new AbortController(); // leading has ended: a round under way gives up waiting
-    // A round as soon as something changed, but rounds spaced by at least debounceMs and twice what
-    // the last one's planning and its writes took (so planning a large fleet never takes most of the
-    // CPU, and on a store whose writes are slow, as etcd's with fsync, a round gathers what arrived
-    // meanwhile: one task at a time on the embedded store goes through in ~2 ms, not ~7); a later change
-    // never postpones a round already due (a steady stream of changes would otherwise starve the
-    // workers). `coalesceMs` waits for related changes first: workers join and leave in bursts,
-    // and one plan for the whole burst moves fewer items than one per worker.
-    const schedule = (coalesceMs = 0) => {
-      if (settling) return;
-      const now = this.o.clock.monotonic();
-      const spacing = Math.max(this.o.debounceMs ?? 2, 2 * this.planMs, 2 * this.writeMs);
-      const at = Math.max(now + coalesceMs, lastRoundAt + spacing, now + 1);
-      if (timer && due <= at) return;
-      clearTimeout(timer);
-      due = at;
-      timer = setTimeout(() => {
-        timer = undefined;
-        due = Infinity;
-        plan();
-      }, at - now);
-    };
+    const rounds = new RoundSchedule({
+      clock: this.o.clock,
+      random: this.o.random,
+      log: this.o.log,
+      debounceMs: this.o.debounceMs,
+      round: () => this.planOnce(election, views, over.signal),
+      spacingMs: () => 2 * Math.max(this.planMs, this.writeMs),
+      leading: () => election.isLeader,
+    });
+    const schedule = (coalesceMs?: number) => rounds.schedule(coalesceMs);
     const onChange = () => schedule();
     new FailoverClock(views.active, (w) => workers.get(w) !== undefined, () => this.o.clock.now(), (s) => metrics.failoverSeconds.observe(s));
     // Cache partitions: placed by this leader too, from the same worker set.
@@ -203,10 +170,9 @@ export class LeaderTerm {
       const present = new Set(views.planned().map((m) => m.id));
       if ([...views.assign.kvs.keys()].some((key) => !present.has(keys.assignmentOf(key)?.worker ?? ''))) await Promise.race([workers.settled(300, 1000), deposed]);
       if (!election.isLeader) return;
-      settling = false;
       sweeper.start();
       void placer.start().catch((err: Error) => this.o.log.warn('could not follow the caches', { error: err.message }));
-      plan();
+      rounds.start();
       // The periodic re-list is a safety net (the watch misses nothing and a gap makes it list
       // again): it lists every view and plans a full round, so it is spaced to take at most ~2% of
       // the leader's time (every 10 s at 10,000 items; at 100,000 it took over 1 s each time).
@@ -216,7 +182,7 @@ export class LeaderTerm {
           const started = this.o.clock.monotonic();
           void group
             .resync()
-            .then(() => (plan(), planning))
+            .then(() => (rounds.plan(), rounds.planning))
             .catch(() => undefined)
             .then(() => {
               if (election.isLeader) reconcileLater(Math.max(this.o.reconcileMs ?? 10_000, 50 * (this.o.clock.monotonic() - started)));
@@ -229,14 +195,12 @@ export class LeaderTerm {
     } finally {
       this.counting = this.lagging = undefined;
       over.abort();
-      clearTimeout(timer);
-      clearTimeout(wake);
-      clearTimeout(retry);
+      const lastRound = rounds.stop();
       await sweeper.stop();
       await placer.stop();
       // Views first: a round waiting on a view that re-lists while the store is away returns then.
       await views.close();
-      await planning;
+      await lastRound;
     }
   }
 

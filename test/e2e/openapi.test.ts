@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import Ajv2020 from 'ajv/dist/2020.js';
+import fc from 'fast-check';
+import { fuzzRequest } from '../fuzz/requests.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 import { waitFor } from '../helpers/processes.js';
@@ -157,6 +159,20 @@ describe('the OpenAPI document', { timeout: 120_000 }, () => {
     const unauthorized = await fetch(`${up.api}/status`);
     assert.equal(unauthorized.status, 401);
     console.log(`# ${checked} answers checked against the document`);
+  });
+
+  it('is what the fuzzer covers: 20,000 of its requests reach every documented operation', () => {
+    const hits = new Map<string, number>();
+    for (const r of fc.sample(fuzzRequest, { numRuns: 20_000, seed: 42 })) {
+      try {
+        const { path } = operationOf(doc, r.method, decodeURIComponent(r.path));
+        hits.set(`${r.method} ${path}`, (hits.get(`${r.method} ${path}`) ?? 0) + 1);
+      } catch {
+        // a path no route has (the fuzzer sends those too)
+      }
+    }
+    const missed = Object.entries<Json>(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).filter((op) => !hits.has(op));
+    assert.deepEqual(missed, [], 'operations the fuzzer never sends');
   });
 
   it('is browsable at /docs, from the node itself', async () => {

@@ -34,9 +34,11 @@ const index = fc.oneof(fc.constantFrom('0', '1', '2', '-1', '1.5', 'abc', '99999
 /** Paths of every route, with segments drawn good or bad. */
 const routePath = fc.oneof(
   fc.constantFrom('/healthz', '/status', '/', '/index.html', '/app.js', '/app.css', '/work', '/workers', '/jobs', '/runs', '/caches', '/events', '/ws', '/nope', '/work/', '//work', '/work/a/b'),
+  fc.constantFrom('/openapi.json', '/docs', '/docs.js', '/metrics', '/metrics/series', '/metrics/', '/openapi.json/x'),
   segment.map((id) => `/work/${id}`),
   segment.map((id) => `/jobs/${id}`),
   segment.map((id) => `/jobs/${id}/tasks`),
+  segment.map((id) => `/jobs/${id}/cancel`),
   segment.map((id) => `/workers/${id}`),
   fc.tuple(segment, fc.constantFrom('drain', 'undrain')).map(([id, verb]) => `/workers/${id}/${verb}`),
   segment.map((id) => `/runs/${id}`),
@@ -157,7 +159,7 @@ const workerConfig = fc.record(
 
 /** Requests shaped like each route's own: the method, path, body and type a client would send. */
 const routed: fc.Arbitrary<{ method: string; path: string; body?: FuzzRequest['body']; type?: string }> = fc.oneof(
-  fc.tuple(fc.constantFrom('/healthz', '/status', '/', '/app.js', '/work', '/workers', '/jobs', '/runs'), noBody).map(([path, b]) => ({ method: 'GET', path, ...b })),
+  fc.tuple(fc.constantFrom('/healthz', '/status', '/', '/app.js', '/work', '/workers', '/jobs', '/runs', '/caches', '/openapi.json', '/docs', '/metrics', '/metrics/series'), noBody).map(([path, b]) => ({ method: 'GET', path, ...b })),
   fc.tuple(segment, noBody).map(([id, b]) => ({ method: 'GET', path: `/work/${id}`, ...b })),
   fc.tuple(fc.constantFrom('', '/tasks'), segment, noBody).map(([tail, id, b]) => ({ method: 'GET', path: `/jobs/${id}${tail}`, ...b })),
   fc.tuple(segment, noBody).map(([id, b]) => ({ method: 'GET', path: `/runs/${id}`, ...b })),
@@ -166,6 +168,7 @@ const routed: fc.Arbitrary<{ method: string; path: string; body?: FuzzRequest['b
   fc.tuple(segment, noBody).map(([id, b]) => ({ method: 'DELETE', path: `/work/${id}`, ...b })),
   own(fc.oneof(json(jobSpec), yamlJob), ['application/json', 'application/yaml', 'text/yaml']).map((b) => ({ method: 'POST', path: '/jobs', ...b })),
   fc.tuple(segment, noBody).map(([id, b]) => ({ method: 'DELETE', path: `/jobs/${id}`, ...b })),
+  fc.tuple(segment, noBody).map(([id, b]) => ({ method: 'POST', path: `/jobs/${id}/cancel`, ...b })),
   own(json(runSpec), ['application/json']).map((b) => ({ method: 'POST', path: '/runs', ...b })),
   fc.tuple(segment, own(json(report), ['application/json'])).map(([id, b]) => ({ method: 'POST', path: `/runs/${id}/complete`, ...b })),
   fc.tuple(segment, noBody).map(([id, b]) => ({ method: 'DELETE', path: `/runs/${id}`, ...b })),
@@ -179,6 +182,7 @@ const routed: fc.Arbitrary<{ method: string; path: string; body?: FuzzRequest['b
   fc.tuple(segment, fc.option(segment, { nil: undefined }), noBody).map(([c, id, b]) => ({ method: 'DELETE', path: id === undefined ? `/caches/${c}` : `/caches/${c}/${id}`, ...b })),
   // Cache values: the seeded cache (no worker holds it on these targets) and nonsense.
   fc.tuple(cacheName, cacheId, fc.constantFrom('PUT', 'GET', 'POST'), own(fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)), RAW)).map(([c, id, method, b]) => ({ method, path: method === 'POST' ? `/caches/${c}/${id}/append` : `/caches/${c}/${id}`, ...(method === 'GET' ? {} : b) })),
+  fc.tuple(segment, own(fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)), RAW)).map(([w, b]) => ({ method: 'POST', path: `/internal/caches/${w}/batch`, ...b })),
   fc.tuple(segment, cacheName, cacheId, fc.constantFrom('write', 'prepare', 'sync', 'snapshot', 'ready', 'set', 'append', 'get', 'digest', 'nope'), own(fc.uint8Array({ maxLength: 32 }).map((a) => Buffer.from(a)), RAW)).map(([w, c, id, op, b]) => ({ method: 'POST', path: `/internal/caches/${w}/${c}/${id}/${op}`, ...b })),
   fc.tuple(fc.constantFrom('zone=a', 'zone=a,disk=ssd', 'zone', '=a', 'bad key!=x', '', '%00=1'), noBody).map(([q, b]) => ({ method: 'GET', path: `/workers?label=${encodeURIComponent(q)}`, ...b })),
   fc.tuple(segment, fc.constantFrom('', '?crash=true', '?crash=1', '?crash=no'), noBody).map(([id, q, b]) => ({ method: 'DELETE', path: `/workers/${id}${q}`, ...b })),
