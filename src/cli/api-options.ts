@@ -9,7 +9,21 @@ export interface ApiOptions {
 }
 
 /** The API client the options name. */
-export const clientFor = (opts: ApiOptions) => new HttpClient(opts.api ?? process.env.ROTA_API ?? 'http://127.0.0.1:3000', opts.token ?? process.env.ROTA_TOKEN);
+export const clientFor = (opts: ApiOptions) => new HttpClient(apiUrl(opts.api ?? process.env.ROTA_API ?? 'http://127.0.0.1:3000'), opts.token ?? process.env.ROTA_TOKEN);
+
+/** An API address as people write it: `localhost:3000` and `:3000` are taken as http:// URLs; anything else must be one. */
+export function apiUrl(text: string): string {
+  const t = text.trim();
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(t) ? t : `http://${t.startsWith(':') ? `127.0.0.1${t}` : t}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new Error(`--api "${text}" is not an address: write e.g. http://127.0.0.1:3000 or localhost:3000`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--api "${text}": rota's API speaks http:// or https://, not ${url.protocol}`);
+  return url.toString().replace(/\/$/, '');
+}
 
 /** Adds --api and --token to a command. */
 export const withApi = (cmd: Command) =>

@@ -21,10 +21,11 @@ export interface EtcdFlags {
 const TLS_REFUSAL = /certificate|SSL routines|handshake|wrong version number/i;
 
 /**
- * Opens the etcd store the flags describe and waits until etcd answers; throws if it refuses us.
- * Also returns how the node's guard can reach etcd on its own (to revoke leases if the node dies).
+ * Opens the etcd store the flags describe; `answered` resolves once etcd answers (rejects, the
+ * store closed, if it refuses us). Also returns how the node's guard can reach etcd on its own (to
+ * revoke leases if the node dies).
  */
-export async function connectEtcd(flags: EtcdFlags, log: Logger): Promise<{ store: EtcdStore; endpoints: string[]; gateway: EtcdGateway }> {
+export function connectEtcd(flags: EtcdFlags, log: Logger): { store: EtcdStore; endpoints: string[]; gateway: EtcdGateway; answered: Promise<void> } {
   const endpoints = (flags.etcd ?? process.env.ROTA_ETCD ?? 'http://127.0.0.1:2379').split(',').map((s) => s.trim()).filter(Boolean);
   const read = (file: string | undefined, flag: string) => {
     if (!file) return undefined;
@@ -41,20 +42,18 @@ export async function connectEtcd(flags: EtcdFlags, log: Logger): Promise<{ stor
   if (tls && !tls.ca) throw new Error('--etcd-cert needs --etcd-ca (the CA that signed the etcd server certificate)');
   const password = flags.etcdPassword ?? process.env.ROTA_ETCD_PASSWORD;
   const store = new EtcdStore({ endpoints, tls, auth: flags.etcdUser ? { username: flags.etcdUser, password: password ?? '' } : undefined });
-  try {
-    await firstAnswer(store, endpoints, log);
-  } catch (err) {
+  const answered = firstAnswer(store, endpoints, log).catch(async (err: unknown) => {
     await store.close().catch(() => undefined);
     throw err;
-  }
+  });
   const pem = (b?: Buffer) => b?.toString('utf8');
   const gateway: EtcdGateway = { endpoints, ca: pem(tls?.ca), cert: pem(tls?.cert), key: pem(tls?.key), username: flags.etcdUser, password };
-  return { store: meterStore(store), endpoints, gateway };
+  return { store: meterStore(store), endpoints, gateway, answered };
 }
 
 async function firstAnswer(store: EtcdStore, endpoints: string[], log: Logger): Promise<void> {
   const where = endpoints.join(',');
-  for (;;) {
+  for (let tries = 0; ; tries++) {
     try {
       await store.get('\0rota-connect-probe');
       return;
@@ -68,7 +67,8 @@ async function firstAnswer(store: EtcdStore, endpoints: string[], log: Logger): 
         throw new Error(`TLS with etcd at ${where} failed: ${reason} (check --etcd-ca, --etcd-cert and --etcd-key)`);
       }
       if (!(err instanceof UnavailableError)) throw err;
-      log.warn(`waiting for etcd at ${where}`, { error: message });
+      // Said at once, then every ~10 s: start etcd, or point --etcd (or $ROTA_ETCD) at it.
+      if (tries % 5 === 0) log.warn(`waiting for etcd at ${where} (is it running? --etcd or $ROTA_ETCD names it); the API answers meanwhile, /healthz 503`, { error: message });
       await delay(1000);
     }
   }

@@ -86,10 +86,11 @@ export function registerWork(program: Command): void {
       const [status, workers] = await Promise.all([client.status(), client.listWorkers()]);
       print(opts, { ...status, workerList: workers }, () =>
         [
-          `leader: ${status.leader ?? 'none'}   items: ${status.items} (${status.running} running, ${status.assigned} assigned)   workers: ${status.workers}`,
+          `leader: ${status.leader ?? 'none'}   items: ${status.items} (${status.running} running, ${Math.max(0, status.items - status.running - status.finished)} waiting, ${status.finished} finished tasks)   workers: ${status.workers}`,
           '',
           formatTable(
-            ['WORKER', 'HOST', 'LOAD', 'CAPACITY', 'LABELS', 'STATE'],
+            // RUNNING: items and tasks it runs now; SHARE: its relative share of the fleet's items (not a limit).
+            ['WORKER', 'HOST', 'RUNNING', 'SHARE', 'LABELS', 'STATE'],
             workers.map((w) => [w.id, w.host, w.load, w.capacity, Object.entries(w.labels).map(([k, v]) => `${k}=${v}`).join(',') || undefined, [w.leader ? 'leader' : '', w.draining ? 'draining' : ''].filter(Boolean).join(',') || undefined]),
           ),
         ].join('\n'),

@@ -31,7 +31,7 @@ const labelText = (labels: Record<string, string | null> | undefined) =>
 /** The seed's view of the fleet, one row per worker. */
 export function workersTable(workers: WorkerView[]): string {
   return formatTable(
-    ['ID', 'HOST:PORT', 'CPUS', 'MEMORY (AVAIL/TOTAL)', 'CAPACITY', 'LABELS', 'PRIORITY', 'LOAD', 'STATE', 'AGE'],
+    ['ID', 'HOST:PORT', 'CPUS', 'MEMORY (AVAIL/TOTAL)', 'SHARE', 'LABELS', 'PRIORITY', 'RUNNING', 'STATE', 'AGE'],
     workers.map((w) => [
       w.id,
       hostPort(w),

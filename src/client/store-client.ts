@@ -246,8 +246,9 @@ export class StoreClient implements RotaClient {
   async status(): Promise<StatusView> {
     // Counts only: the status line is asked for often, and a fleet may hold many items. Tasks are
     // counted in their batches (a batch key stands for its tasks).
-    const [items, assignKeys, activeKeys, workers, leader, placements] = await Promise.all([
+    const [items, finished, assignKeys, activeKeys, workers, leader, placements] = await Promise.all([
       this.count(this.keys.registry),
+      this.count(this.keys.results),
       this.count(this.keys.assign),
       this.count(this.keys.active),
       this.count(this.keys.workers),
@@ -259,7 +260,7 @@ export class StoreClient implements RotaClient {
     const claimed = new Set(placed.filter((p) => p.token !== undefined).map((p) => p.batch));
     const assigned = assignKeys - batches.size + placed.length;
     const running = activeKeys - claimed.size + placed.filter((p) => p.token !== undefined).length;
-    return { leader, workers, items, assigned: Math.max(0, assigned), running: Math.max(0, running) };
+    return { leader, workers, items, finished, assigned: Math.max(0, assigned), running: Math.max(0, running) };
   }
 
   private async count(prefix: string): Promise<number> {

@@ -92,7 +92,10 @@ export interface WorkChange {
 export interface StatusView {
   leader?: string;
   workers: number;
+  /** Every item, finished tasks included. */
   items: number;
+  /** Tasks with a result. */
+  finished: number;
   assigned: number;
   running: number;
 }

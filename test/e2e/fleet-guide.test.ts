@@ -96,7 +96,8 @@ describe('docs/fleet.md: a secured 3-member etcd and rota nodes as the guide run
     assert.deepEqual([...seen].filter((w) => w !== holder && w !== 'none'), [], 'the item ran on no other node');
     const listed = spawnSync(process.execPath, [rotaBin, 'workers', '--api', other.api!, '--token', env.ROTA_TOKEN], { encoding: 'utf8' });
     assert.equal(listed.status, 0, listed.stderr);
-    assert.match(listed.stdout.split('\n').find((l) => l.startsWith(holder)) ?? '', /\b1\b/, `rota workers shows ${holder} with its item:\n${listed.stdout}`);
+    const [header, ...rows] = listed.stdout.trim().split('\n').map((l) => l.split(/\s{2,}/));
+    assert.equal(rows.find((r) => r[0] === holder)?.[header.indexOf('RUNNING')], '1', `rota workers shows ${holder} running its item:\n${listed.stdout}`);
 
     // The alert rules only name metrics the nodes serve; Prometheus scrapes where they are.
     const metrics = await (await fetch(`${base}/metrics`)).text();

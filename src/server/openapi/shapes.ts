@@ -82,7 +82,8 @@ export const workerConfigShape = z.object({
 export const statusShape = z.object({
   leader: z.string().optional(),
   workers: z.number().int(),
-  items: z.number().int(),
+  items: z.number().int().describe('every item, finished tasks included'),
+  finished: z.number().int().describe('tasks with a result'),
   assigned: z.number().int(),
   running: z.number().int(),
   local: z.boolean().describe('whether this node runs local workers (rota up)'),

@@ -16,7 +16,7 @@ import path from 'node:path';
 /** The data directory is held by another live process. */
 export class DirInUseError extends Error {
   constructor(dir: string, owner: string) {
-    super(`data directory ${dir} is in use by ${owner}; stop it or choose another directory`);
+    super(`data directory ${dir} is in use by ${owner} (another rota up?): stop that one, or start this one with another directory (--data-dir DIR; with npm: npm start -- --data-dir DIR) or without one (--memory)`);
     this.name = 'DirInUseError';
   }
 }
