@@ -1,6 +1,7 @@
 // The options of every command that talks to a node's API.
 import type { Command } from 'commander';
 import { HttpClient } from '../client/http-client.js';
+import { withIdPrefixes } from './id-prefix.js';
 
 export interface ApiOptions {
   api?: string;
@@ -8,8 +9,8 @@ export interface ApiOptions {
   json?: boolean;
 }
 
-/** The API client the options name. */
-export const clientFor = (opts: ApiOptions) => new HttpClient(apiUrl(opts.api ?? process.env.ROTA_API ?? 'http://127.0.0.1:3000'), opts.token ?? process.env.ROTA_TOKEN);
+/** The API client the options name (ids may be given by a unique start). */
+export const clientFor = (opts: ApiOptions) => withIdPrefixes(new HttpClient(apiUrl(opts.api ?? process.env.ROTA_API ?? 'http://127.0.0.1:3000'), opts.token ?? process.env.ROTA_TOKEN));
 
 /** An API address as people write it: `localhost:3000` and `:3000` are taken as http:// URLs; anything else must be one. */
 export function apiUrl(text: string): string {

@@ -9,7 +9,8 @@ import { formatTable } from './table.js';
 import { clientFor, withApi, type ApiOptions } from './api-options.js';
 
 /** Follows a job until it is done or cancelled; returns its last status. */
-export async function watchJob(client: RotaClient, id: string, view = new ProgressView()): Promise<JobStatus> {
+export async function watchJob(client: RotaClient, given: string, view = new ProgressView()): Promise<JobStatus> {
+  const id = (await client.getJob(given)).id; // the whole id, once (it may be given by its start)
   for (;;) {
     const job = await client.getJob(id);
     view.show(job);
@@ -35,8 +36,9 @@ export function resultsExitCode(total: number, tasks: Array<{ status: string }>)
  * Prints a job's results; returns the exit code they give (resultsExitCode). With `wait`, first
  * follows the job (progress on stderr) until every task has its result.
  */
-async function printResults(client: RotaClient, id: string, json: boolean, wait: boolean): Promise<number> {
+async function printResults(client: RotaClient, given: string, json: boolean, wait: boolean): Promise<number> {
   const view = new ProgressView(process.stderr);
+  const id = (await client.getJob(given)).id;
   for (;;) {
     const job = await client.getJob(id);
     const tasks = await client.jobTasks(id);

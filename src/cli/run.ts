@@ -44,8 +44,10 @@ export function registerRuns(program: Command): void {
   withApi(run.command('wait <id>'))
     .description('block until the run changes state (or reaches --state), then print its state')
     .option('--state <state>', 'wait for this state')
-    .action(async (id: string, opts: ApiOptions & { state?: string }) => {
-      const api = clientFor(opts).baseUrl;
+    .action(async (given: string, opts: ApiOptions & { state?: string }) => {
+      const client = clientFor(opts);
+      const api = client.baseUrl;
+      const id = (await client.getRun(given)).id;
       for await (const e of watchRun(api, id, { token: opts.token ?? process.env.ROTA_TOKEN })) {
         if (e.type === 'deleted') throw new Error(`run ${id} was deleted`);
         if (e.type === 'run') {

@@ -1,5 +1,6 @@
 // What items and workers are, how they are stored, and how user input becomes one (validated).
 import { z } from 'zod';
+import { unknownField } from './input-hints.js';
 import { PLACEMENTS, type Placement } from './fleet/placement.js';
 import { bytes, checkLimit, FORBIDDEN_KEYS, LIMITS, ValidationError } from './input-limits.js';
 
@@ -130,7 +131,7 @@ export type WorkChangeInput = z.infer<typeof workChangeSchema>;
 /** Validates a change of an item. */
 export function parseWorkChange(body: unknown): WorkChangeInput {
   const r = workChangeSchema.safeParse(body);
-  if (!r.success) throw new ValidationError(describeIssues(r.error));
+  if (!r.success) throw new ValidationError(describeIssues(r.error, workChangeSchema));
   checkTaskLimits(r.data);
   return r.data;
 }
@@ -138,7 +139,7 @@ export function parseWorkChange(body: unknown): WorkChangeInput {
 /** Validates a JSON work spec, with messages that name the field. */
 export function parseWorkInput(body: unknown): WorkInput {
   const r = workInputSchema.safeParse(body);
-  if (!r.success) throw new ValidationError(describeIssues(r.error));
+  if (!r.success) throw new ValidationError(describeIssues(r.error, workInputSchema));
   if (r.data.id !== undefined) checkId(r.data.id, 'work id');
   checkTaskLimits(r.data);
   return r.data;
@@ -233,12 +234,35 @@ export function parseLabels(text: string): Record<string, string> {
   return out;
 }
 
-/** One readable sentence from zod's issues. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
+/** One readable sentence from zod's issues; with the `schema` they came from, an unknown field names the one meant, first. */
+export function describeIssues(error: z.ZodError, schema?: z.ZodType): string {
+  const issues = [...error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+  return issues
     .map((i) => {
       const where = i.path.length ? i.path.join('.') : 'body';
-      return `${where}: ${i.message}`;
+      const known = i.code === 'unrecognized_keys' && schema ? keysAt(schema, i.path) : undefined;
+      return known && i.code === 'unrecognized_keys' ? i.keys.map((k) => `${where}: ${unknownField(k, known)}`).join('; ') : `${where}: ${i.message}`;
     })
     .join('; ');
+}
+
+/** The field names of the object `path` leads to in `schema` (optional, default and array wrappers looked through). */
+export function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
+  let s: z.ZodType | undefined = schema;
+  const unwrap = (t: z.ZodType): z.ZodType => {
+    const def = (t as unknown as { def: { innerType?: z.ZodType; in?: z.ZodType; element?: z.ZodType; options?: z.ZodType[] } }).def;
+    return def.innerType ? unwrap(def.innerType) : def.in ? unwrap(def.in) : t;
+  };
+  for (const step of [...path, undefined]) {
+    if (!s) return undefined;
+    s = unwrap(s);
+    const def = (s as unknown as { def: { type: string; element?: z.ZodType; options?: z.ZodType[] } }).def;
+    if (def.type === 'union') s = def.options?.find((o) => (unwrap(o) as unknown as { def: { type: string } }).def.type === (typeof step === 'number' ? 'array' : 'object'));
+    if (!s) return undefined;
+    s = unwrap(s);
+    const inner = (s as unknown as { def: { type: string; element?: z.ZodType } }).def;
+    if (step === undefined) return inner.type === 'object' ? Object.keys((s as z.ZodObject).shape) : undefined;
+    s = inner.type === 'array' ? inner.element : inner.type === 'object' ? (s as z.ZodObject).shape[step as string] : undefined;
+  }
+  return undefined;
 }

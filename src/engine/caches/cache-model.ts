@@ -44,7 +44,7 @@ export type CacheCreate = z.infer<typeof cacheCreateSchema>;
 /** Validates POST /caches, naming the field (and the position of a bad id); ids up to the bulk limit (1,000) a request. */
 export function parseCacheCreate(body: unknown): CacheCreate {
   const r = cacheCreateSchema.safeParse(body);
-  if (!r.success) throw new ValidationError(describeIssues(r.error));
+  if (!r.success) throw new ValidationError(describeIssues(r.error, cacheCreateSchema));
   checkId(r.data.name, 'cache name');
   checkLimit('bulkItems', r.data.ids.length, 'ids in one request');
   const seen = new Set<string>();

@@ -63,7 +63,7 @@ export const workerConfigPatchSchema = z
 export function parseConfigPatch(body: unknown): WorkerConfigPatch {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('send a JSON object, e.g. {"capacity": 4, "labels": {"zone": "a"}}');
   const r = workerConfigPatchSchema.safeParse(body);
-  if (!r.success) throw new ValidationError(describeIssues(r.error));
+  if (!r.success) throw new ValidationError(describeIssues(r.error, workerConfigPatchSchema));
   const { maxMemory, labels, ...rest } = r.data;
   if (labels) {
     const set = Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, v ?? '']));

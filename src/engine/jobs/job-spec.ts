@@ -3,7 +3,9 @@
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { bytes, checkLimit, checkShape, jsonDepth, LimitError, LIMITS } from '../input-limits.js';
-import { ValidationError } from '../model.js';
+import { keysAt, ValidationError } from '../model.js';
+import { unknownField } from '../input-hints.js';
+import { shellTemplate } from './shell-template.js';
 import { checkJobSize, checkSpecText } from './spec-limits.js';
 
 /** A spec that cannot become a job; `line` is 1-based when known. */
@@ -32,7 +34,9 @@ export const jobSpecSchema = z
   .object({
     name: z.string().regex(ID_RE, 'use 1-64 letters, digits, "_" or "-", starting with a letter or digit'),
     id: z.string().regex(ID_RE, 'use 1-64 letters, digits, "_" or "-", starting with a letter or digit').optional(),
-    command: z.array(argScalar).min(1, 'give at least the program'),
+    // A string is a shell command line (sh -c), as `rota task add --exec` takes it; {axis} in it
+    // becomes a reference to $ROTA_MATRIX_AXIS (shell-template.ts): a matrix value is data, never code.
+    command: z.union([z.array(argScalar).min(1, 'give at least the program'), z.string().min(1, 'give at least the program').refine((c) => !c.includes('\0'), 'must not contain NUL characters')]),
     matrix: z.record(z.string().regex(FIELD_RE, 'axis names are letters, digits and "_"'), z.array(scalar).min(1, 'an axis needs at least one value')).optional(),
     exclude: z.array(fieldMap).optional(),
     include: z.array(fieldMap).optional(),
@@ -98,11 +102,16 @@ export function parseJobSpec(text: string): JobSpec {
   checkShape(data, 'specDepth', 'spec', 'axisValues');
   const r = jobSpecSchema.safeParse(data);
   if (!r.success) {
-    const issue = r.error.issues[0];
+    // An unknown field first: `comand:` also leaves `command` missing, and the slip is the news.
+    const issue = r.error.issues.find((i) => i.code === 'unrecognized_keys') ?? r.error.issues[0];
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-    if (issue.code === 'unrecognized_keys') path.push(issue.keys[0]); // point at the key itself
-    const what = path.length ? path.join('.') : 'spec';
-    throw new JobSpecError(`${what}: ${issue.message}`, lineOf(path));
+    const where = path.length ? path.join('.') : 'spec';
+    if (issue.code === 'unrecognized_keys') {
+      path.push(issue.keys[0]); // point at the key itself
+      const known = keysAt(jobSpecSchema, issue.path);
+      throw new JobSpecError(known ? `${where === 'spec' ? '' : `${where}: `}${unknownField(issue.keys[0], known)}` : `${where}: ${issue.message}`, lineOf(path));
+    }
+    throw new JobSpecError(`${where}: ${issue.message}`, lineOf(path));
   }
   const spec = r.data;
   const axes = Object.keys(spec.matrix ?? {});
@@ -111,6 +120,10 @@ export function parseJobSpec(text: string): JobSpec {
       for (const key of Object.keys(entry)) {
         if (rule === 'exclude' && !axes.includes(key)) {
           throw new JobSpecError(`exclude[${i}] names axis "${key}", which the matrix does not have (axes: ${axes.join(', ') || 'none'})`, lineOf([rule, i, key]));
+        }
+        // An exclude that can match no task is a typo, not a rule: say so rather than run what it meant to skip.
+        if (rule === 'exclude' && !spec.matrix![key].includes(entry[key])) {
+          throw new JobSpecError(`exclude[${i}]: ${key} "${entry[key]}" matches no task (the values of ${key} are ${spec.matrix![key].join(', ')})`, lineOf([rule, i, key]));
         }
       }
     });
@@ -127,7 +140,8 @@ export function parseJobSpec(text: string): JobSpec {
       if (!fields.has(m[1])) throw new JobSpecError(`{${m[1]}} is not an axis (axes: ${[...fields].join(', ') || 'none'})`, lineOf(path));
     }
   };
-  spec.command.forEach((arg, i) => check(arg, ['command', i]));
+  if (typeof spec.command === 'string') check(spec.command, ['command']);
+  else spec.command.forEach((arg, i) => check(arg, ['command', i]));
   for (const [k, v] of Object.entries(spec.env ?? {})) check(v, ['env', k]);
   for (const [k, v] of Object.entries(spec.selector ?? {})) check(v, ['selector', k]);
   checkJobSize(spec);
@@ -165,7 +179,8 @@ export function expandJob(spec: JobSpec): ExpandedTask[] {
     const selector: Record<string, string> = {};
     for (const [k, v] of Object.entries(spec.selector ?? {})) selector[k] = fill(v);
     for (const [axis, byValue] of Object.entries(spec.labels ?? {})) Object.assign(selector, byValue[values[axis]] ?? {});
-    return { index, values, command: spec.command.map(fill), env, selector };
+    const command = typeof spec.command === 'string' ? ['sh', '-c', shellTemplate(spec.command, new Set(Object.keys(values)))] : spec.command.map(fill);
+    return { index, values, command, env, selector };
   });
 }
 

@@ -7,7 +7,8 @@ import { checkTaskLimits } from '../model.js';
 
 /** What the size checks need of a spec (a subset of JobSpec, so this file does not import it). */
 export interface SpecShape {
-  command: string[];
+  /** argv, or a shell command line. */
+  command: string[] | string;
   matrix?: Record<string, string[]>;
   exclude?: Array<Record<string, string>>;
   include?: Array<Record<string, string>>;
@@ -71,7 +72,7 @@ export function checkJobSize(spec: SpecShape): number {
     });
   }
   const includeBytes = Math.max(0, ...(spec.include ?? []).map((e) => Object.entries(e).reduce((n, [k, v]) => n + bytes(k) + bytes(v), 0)));
-  checkTaskLimits(spec);
+  checkTaskLimits({ ...spec, command: typeof spec.command === 'string' ? ['sh', '-c', spec.command] : spec.command });
   for (const [axis, byValue] of Object.entries(spec.labels ?? {})) {
     for (const [value, labels] of Object.entries(byValue)) checkLimit('labels', Object.keys(labels).length, `entries of labels.${axis}.${value}`);
   }
@@ -88,7 +89,7 @@ export function checkJobSize(spec: SpecShape): number {
   checkLimit('jobTasks', tasks, 'tasks of the job (combinations and includes)');
   // A task's stored spec: the templates with every {field} filled, plus its values three times
   // (registry content, spec, ROTA_MATRIX_* env) and the labels its values select.
-  const templates = [...spec.command, ...Object.entries(spec.env ?? {}).flat(), ...Object.entries(spec.selector ?? {}).flat()];
+  const templates = [...(typeof spec.command === 'string' ? ['sh', '-c', spec.command] : spec.command), ...Object.entries(spec.env ?? {}).flat(), ...Object.entries(spec.selector ?? {}).flat()];
   const fills = templates.reduce((n, t) => n + (t.match(/\{[A-Za-z_][A-Za-z0-9_]*\}/g)?.length ?? 0), 0);
   const labelBytes = Object.values(spec.labels ?? {}).reduce((n, byValue) => n + Math.max(0, ...Object.values(byValue).map((l) => JSON.stringify(l).length)), 0);
   const perTask = templates.reduce((n, t) => n + bytes(t), 0) + fills * longestValue + 3 * (longestValues + includeBytes) + labelBytes + 512;

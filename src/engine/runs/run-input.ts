@@ -59,7 +59,7 @@ export const createRunSchema = z
 /** Validates a run as a user writes it, every bound included. */
 export function parseCreateRun(body: unknown): CreateRun {
   const r = createRunSchema.safeParse(body);
-  if (!r.success) throw new ValidationError(describeIssues(r.error));
+  if (!r.success) throw new ValidationError(describeIssues(r.error, createRunSchema));
   const input = r.data;
   checkId(input.id, 'run id');
   const participants = Object.entries(input.participants);
@@ -115,7 +115,7 @@ export const runReportSchema = z.object({ node: z.string().min(1), index, state:
 /** Validates a report (JSON body of POST /runs/:id/complete). */
 export function parseReport(body: unknown): RunReport {
   const r = runReportSchema.safeParse(body);
-  if (!r.success) throw new ValidationError(describeIssues(r.error));
+  if (!r.success) throw new ValidationError(describeIssues(r.error, runReportSchema));
   checkId(r.data.node, 'node name');
   return r.data;
 }

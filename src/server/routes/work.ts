@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RotaClient } from '../../client/types.js';
 import { parseWorkBulk, parseWorkChange, parseWorkInput, type WorkInput } from '../../engine/model.js';
 import { bodyJson, bodyText, isJson } from '../body.js';
+import { HttpError } from '../errors.js';
 import { listQuery, parseListQuery, sendPage } from './page-query.js';
 
 /** Registers the /work routes; bodies up to `maxContent` bytes of content. */
@@ -15,6 +16,8 @@ export function registerWorkRoutes(app: FastifyInstance, client: RotaClient, max
     const body = isJson(req) ? bodyJson(req) : undefined;
     if (Array.isArray(body)) return reply.status(201).send(await client.addWork(parseWorkBulk(body)));
     const input: WorkInput = isJson(req) ? parseWorkInput(body) : { content: bodyText(req) };
+    // A raw POST with nothing in it is a slip (curl -XPOST without -d), not an item (a JSON spec may say content: "").
+    if (!isJson(req) && input.content === '') throw new HttpError(400, 'invalid', "POST /work has no body: send the item's content as the body (curl -d 'my item' …), or a JSON spec with Content-Type: application/json");
     return reply.status(201).send(await client.addWork(input));
   });
 

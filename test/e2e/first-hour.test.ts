@@ -1,0 +1,110 @@
+// A new user's first hour, from the CLI: every slip gets a message that names the flag or the fix
+// (a taken port, a data directory in use, an --api without http://, etcd not up, a misspelt job
+// field, an exclude that matches nothing, an empty POST), and ids are taken by any unique start.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { freePort, tempDir } from '../helpers/processes.js';
+import { api, root, rotaBin, startRota, type RotaProcess } from '../helpers/rota-process.js';
+
+/** Runs the CLI to its end; returns its exit code and what it printed. */
+const cli = (args: string[], cwd = root) => {
+  const r = spawnSync(process.execPath, [rotaBin, ...args], { cwd, encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+
+describe("a new user's first hour", { timeout: 120_000 }, () => {
+  const procs: RotaProcess[] = [];
+  const tmp = tempDir('first-hour');
+  after(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    tmp.remove();
+  });
+
+  it('says what to do when the port is taken or the data directory is in use', async () => {
+    const up = await startRota(['up', '--port', '0', '--workers', '1', '--data-dir', path.join(tmp.dir, 'data')]);
+    procs.push(up);
+    const port = new URL(up.api!).port;
+    const taken = cli(['up', '--memory', '--port', port, '--workers', '0']);
+    assert.equal(taken.code, 1);
+    assert.match(taken.err, new RegExp(`port ${port} on 127.0.0.1 is taken .*--port \\(rota up --port 3001; with npm: npm start -- --port 3001\\)`));
+    const inUse = cli(['up', '--port', '0', '--workers', '0', '--data-dir', path.join(tmp.dir, 'data')]);
+    assert.equal(inUse.code, 1);
+    assert.match(inUse.err, /is in use by process \d+ .*--data-dir DIR.*--memory/);
+
+    // --api without http:// is taken as it is meant.
+    const status = cli(['status', '--api', `localhost:${port}`]);
+    assert.equal(status.code, 0, status.err);
+    assert.match(status.out, /items: 0 \(0 running, 0 waiting, 0 finished tasks\)/);
+    assert.match(status.out, /WORKER +HOST +RUNNING +SHARE/);
+    assert.match(cli(['status', '--api', 'ftp://x']).err, /speaks http:\/\/ or https:\/\//);
+  });
+
+  it('names the job field meant, refuses an exclude that matches nothing, and an empty POST /work', async () => {
+    const up = procs[0];
+    const spec = path.join(tmp.dir, 'job.yaml');
+    fs.writeFileSync(spec, 'name: e2e\ncomand: [echo, "{spec}"]\nmatrix:\n  spec: [a, b]\n');
+    const typo = cli(['job', 'submit', spec, '--api', up.api!]);
+    assert.equal(typo.code, 1);
+    assert.match(typo.err, /line 2: unknown field "comand" \(did you mean command\?\)/);
+    fs.writeFileSync(spec, 'name: e2e\ncommand: [echo, "{spec}"]\ntimeout: 600\nmatrix:\n  spec: [a, b]\n');
+    assert.match(cli(['job', 'submit', spec, '--api', up.api!]).err, /line 3: unknown field "timeout" \(did you mean timeoutMs \(milliseconds\)\?\)/);
+    fs.writeFileSync(spec, 'name: e2e\ncommand: [echo, "{spec}"]\nmatrix:\n  spec: [a, b]\nexclude:\n  - {spec: c}\n');
+    assert.match(cli(['job', 'submit', spec, '--api', up.api!]).err, /line 6: exclude\[0\]: spec "c" matches no task \(the values of spec are a, b\)/);
+    // A command as one shell line runs, its matrix values as data.
+    fs.writeFileSync(spec, 'name: shell\ncommand: sh -c "echo got {spec}"\nmatrix:\n  spec: [a, "b; echo injected"]\n');
+    const ran = cli(['job', 'submit', spec, '--wait', '--api', up.api!]);
+    assert.equal(ran.code, 0, ran.err);
+    const results = cli(['job', 'results', ran.out.trim().split('\n')[0], '--json', '--api', up.api!]);
+    const outputs = (JSON.parse(results.out) as Array<{ result?: { output: string } }>).map((t) => t.result?.output.trim()).sort();
+    assert.deepEqual(outputs, ['got a', 'got b; echo injected']);
+
+    const empty = await fetch(`${up.api}/work`, { method: 'POST' });
+    assert.equal(empty.status, 400);
+    assert.match(((await empty.json()) as { message: string }).message, /has no body: send the item's content as the body \(curl -d/);
+  });
+
+  it('takes any unique start of an id: workers, items, jobs, runs', async () => {
+    const up = procs[0];
+    const workers = (await api(up.api!, 'GET', '/workers')).body as Array<{ id: string }>;
+    const w = workers[0].id;
+    const drained = cli(['worker', 'drain', w.slice(0, 8), '--api', up.api!]);
+    assert.equal(drained.code, 0, drained.err);
+    assert.equal(((await api(up.api!, 'GET', `/workers/${w}`)).body as { config: { draining?: boolean } }).config.draining, true);
+    assert.equal(cli(['worker', 'undrain', w.slice(0, 8), '--api', up.api!]).code, 0);
+    assert.equal(((await api(up.api!, 'GET', `/workers/${w}`)).body as { config: { draining?: boolean } }).config.draining ?? false, false);
+
+    for (const id of ['alpha-1', 'alpha-2', 'beta-1']) assert.equal((await api(up.api!, 'POST', '/work', JSON.stringify({ id, content: id }), 'application/json')).status, 201);
+    assert.equal(cli(['work', 'rm', 'bet', '--api', up.api!]).code, 0);
+    assert.equal((await api(up.api!, 'GET', '/work/beta-1')).status, 404);
+    const ambiguous = cli(['work', 'rm', 'alpha', '--api', up.api!]);
+    assert.equal(ambiguous.code, 1);
+    assert.match(ambiguous.err, /"alpha" is the start of 2 work ids \(alpha-1, alpha-2\): give more of it/);
+    assert.equal((await api(up.api!, 'GET', '/work/alpha-1')).status, 200, 'nothing removed');
+    const none = cli(['work', 'rm', 'zzz', '--api', up.api!]);
+    assert.equal(none.code, 1);
+    assert.match(none.err, /zzz/);
+
+    assert.equal((await api(up.api!, 'POST', '/runs', JSON.stringify({ id: 'release-42', participants: { a: [0] }, states: ['one', 'two'] }), 'application/json')).status, 201);
+    const shown = cli(['run', 'show', 'release', '--api', up.api!]);
+    assert.equal(shown.code, 0, shown.err);
+    assert.match(shown.out, /release-42/);
+    const job = cli(['job', 'ls', '--api', up.api!]).out.match(/shell-\S+/)![0];
+    assert.match(cli(['job', 'results', job.slice(0, 7), '--api', up.api!]).out, new RegExp(`${job.replace('.', '\\.')}\\.0 +succeeded`));
+  });
+
+  it('rota node answers while etcd is not up, and says whom it waits for', async () => {
+    const port = await freePort();
+    const node = await startRota(['node', '--etcd', `http://127.0.0.1:${port}`, '--port', '0'], { expectWorker: false });
+    procs.push(node);
+    const r = await fetch(`${node.api}/healthz`);
+    assert.equal(r.status, 503);
+    assert.deepEqual(((await r.json()) as { reasons: string[] }).reasons, [`waiting for etcd at http://127.0.0.1:${port} to answer`]);
+    await node.waitForLine(/waiting for etcd at .* \(is it running\? --etcd or \$ROTA_ETCD names it\)/, 10_000);
+    const work = await fetch(`${node.api}/work`);
+    assert.equal(work.status, 503);
+    assert.match(((await work.json()) as { message: string }).message, /cannot reach etcd at/);
+  });
+});
