@@ -6,6 +6,7 @@ import { EmbeddedStore } from '../store/index.js';
 import { meterStore } from '../engine/metrics.js';
 import { leaderSettings, loggerFor, retentionPolicy, startApi, stopOnSignals, workerSettings } from './common.js';
 import { positiveInt, type ServeOptions } from './serve-options.js';
+import { workerIds } from './worker-ids.js';
 
 /** `rota up`'s options. */
 export interface UpOptions extends ServeOptions {
@@ -29,8 +30,9 @@ export async function runUp(opts: UpOptions): Promise<void> {
     await store.close().catch(() => undefined);
     throw err;
   });
-  node = new RotaNode({ store, keys, log, ttl: positiveInt(opts.ttl, '--ttl'), worker: workerSettings(opts), api: api?.url, peers: api?.peers, retention, ...leaderSettings(opts) });
+  const ids = workerIds(dir, positiveInt(opts.workers, '--workers'));
+  node = new RotaNode({ store, keys, log, nodeId: ids[0], ttl: positiveInt(opts.ttl, '--ttl'), worker: workerSettings(opts), api: api?.url, peers: api?.peers, retention, ...leaderSettings(opts) });
   log.info(`rota up: embedded store ${dir ? `in ${dir}` : 'in memory'}`, { node: node.id });
   stopOnSignals(log, { node, api, store });
-  await node.start(positiveInt(opts.workers, '--workers'));
+  await node.start(positiveInt(opts.workers, '--workers'), ids);
 }

@@ -250,8 +250,8 @@ export function describeIssues(error: z.ZodError, schema?: z.ZodType): string {
 export function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
   let s: z.ZodType | undefined = schema;
   const unwrap = (t: z.ZodType): z.ZodType => {
-    const def = (t as unknown as { def: { innerType?: z.ZodType; in?: z.ZodType; element?: z.ZodType; options?: z.ZodType[] } }).def;
-    return def.innerType ? unwrap(def.innerType) : def.in ? unwrap(def.in) : t;
+    const def = (t as unknown as { def?: { innerType?: z.ZodType; in?: z.ZodType } }).def;
+    return def?.innerType ? unwrap(def.innerType) : def?.in ? unwrap(def.in) : t;
   };
   for (const step of [...path, undefined]) {
     if (!s) return undefined;
@@ -262,7 +262,9 @@ export function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[
     s = unwrap(s);
     const inner = (s as unknown as { def: { type: string; element?: z.ZodType } }).def;
     if (step === undefined) return inner.type === 'object' ? Object.keys((s as z.ZodObject).shape) : undefined;
-    s = inner.type === 'array' ? inner.element : inner.type === 'object' ? (s as z.ZodObject).shape[step as string] : undefined;
+    const shape = inner.type === 'object' ? (s as z.ZodObject).shape : undefined;
+    // Own fields only: a key such as "__proto__" must not lead into Object.prototype.
+    s = inner.type === 'array' ? inner.element : shape && typeof step === 'string' && Object.hasOwn(shape, step) ? shape[step] : undefined;
   }
   return undefined;
 }

@@ -83,8 +83,12 @@ export class RotaNode {
     return combineHealth([storeTrouble(this.options.store), this.leader?.health(), ...[...this.agents.values()].map((a) => a.health())]);
   }
 
-  /** Starts the leader candidate and `workers` local workers (the first takes the node's id). */
-  async start(workers: number): Promise<void> {
+  /**
+   * Starts `workers` local workers (the first takes the node's id, the others `ids` in turn, then
+   * new ones), then the leader candidate: a leader that plans before its node's own workers have
+   * registered would give everything to the first and move it again as the others come.
+   */
+  async start(workers: number, ids: readonly string[] = []): Promise<void> {
     this.unobserve ??= observeNode({
       id: this.id,
       leading: () => this.leader?.isLeader ?? false,
@@ -94,8 +98,8 @@ export class RotaNode {
     });
     // The stored priority before the first campaign.
     await this.rank?.start();
+    for (let i = 0; i < workers; i++) await this.add(i === 0 ? this.id : ids[i]);
     this.leader?.start();
-    for (let i = 0; i < workers; i++) await this.add(i === 0 ? this.id : undefined);
   }
 
   /** Starts one more local worker. */
@@ -140,11 +144,15 @@ export class RotaNode {
     return true;
   }
 
-  /** Stops every worker (releasing its items), then the leader candidate. */
+  /**
+   * Stops the leader candidate, then every worker (releasing its items): a leader that went on
+   * planning while its own node's workers left would move their items to the last one standing,
+   * and away from it again (or, alone, unassign them all before a restart).
+   */
   async stop(): Promise<void> {
-    await Promise.all([...this.agents.keys()].map((id) => this.remove(id, false)));
     await this.rank?.close();
     await this.leader?.stop();
+    await Promise.all([...this.agents.keys()].map((id) => this.remove(id, false)));
     this.unobserve?.();
   }
 }

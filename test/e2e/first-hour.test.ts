@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { freePort, tempDir } from '../helpers/processes.js';
+import { freePort, tempDir, waitFor } from '../helpers/processes.js';
+import { scrape, sumOf } from '../helpers/prometheus.js';
 import { api, root, rotaBin, startRota, type RotaProcess } from '../helpers/rota-process.js';
 
 /** Runs the CLI to its end; returns its exit code and what it printed. */
@@ -66,6 +67,21 @@ describe("a new user's first hour", { timeout: 120_000 }, () => {
     assert.match(((await empty.json()) as { message: string }).message, /has no body: send the item's content as the body \(curl -d/);
   });
 
+  it('follows events by a prefix written as etcdctl shows keys (/work/registry/), or refuses one of another pool', async () => {
+    const up = procs[0];
+    const other = await fetch(`${up.api}/events?prefix=/other/registry/`);
+    assert.equal(other.status, 400);
+    assert.match(((await other.json()) as { message: string }).message, /is not in this pool \(\/work\/\): give it relative to the pool, e\.g\. registry\//);
+    const abort = new AbortController();
+    const res = await fetch(`${up.api}/events?prefix=/work/registry/`, { signal: abort.signal });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    assert.equal((await api(up.api!, 'POST', '/work', 'followed')).status, 201);
+    let text = '';
+    while (!/"key":"registry\//.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+    abort.abort();
+  });
+
   it('takes any unique start of an id: workers, items, jobs, runs', async () => {
     const up = procs[0];
     const workers = (await api(up.api!, 'GET', '/workers')).body as Array<{ id: string }>;
@@ -93,6 +109,25 @@ describe("a new user's first hour", { timeout: 120_000 }, () => {
     assert.match(shown.out, /release-42/);
     const job = cli(['job', 'ls', '--api', up.api!]).out.match(/shell-\S+/)![0];
     assert.match(cli(['job', 'results', job.slice(0, 7), '--api', up.api!]).out, new RegExp(`${job.replace('.', '\\.')}\\.0 +succeeded`));
+  });
+
+  it('a restarted rota up settles without moving anything: the same workers, their items where they ran', async () => {
+    const dir = path.join(tmp.dir, 'restart');
+    const first = await startRota(['up', '--port', '0', '--workers', '3', '--data-dir', dir]);
+    const ids = Array.from({ length: 19 }, (_, i) => `svc-${i}`);
+    assert.equal((await api(first.api!, 'POST', '/work', JSON.stringify(ids.map((id) => ({ id, content: id }))), 'application/json')).status, 201);
+    const owners = async (base: string) => new Map(((await api(base, 'GET', '/work')).body as Array<{ id: string; claimedBy?: string }>).map((w) => [w.id, w.claimedBy]));
+    const claimedAll = async (base: string) => [...(await owners(base)).values()].filter(Boolean).length === ids.length;
+    await waitFor(() => claimedAll(first.api!), 10_000, 'every item running');
+    const before = await owners(first.api!);
+    await first.stop();
+    const second = await startRota(['up', '--port', '0', '--workers', '3', '--data-dir', dir]);
+    procs.push(second);
+    await waitFor(() => claimedAll(second.api!), 10_000, 'every item running again');
+    await new Promise((r) => setTimeout(r, 1000)); // a late round would move them now
+    assert.deepEqual(await owners(second.api!), before, 'each item on the worker it ran on');
+    const m = await scrape(second.api!);
+    for (const reason of ['placed', 'balanced', 'lost', 'drained']) assert.equal(sumOf(m, 'rota_assignments_total', `reason="${reason}"`), 0, `assignments for ${reason}`);
   });
 
   it('rota node answers while etcd is not up, and says whom it waits for', async () => {

@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events';
 import type { Store, Watch } from '../../store/index.js';
 import type { Keys } from '../keys.js';
+import { ValidationError } from '../model.js';
 import { isBatchId, type TaskBatch } from '../tasks/batch.js';
 import { decodeJson } from '../tasks/task-model.js';
 
@@ -54,6 +55,16 @@ export function matches(filter: ChangeFilter, key: string, value?: string): bool
   if (filter.job !== undefined && key !== `jobs/${filter.job}` && !idsOf().some((id) => id.startsWith(`${filter.job}.`))) return false;
   if (filter.run !== undefined && !key.startsWith(`runs/${filter.run}/`)) return false;
   return true;
+}
+
+/**
+ * A prefix as people write it, made relative to the pool: `/work/registry/` (the key as etcdctl
+ * shows it) is `registry/`; another absolute prefix would match nothing here, so it is refused.
+ */
+export function poolRelative(keys: Keys, prefix: string): string {
+  if (prefix.startsWith(keys.prefix)) return prefix.slice(keys.prefix.length);
+  if (prefix.startsWith('/')) throw new ValidationError(`prefix "${prefix.slice(0, 80)}" is not in this pool (${keys.prefix}): give it relative to the pool, e.g. registry/ or active/`);
+  return prefix;
 }
 
 /** A filtered, resumable stream of changes. */

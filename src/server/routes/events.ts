@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { RotaClient } from '../../client/types.js';
-import { ChangeStream, type ChangeFilter } from '../../engine/events/changes.js';
+import { ChangeStream, poolRelative, type ChangeFilter } from '../../engine/events/changes.js';
 import type { Keys } from '../../engine/keys.js';
 import { RunEvents } from '../../engine/runs/run-events.js';
 import { CompactedError, type Store } from '../../store/index.js';
@@ -26,14 +26,15 @@ const stream = (query: QuerySpec, websocket = false) => ({ config: { stream: tru
 
 /** Registers the event routes; `slots` bounds how many streams are open at once. */
 export function registerEventRoutes(app: FastifyInstance, store: Store, keys: Keys, client: RotaClient, slots: StreamSlots): void {
-  const filterOf = (q: ChangeFilter): ChangeFilter => ({ prefix: q.prefix, item: q.item, job: q.job, run: q.run });
+  const filterOf = (q: ChangeFilter): ChangeFilter => ({ prefix: q.prefix === undefined ? undefined : poolRelative(keys, q.prefix), item: q.item, job: q.job, run: q.run });
 
   app.get<EventQuery>('/events', stream(filterQuery), async (req, reply) => {
+    const filter = filterOf(req.query); // refused (400) before the stream begins
     const from = resumeFrom(req.headers, req.query);
     const release = slots.acquire();
     const sse = new SseStream(reply);
     sse.onClose(release);
-    const changes = new ChangeStream(store, keys, filterOf(req.query), from);
+    const changes = new ChangeStream(store, keys, filter, from);
     changes.on('batch', (b) => sse.send('change', b, b.revision));
     changes.on('end', (err) => sse.fail(endReason(err).error, endReason(err).message));
     sse.onClose(() => void changes.close());
@@ -42,6 +43,7 @@ export function registerEventRoutes(app: FastifyInstance, store: Store, keys: Ke
   // Refused before the upgrade (a plain HTTP answer); the slot is taken once the socket is open.
   const beforeUpgrade = async (req: FastifyRequest<EventQuery>) => {
     resumeFrom({}, req.query);
+    filterOf(req.query);
     if (slots.size >= slots.max) slots.acquire(); // throws the 503
   };
   app.route<EventQuery>({
