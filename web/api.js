@@ -47,12 +47,12 @@ async function request(method, path, body, type = 'application/json') {
   }
 }
 
-/** Follows every change in the store; calls onChange per batch and onState with 'live'/'off'. */
+/** Follows every change in the store; calls onChange with each batch and onState with 'live'/'off'. */
 export function follow(onChange, onState) {
   const url = `/events${token ? `?access_token=${encodeURIComponent(token)}` : ''}`;
   const source = new EventSource(url);
   source.addEventListener('open', () => onState('live'));
-  source.addEventListener('change', () => onChange());
+  source.addEventListener('change', (e) => onChange(JSON.parse(e.data)));
   source.addEventListener('error', () => onState('off')); // EventSource reconnects with Last-Event-ID
   return () => source.close();
 }

@@ -6,6 +6,7 @@ import { renderFleet } from './fleet.js';
 import { renderJobs } from './jobs.js';
 import { renderRuns } from './runs.js';
 import { renderWork } from './work.js';
+import { recordChanges } from './timeline.js';
 
 const views = { fleet: renderFleet, work: renderWork, jobs: renderJobs, runs: renderRuns, caches: renderCaches };
 const main = document.getElementById('view');
@@ -64,7 +65,7 @@ window.addEventListener('hashchange', () => {
   void refresh();
 });
 follow(
-  () => void refresh(),
+  (batch) => (recordChanges(batch), void refresh()),
   (state) => {
     live.className = `live ${state}`;
     live.textContent = state === 'live' ? 'live' : 'reconnecting…';

@@ -54,7 +54,8 @@ export function workerSettings(opts: ServeOptions): WorkerSettings {
 }
 
 /** Starts the API (unless --no-api); returns its URL. */
-export async function startApi(store: Store, keys: Keys, opts: ServeOptions, log: Logger, local?: LocalWorkers, health?: HealthCheck) {
+export async function startApi(store: Store, keys: Keys, opts: ServeOptions, log: Logger, about: { store: string; local?: LocalWorkers; health?: HealthCheck }) {
+  const { local, health } = about;
   if (!opts.api) return undefined;
   checkExposure(opts);
   const token = opts.token || process.env.ROTA_TOKEN || undefined;
@@ -77,6 +78,7 @@ export async function startApi(store: Store, keys: Keys, opts: ServeOptions, log
     // The charts' sampling interval: 5 s; tests shorten it to see points without waiting.
     seriesEveryMs: process.env.ROTA_SERIES_MS ? positiveInt(process.env.ROTA_SERIES_MS, 'ROTA_SERIES_MS') : undefined,
     health,
+    storeName: about.store,
   });
   app.addHook('onClose', async () => (await directory.close(), peers.close()));
   try {

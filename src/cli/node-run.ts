@@ -39,7 +39,8 @@ export async function runNode(opts: NodeOptions): Promise<void> {
   const keys = new Keys(opts.prefix);
   let node: RotaNode | undefined;
   let waiting = true;
-  const api = await startApi(store, keys, opts, log, undefined, () => node?.health() ?? { ok: false, reasons: [waiting ? `waiting for etcd at ${endpoints.join(',')} to answer` : 'the node is starting'] }).catch(async (err: unknown) => {
+  const health = () => node?.health() ?? { ok: false, reasons: [waiting ? `waiting for etcd at ${endpoints.join(',')} to answer` : 'the node is starting'] };
+  const api = await startApi(store, keys, opts, log, { store: `etcd ${endpoints.join(',')}`, health }).catch(async (err: unknown) => {
     await store.close().catch(() => undefined);
     throw err;
   });

@@ -23,10 +23,9 @@ export async function runUp(opts: UpOptions): Promise<void> {
   const store = meterStore(await EmbeddedStore.open({ dir }));
   const keys = new Keys(opts.prefix);
   let node: RotaNode | undefined;
-  const api = await startApi(store, keys, opts, log, {
-    add: () => node!.add(),
-    remove: (id, crash) => node!.remove(id, crash),
-  }, () => node?.health() ?? { ok: false, reasons: ['the node is starting'] }).catch(async (err: unknown) => {
+  const local = { add: () => node!.add(), remove: (id: string, crash: boolean) => node!.remove(id, crash) };
+  const health = () => node?.health() ?? { ok: false, reasons: ['the node is starting'] };
+  const api = await startApi(store, keys, opts, log, { store: `embedded, ${dir ? `in ${dir}` : 'in memory'}`, local, health }).catch(async (err: unknown) => {
     await store.close().catch(() => undefined);
     throw err;
   });

@@ -1,7 +1,7 @@
 // The client operations over HTTP: what the CLI and remote users call.
 import type { WorkInput } from '../engine/model.js';
 import { allPages, type Page, type PageRequest, type TaskListOptions, type WorkListOptions } from './paging.js';
-import type { Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunReport, RunView, StatusView, WorkChange, WorkView, WorkerConfigPatch, WorkerConfigView, WorkerListOptions, WorkerView, CacheCreate, CacheView, PartitionHolder } from './types.js';
+import type { AttemptView, Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunReport, RunView, StatusView, WorkChange, WorkCounts, WorkView, WorkerConfigPatch, WorkerConfigView, WorkerListOptions, WorkerView, CacheCreate, CacheView, PartitionHolder } from './types.js';
 
 /** An error answer of the API, with its status and code. */
 export class ApiError extends Error {
@@ -42,12 +42,24 @@ export class HttpClient implements RotaClient {
   listWorkPage(options: WorkListOptions = {}): Promise<Page<WorkView>> {
     return this.page('/work', options);
   }
+  countWork(): Promise<WorkCounts> {
+    return this.call('GET', '/counts');
+  }
+  workAttempts(id: string): Promise<AttemptView[]> {
+    return this.call('GET', `/work/${encodeURIComponent(id)}/attempts`);
+  }
+  retryWork(id: string): Promise<WorkView> {
+    return this.call('POST', `/work/${encodeURIComponent(id)}/retry`);
+  }
+  retryJob(id: string): Promise<{ retried: number }> {
+    return this.call('POST', `/jobs/${encodeURIComponent(id)}/retry`);
+  }
   listWorkers(): Promise<WorkerView[]> {
     return allPages((after) => this.listWorkerPage({ after }));
   }
   listWorkerPage(options: WorkerListOptions = {}): Promise<Page<WorkerView>> {
-    const { labels, ...page } = options;
-    return this.page('/workers', { ...page, ...(labels ? { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',') } : {}) });
+    const { labels, lease, ...page } = options;
+    return this.page('/workers', { ...page, ...(labels ? { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',') } : {}), ...(lease ? { lease: 'true' } : {}) });
   }
   configureWorker(workerId: string, patch: WorkerConfigPatch): Promise<WorkerConfigView> {
     return this.call('PATCH', `/workers/${encodeURIComponent(workerId)}`, patch);

@@ -25,7 +25,17 @@ export interface WorkListOptions extends PageRequest {
   content?: boolean;
   /** Only items whose id, content, kind or workers contain this text (any case). */
   q?: string;
+  /** Only services or only tasks. */
+  kind?: 'service' | 'task';
+  /** Only items in this state (see WorkStatus). */
+  status?: WorkStatus;
 }
+
+/** Where an item stands: running (claimed now), waiting (to be claimed), retrying (a task between attempts), or a task's result. */
+export type WorkStatus = 'running' | 'waiting' | 'retrying' | 'succeeded' | 'failed' | 'cancelled';
+
+/** The states an item may be in. */
+export const WORK_STATUSES: readonly WorkStatus[] = ['running', 'waiting', 'retrying', 'succeeded', 'failed', 'cancelled'];
 
 /** Which tasks of a job to list (GET /jobs/:id/tasks). */
 export interface TaskListOptions extends PageRequest {

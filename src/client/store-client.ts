@@ -20,9 +20,11 @@ import { allPages, checkPage, fitPage, RESPONSE_BYTES, type Page, type PageReque
 import { StoreRuns } from './store-runs.js';
 import { StoreCaches } from './store-caches.js';
 import { StoreWorkers } from './store-workers.js';
-import type { Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunReport, RunView, StatusView, WorkChange, WorkView, WorkerConfigView, WorkerListOptions, WorkerView, CacheCreate, CacheView, PartitionHolder } from './types.js';
+import type { Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunReport, RunView, StatusView, WorkChange, WorkCounts, WorkView, WorkerConfigView, WorkerListOptions, WorkerView, CacheCreate, CacheView, PartitionHolder } from './types.js';
 import type { WorkerConfigPatch } from '../engine/fleet/worker-config.js';
-import { listWorkPage, placeTasks, workView } from './work-list.js';
+import { countWork, listWorkPage, placeTasks, workView } from './work-list.js';
+import { taskAttempts, type AttemptView } from './work-attempts.js';
+import { retryFailed, retryTask, RetryRefusedError } from '../engine/tasks/task-retry.js';
 
 export interface StoreClientOptions {
   /** Largest content accepted, in bytes (default 1 MiB). */
@@ -161,6 +163,33 @@ export class StoreClient implements RotaClient {
 
   listWorkPage(options: WorkListOptions = {}): Promise<Page<WorkView>> {
     return listWorkPage(this.store, this.keys, options);
+  }
+
+  countWork(): Promise<WorkCounts> {
+    return countWork(this.store, this.keys);
+  }
+
+  async workAttempts(id: string): Promise<AttemptView[]> {
+    checkId(id, 'work id');
+    if (!(await this.store.get(this.keys.item(id)))) throw new NotFoundError('work', id);
+    return taskAttempts(this.store, this.keys, id);
+  }
+
+  async retryWork(id: string): Promise<WorkView> {
+    checkId(id, 'work id');
+    try {
+      if (!(await retryTask(this.store, this.keys, id))) throw new NotFoundError('work', id);
+    } catch (err) {
+      if (err instanceof RetryRefusedError) throw new ConflictError(err.message);
+      throw err;
+    }
+    return this.getWork(id);
+  }
+
+  async retryJob(id: string): Promise<{ retried: number }> {
+    const job = await this.job(id);
+    if (job.state !== 'ready') throw new ConflictError(`job ${id} is ${job.state}: only a job that runs can have its failed tasks retried`);
+    return { retried: await retryFailed(this.store, this.keys, id) };
   }
 
   listWorkers(): Promise<WorkerView[]> {

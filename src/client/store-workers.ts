@@ -22,10 +22,15 @@ export class StoreWorkers {
       Election.leader(this.store, this.keys.leader),
     ]);
     const out: WorkerView[] = [];
+    const leases: Array<Promise<void>> = [];
     for (const kv of page.kvs) {
       const record = decodeWorker(kv.value);
-      if (record && (!options.labels || selects(options.labels, record.labels))) out.push(workerView(kv.key.slice(this.keys.workers.length), record, leader));
+      if (!record || (options.labels && !selects(options.labels, record.labels))) continue;
+      const view = workerView(kv.key.slice(this.keys.workers.length), record, leader);
+      out.push(view);
+      if (options.lease && kv.lease) leases.push(this.store.leaseTimeToLive(kv.lease).then((l) => void (l && (view.lease = { ttl: l.grantedTtl, remaining: Math.max(0, l.ttl) }))).catch(() => undefined));
     }
+    await Promise.all(leases);
     // A damaged record is skipped, but the cursor still moves past it.
     const last = page.kvs.at(-1)?.key.slice(this.keys.workers.length);
     return { ...fitPage(out, (w) => w.id, page.more, last), total: (await this.store.range(this.keys.workers, { prefix: true, countOnly: true })).count };

@@ -12,8 +12,11 @@ export type { CacheCreate, CacheView, PartitionHolder };
 
 export type { WorkerConfig, WorkerConfigPatch };
 import type { TaskResult } from '../engine/tasks/task-model.js';
-import type { Page, PageRequest, TaskListOptions, WorkListOptions } from './paging.js';
+import type { Page, PageRequest, TaskListOptions, WorkListOptions, WorkStatus } from './paging.js';
 
+import type { AttemptView } from './work-attempts.js';
+export type { AttemptView };
+export type { WorkStatus };
 export type { Completion, CreateRun, JobStatus, JobTask, Page, PageRequest, RunRecord, RunReport, RunView, TaskListOptions, TaskResult, WorkListOptions };
 
 /** A task's outcome as views show it: in lists the output may be cut to its last 1 KiB. */
@@ -44,6 +47,17 @@ export interface WorkView extends Partial<Pick<WorkSpec, 'placement' | 'command'
   restarts?: number;
   /** Tasks: the outcome, once done. */
   result?: ResultView;
+  /** Where it stands (lists and GET /work/:id). */
+  status?: WorkStatus;
+  /** Tasks: attempts that ended and will be (or were) retried. */
+  attempts?: number;
+}
+
+/** How many items there are of each kind, by status (GET /counts). */
+export interface WorkCounts {
+  service: Record<WorkStatus, number>;
+  task: Record<WorkStatus, number>;
+  total: number;
 }
 
 /** A worker with its current load. */
@@ -67,11 +81,15 @@ export interface WorkerView {
   maxMemory?: number;
   /** Its node's rank in the leader election. */
   priority?: number;
+  /** Its session's lease, when asked for: granted TTL and seconds left (renewed every third of it while the worker lives). */
+  lease?: { ttl: number; remaining: number };
 }
 
 /** A page of workers, only those with every one of `labels` if given. */
 export interface WorkerListOptions extends PageRequest {
   labels?: Record<string, string>;
+  /** Also each worker's lease: its TTL and the seconds left (one more store call per worker). */
+  lease?: boolean;
 }
 
 /** A worker's live configuration (config/<id>) and, if it runs, its record with the values in force. */
@@ -113,6 +131,14 @@ export interface RotaClient {
   listWork(): Promise<WorkView[]>;
   /** One page of items: at most `limit` after `after`, previews unless `content` (see WorkListOptions). */
   listWorkPage(options?: WorkListOptions): Promise<Page<WorkView>>;
+  /** Items by kind and status (every item looked at: for a dashboard's tabs, not a hot loop). */
+  countWork(): Promise<WorkCounts>;
+  /** A task's attempts, oldest first, each with the tail of its output. */
+  workAttempts(id: string): Promise<AttemptView[]>;
+  /** Runs a failed or cancelled task again, with a fresh budget of attempts (its result and attempts go). */
+  retryWork(id: string): Promise<WorkView>;
+  /** Runs every failed task of a job again. */
+  retryJob(id: string): Promise<{ retried: number }>;
   /** Every worker, read page by page. */
   listWorkers(): Promise<WorkerView[]>;
   /** One page of workers, in id order. */

@@ -52,6 +52,8 @@ export interface ServerOptions {
   metricsPublic?: boolean;
   /** How often the dashboard's chart series is sampled (default 5 s; ROTA_SERIES_MS). */
   seriesEveryMs?: number;
+  /** What GET /status says of the store: "etcd URL,…", "embedded, in DIR" (default: nothing). */
+  storeName?: string;
   /** Cache values (set/get/append) and the workers' calls to each other's copies. */
   cacheData?: { router: CacheRouter; peers: CachePeers };
 }
@@ -102,7 +104,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.get('/status', async () => {
     // The store's revision: any write anywhere raises it (what a client compares to see that nothing changed).
     const revision = events ? (await events.store.range(events.keys.prefix, { prefix: true, countOnly: true })).revision : undefined;
-    return { ...(await options.client.status()), local: Boolean(options.local), revision };
+    return { ...(await options.client.status()), local: Boolean(options.local), revision, store: options.storeName };
   });
   registerHealthRoutes(app, options.health);
   registerMetricsRoutes(app, options.metricsPublic ?? false, options.seriesEveryMs);

@@ -111,6 +111,7 @@ describe('dashboard in Chromium', { timeout: 180_000 }, () => {
     const victim = item.claimedBy;
     await page.goto(`${up.api}/#fleet`);
     await page.locator(`[data-worker="${victim}"] [data-action=crash]`).click();
+    assert.match(dialogs.shift() ?? '', /^Crash worker/, 'a crash asks first');
     await page.goto(`${up.api}/#work`);
     const owner = page.locator('[data-testid=work] tbody tr', { hasText: 'added from the dashboard' }).locator('[data-testid=owner]');
     await waitFor(async () => {

@@ -76,7 +76,7 @@ describe('the OpenAPI document', { timeout: 120_000 }, () => {
     assert.deepEqual(doc.paths['/healthz'].get.security, []);
     assert.equal(doc.paths['/work'].get.security, undefined, 'under the global token rule');
     assert.ok(doc.paths['/work'].get.responses['401']);
-    assert.deepEqual(doc.paths['/work'].get.parameters.map((p: Json) => p.name), ['limit', 'after', 'content', 'q']);
+    assert.deepEqual(doc.paths['/work'].get.parameters.map((p: Json) => p.name), ['limit', 'after', 'content', 'q', 'kind', 'status']);
   });
 
   it('matches what the routes answer, on a walk through the API', async () => {
@@ -109,6 +109,12 @@ describe('the OpenAPI document', { timeout: 120_000 }, () => {
     await waitFor(async () => (await call('GET', '/work/task-a')).result !== undefined, 15_000, 'the task to finish');
     await call('GET', '/work?limit=2', undefined, undefined, 200);
     await call('GET', '/work?content=true&q=a', undefined, undefined, 200);
+    await call('GET', '/work?kind=task&status=succeeded', undefined, undefined, 200);
+    await call('GET', '/work?status=nope', undefined, undefined, 400);
+    await call('GET', '/counts', undefined, undefined, 200);
+    await call('GET', '/work/task-a/attempts', undefined, undefined, 200);
+    await call('POST', '/work/task-a/retry', undefined, undefined, 409);
+    await call('GET', '/workers?lease=true', undefined, undefined, 200);
     await call('PUT', '/work/svc-a', JSON.stringify({ weight: 3 }), 'application/json', 200);
     await call('PUT', '/work/svc-a', 'new content', 'text/plain', 200);
     await call('DELETE', '/work/svc-b', undefined, undefined, 204);
@@ -121,6 +127,7 @@ describe('the OpenAPI document', { timeout: 120_000 }, () => {
     await waitFor(async () => (await call('GET', `/jobs/${job}`)).done === 2, 20_000, 'the job to finish');
     await call('GET', '/jobs', undefined, undefined, 200);
     await call('GET', `/jobs/${job}/tasks?output=true`, undefined, undefined, 200);
+    await call('POST', `/jobs/${job}/retry`, undefined, undefined, 200);
     await call('POST', `/jobs/${job}/cancel`, undefined, undefined, 200);
     await call('DELETE', `/jobs/${job}`, undefined, undefined, 204);
     await call('POST', '/jobs', 'name: x\ncomand: [ls]\n', 'application/yaml', 400);

@@ -25,6 +25,8 @@ export interface Change {
   key: string;
   value?: string;
   modRevision: number;
+  /** Puts: the key's create revision (equal to modRevision when the put created it). */
+  createRevision?: number;
 }
 
 export interface ChangeBatch {
@@ -84,7 +86,7 @@ export class ChangeStream extends EventEmitter<ChangeStreamEvents> {
       for (const ev of b.events) {
         const key = ev.kv.key.slice(keys.prefix.length);
         if (!matches(filter, key, ev.type === 'put' ? ev.kv.value : undefined)) continue;
-        changes.push(ev.type === 'put' ? { type: 'put', key, value: ev.kv.value, modRevision: ev.kv.modRevision } : { type: 'delete', key, modRevision: ev.kv.modRevision });
+        changes.push(ev.type === 'put' ? { type: 'put', key, value: ev.kv.value, modRevision: ev.kv.modRevision, createRevision: ev.kv.createRevision } : { type: 'delete', key, modRevision: ev.kv.modRevision });
       }
       if (changes.length) this.emit('batch', { revision: b.revision, changes });
     });

@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { metrics } from '../metrics.js';
 import type { BatchTask, TaskEnd } from './batch.js';
 import type { EndOutcome } from './batch-ends.js';
-import { DEFAULT_BACKOFF_MS, DEFAULT_MAX_ATTEMPTS, retryDelay, type AttemptRecord } from './task-model.js';
+import { ATTEMPT_OUTPUT_BYTES, DEFAULT_BACKOFF_MS, DEFAULT_MAX_ATTEMPTS, outputTail, retryDelay, type AttemptRecord } from './task-model.js';
 import type { AttemptOutcome } from './task-run.js';
 import type { WorkItem } from '../model.js';
 
@@ -27,6 +27,7 @@ export function attemptEnd(task: BatchTask, item: WorkItem, out: AttemptOutcome,
     end.result = { status: out.ok ? 'succeeded' : 'failed', reason: out.reason, exitCode: out.exitCode, signal: out.signal, attempts: task.attempt, worker, startedAt, finishedAt, durationMs: finishedAt - startedAt, output: out.output };
   } else {
     endOf.retryAt = finishedAt + retryDelay(task.attempt, spec.backoffMs ?? DEFAULT_BACKOFF_MS, run.random);
+    endOf.output = outputTail(out.output, ATTEMPT_OUTPUT_BYTES);
     end.attempt = { worker, token, startedAt, end: endOf };
   }
   return { end, final, out, retryAt: endOf.retryAt };

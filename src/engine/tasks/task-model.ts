@@ -19,7 +19,19 @@ export interface AttemptRecord {
     finishedAt: number;
     /** When a retry may start (absent when this was the last attempt). */
     retryAt?: number;
+    /** The last ATTEMPT_OUTPUT_BYTES of its output (the final attempt's is in the result, longer). */
+    output?: string;
   };
+}
+
+/** How much output an attempt that will be retried keeps (its whole history stays small: at most maxAttempts of these). */
+export const ATTEMPT_OUTPUT_BYTES = 4096;
+
+/** The last `max` bytes of `text`, cut between characters. */
+export function outputTail(text: string, max: number): string {
+  if (text.length * 3 <= max || Buffer.byteLength(text) <= max) return text;
+  const buf = Buffer.from(text);
+  return buf.subarray(buf.length - max).toString('utf8').replace(/^\ufffd+/, '');
 }
 
 /** results/<taskId>: the outcome, written exactly once. */

@@ -45,6 +45,8 @@ export const workShape = z.object({
   job: z.string().optional().describe("tasks of a job: the job's id"),
   values: labels.optional().describe('tasks of a job: its matrix values'),
   submittedAt: ms.optional().describe('tasks: when it was submitted'),
+  status: z.enum(['running', 'waiting', 'retrying', 'succeeded', 'failed', 'cancelled']).optional(),
+  attempts: z.number().int().optional().describe('tasks: attempts that ended and were retried'),
   assignedTo: z.string().optional().describe('the worker the leader assigned it to'),
   claimedBy: z.string().optional().describe('the worker holding its claim (running it)'),
   fencingToken: z.number().int().optional(),
@@ -69,6 +71,7 @@ export const workerShape = z.object({
   memoryAvailable: z.number().optional(),
   maxMemory: z.number().optional(),
   priority: z.number().optional(),
+  lease: z.object({ ttl: z.number().int(), remaining: z.number().int() }).optional().describe('with ?lease=true: its TTL and the seconds left'),
 });
 
 /** A worker's live configuration and, if it runs, its record. */
@@ -88,6 +91,7 @@ export const statusShape = z.object({
   running: z.number().int(),
   local: z.boolean().describe('whether this node runs local workers (rota up)'),
   revision: z.number().int().optional().describe("the store's revision: any write raises it"),
+  store: z.string().optional().describe('which store: "etcd URL,…" or "embedded, in DIR"'),
 });
 
 const counts = z.object({ pending: z.number().int(), running: z.number().int(), succeeded: z.number().int(), failed: z.number().int(), cancelled: z.number().int() });
@@ -105,6 +109,25 @@ export const jobShape = z.object({
   rate: z.number().describe('tasks finished per second since the first started'),
   startedAt: ms.optional(),
   finishedAt: ms.optional(),
+});
+
+const byStatus = z.object(Object.fromEntries(['running', 'waiting', 'retrying', 'succeeded', 'failed', 'cancelled'].map((s) => [s, z.number().int()])));
+
+/** Items by kind and status. */
+export const countsShape = z.object({ service: byStatus, task: byStatus, total: z.number().int() });
+
+/** One attempt of a task. */
+export const attemptShape = z.object({
+  attempt: z.number().int(),
+  worker: z.string().optional(),
+  startedAt: ms.optional(),
+  finishedAt: ms.optional(),
+  status: z.string(),
+  reason: z.string().optional(),
+  exitCode: z.number().int().nullable().optional(),
+  signal: z.string().nullable().optional(),
+  retryAt: ms.optional(),
+  output: z.string().optional().describe('its tail: 4 KiB for a retried attempt, 64 KiB for the last'),
 });
 
 /** One task of a job. */
@@ -187,5 +210,5 @@ export const localWorkerShape = z.object({ id: z.string() });
 /** One SSE `change` event's data (and one WebSocket message). */
 export const changeBatchShape = z.object({
   revision: z.number().int(),
-  changes: z.array(z.object({ type: z.enum(['put', 'delete']), key: z.string().describe("relative to the pool's prefix"), value: z.string().optional(), modRevision: z.number().int() })),
+  changes: z.array(z.object({ type: z.enum(['put', 'delete']), key: z.string().describe("relative to the pool's prefix"), value: z.string().optional(), modRevision: z.number().int(), createRevision: z.number().int().optional() })),
 });

@@ -22,6 +22,7 @@ export function registerJobRoutes(app: FastifyInstance, client: RotaClient): voi
     return sendPage(req, reply, query, await client.jobTaskPage(param(req.params.id, jobId), query));
   });
   app.post<{ Params: { id: string } }>('/jobs/:id/cancel', async (req) => client.cancelJob(param(req.params.id, jobId)));
+  app.post<{ Params: { id: string } }>('/jobs/:id/retry', async (req) => client.retryJob(param(req.params.id, jobId)));
   // The job, its tasks, their results and attempts; running tasks are stopped.
   app.delete<{ Params: { id: string } }>('/jobs/:id', async (req, reply) => {
     await client.deleteJob(param(req.params.id, jobId));

@@ -2,6 +2,7 @@
 // (`curl -d`, text/plain); a JSON spec only when sent as application/json.
 import type { FastifyInstance } from 'fastify';
 import type { RotaClient } from '../../client/types.js';
+import type { WorkListOptions } from '../../client/paging.js';
 import { parseWorkBulk, parseWorkChange, parseWorkInput, type WorkInput } from '../../engine/model.js';
 import { bodyJson, bodyText, isJson } from '../body.js';
 import { HttpError } from '../errors.js';
@@ -31,10 +32,15 @@ export function registerWorkRoutes(app: FastifyInstance, client: RotaClient, max
     return reply.status(204).send();
   });
 
-  // Pages: ?limit= (1-1000, default 1000) &after=ID, ?content=true for whole contents, ?q= to search.
-  app.get('/work', { config: { query: listQuery('content', 'q') } }, async (req, reply) => {
-    const query = parseListQuery(req, 'work', { flags: ['content'], texts: ['q'] });
-    return sendPage(req, reply, query, await client.listWorkPage(query));
+  // Pages: ?limit= (1-1000, default 1000) &after=ID, ?content=true for whole contents, ?q= to search,
+  // ?kind=service|task and ?status=running|waiting|retrying|succeeded|failed|cancelled to filter.
+  app.get('/work', { config: { query: listQuery('content', 'q', 'kind', 'status') } }, async (req, reply) => {
+    const query = parseListQuery(req, 'work', { flags: ['content'], texts: ['q', 'kind', 'status'] });
+    return sendPage(req, reply, query, await client.listWorkPage(query as WorkListOptions));
   });
   app.get<{ Params: { id: string } }>('/work/:id', async (req) => client.getWork(req.params.id));
+  app.get<{ Params: { id: string } }>('/work/:id/attempts', async (req) => client.workAttempts(req.params.id));
+  app.post<{ Params: { id: string } }>('/work/:id/retry', async (req) => client.retryWork(req.params.id));
+  // Every item looked at: the dashboard's tabs ask now and then, not on every change.
+  app.get('/counts', async () => client.countWork());
 }

@@ -12,10 +12,11 @@ import { bodyJson } from '../body.js';
 /** Registers the /workers routes. */
 export function registerWorkerRoutes(app: FastifyInstance, client: RotaClient, local?: LocalWorkers): void {
   // ?label=k=v (several: k=v,k2=v2): only the workers with all those labels.
-  app.get('/workers', { config: { query: listQuery('label') } }, async (req, reply) => {
-    const query = parseListQuery(req, 'worker', { texts: ['label'] });
+  // ?lease=true: each worker's lease TTL and seconds left (a crashed worker's runs down).
+  app.get('/workers', { config: { query: listQuery('label', 'lease') } }, async (req, reply) => {
+    const query = parseListQuery(req, 'worker', { texts: ['label'], flags: ['lease'] });
     const labels = typeof query.label === 'string' ? parseLabels(query.label) : undefined;
-    return sendPage(req, reply, query, await client.listWorkerPage({ limit: query.limit, after: query.after, labels }));
+    return sendPage(req, reply, query, await client.listWorkerPage({ limit: query.limit, after: query.after, labels, lease: query.lease === true }));
   });
   app.post<{ Params: { id: string } }>('/workers/:id/drain', async (req) => client.setDraining(req.params.id, true));
   app.post<{ Params: { id: string } }>('/workers/:id/undrain', async (req) => client.setDraining(req.params.id, false));
