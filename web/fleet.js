@@ -15,6 +15,17 @@ let editing;
 
 const labelText = (labels) => Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
 
+/** A worker's API as a link, only when it is an http(s) URL (a record is data: no javascript: link from it). */
+function apiLink(w) {
+  let url;
+  try {
+    url = w.api ? new URL(w.api) : undefined;
+  } catch {
+    url = undefined;
+  }
+  return url && (url.protocol === 'http:' || url.protocol === 'https:') ? h('a', { href: url.href, title: `its API (${w.host})` }, url.host) : w.host;
+}
+
 /** A worker's lease: renewed every third of its TTL while it lives, so one with less left than that has stopped renewing. */
 function leaseCell(w) {
   if (!w.lease) return h('td', {});
@@ -98,7 +109,7 @@ export async function renderFleet(root, ctx) {
         'tr',
         { 'data-worker': w.id, class: w.draining ? 'draining' : '' },
         h('td', { title: w.id }, w.leader ? h('span', { class: 'leader', title: 'leader' }, '★ ') : null, short(w.id)),
-        h('td', {}, w.api ? h('a', { href: w.api, title: `its API (${w.host})` }, new URL(w.api).host) : w.host),
+        h('td', {}, apiLink(w)),
         h('td', { 'data-field': 'pid' }, String(w.pid)),
         h('td', {}, w.cpus === undefined ? '' : String(w.cpus)),
         h('td', { title: w.memory ? `${bytes(w.memoryAvailable)} available of ${bytes(w.memory)}` : '' }, w.memory ? `${bytes(w.memoryAvailable)} / ${bytes(w.memory)}` : '', w.maxMemory ? ` (max ${bytes(w.maxMemory)})` : ''),

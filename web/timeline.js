@@ -17,6 +17,7 @@ function describe(c) {
   if (section === 'assign' && a && b && !b.startsWith('~')) {
     if (!put) return undefined;
     const before = assignedTo.get(b);
+    if (assignedTo.size > 20_000) assignedTo.clear(); // a page open for days forgets, rather than grows
     assignedTo.set(b, a);
     if (before === a) return undefined;
     return before ? { kind: 'move', text: `${short(b)} moved ${short(before)} → ${short(a)}` } : { kind: 'place', text: `${short(b)} placed on ${short(a)}` };

@@ -1,6 +1,8 @@
 // Ids as people copy them from the dashboard and tables: any unique start of one (`8817aee2` for
 // 8817aee2-4c1e-…). The full id is tried first; only when the node says 404 is the start looked up
-// (a page of ids after it, in id order), and used if exactly one id begins with it.
+// (a page of ids after it, in id order), and used if exactly one id begins with it. A command that
+// changes or deletes takes a start only of MIN_CHANGE_PREFIX characters or more: `rota work rm
+// svc-1`, run twice, must not delete svc-10 the second time.
 import { ApiError, type HttpClient } from '../client/http-client.js';
 
 type Kind = 'work' | 'worker' | 'job' | 'run';
@@ -19,6 +21,12 @@ async function idsStarting(client: HttpClient, kind: Kind, start: string): Promi
           : (await client.listWorkers()).map((w) => w.id);
   return ids.filter((id) => id.startsWith(start));
 }
+
+/** The shortest start of an id a changing command resolves (the dashboard shows 8). */
+export const MIN_CHANGE_PREFIX = 8;
+
+/** The methods that only read. */
+const READS = new Set(['getWork', 'workerConfig', 'getJob', 'jobTasks', 'jobTaskPage', 'getRun', 'getRunParam']);
 
 /** The methods whose first argument is an id, and its kind. */
 const TAKES_ID: Record<string, Kind> = {
@@ -44,15 +52,16 @@ export function withIdPrefixes(client: HttpClient): HttpClient {
       if (!kind || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
       const call = (args: unknown[]) => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
       return async (id: string, ...rest: unknown[]) => {
+        const resolves = READS.has(prop as string) || id.length >= MIN_CHANGE_PREFIX;
         // A worker's configuration may be set before it runs (no 404 to go by): a running worker's id start is taken first.
         if (prop === 'configureWorker') {
-          const live = await idsStarting(target, 'worker', id);
+          const live = resolves ? await idsStarting(target, 'worker', id) : [];
           return call([live.includes(id) || live.length !== 1 ? id : live[0], ...rest]);
         }
         try {
           return await call([id, ...rest]);
         } catch (err) {
-          if (!(err instanceof ApiError) || err.status !== 404) throw err;
+          if (!(err instanceof ApiError) || err.status !== 404 || !resolves) throw err;
           const full = await resolveId(target, kind, id);
           if (full === undefined || full === id) throw err;
           return call([full, ...rest]);

@@ -24,7 +24,10 @@ export interface NodeOptions extends ServeOptions, EtcdFlags {
 function returnWithin(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
   if (!m) throw new Error(`--return-within "${text}" is not a duration: write e.g. 15s, 1m or 0`);
-  return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] ?? 's']!);
+  const ms = Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] ?? 's']!);
+  // Items wait that long for a node that never comes back: a restart takes seconds, not hours.
+  if (ms > 600_000) throw new Error(`--return-within ${text} is longer than 10m: a node that does not come back would hold its items that long`);
+  return ms;
 }
 
 /** Runs `rota node` until a signal stops it (or, with --until-idle, no task is left). */
@@ -67,7 +70,9 @@ export async function runNode(opts: NodeOptions): Promise<void> {
   });
   log.info(`rota node on etcd ${endpoints.join(',')}`, { node: id, prefix: opts.prefix });
   const stop = stopOnSignals(log, { node, api, store });
-  await node.start(opts.worker ? positiveInt(opts.workers, '--workers') : 0);
+  const workers = opts.worker ? positiveInt(opts.workers, '--workers') : 0;
+  // Returning workers come back under the ids they left with: the others of --workers are <id>-1, <id>-2….
+  await node.start(workers, settings?.returnWithinMs ? Array.from({ length: workers }, (_, i) => (i === 0 ? id : `${id}-${i}`)) : []);
   if (opts.untilIdle && settings) {
     await waitUntilIdle(store, keys, { busy: () => [...node.agents.values()].some((a) => a.items.length > 0), labels: settings.labels ?? {} });
     log.info('no task is left for this worker: exiting');

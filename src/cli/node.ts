@@ -17,7 +17,7 @@ export function registerNode(program: Command): void {
     .option('--etcd-key <file>', 'client key for etcd TLS')
     .option('--etcd-user <user>', 'etcd user (password in --etcd-password or $ROTA_ETCD_PASSWORD)')
     .option('--etcd-password <password>', 'etcd password')
-    .option('--workers <n>', 'workers in this process (the first takes --id, the others new UUIDs)', '1')
+    .option('--workers <n>', 'workers in this process (the first takes --id, the others new UUIDs; with --return-within, <id>-1, <id>-2…)', '1')
     .option('--until-idle', 'exit 0 once no task is left for this worker (the Kubernetes Job pattern)')
     .option('--return-within <duration>', 'on a clean stop, keep this worker\'s services assigned to it for this long (e.g. 15s) so a restart under the same --id moves nothing; 0: they move at once', '0');
   addServeOptions(cmd, '0', 'etcd').action(async (opts: NodeOptions) => (await import('./node-run.js')).runNode(opts));

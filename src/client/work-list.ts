@@ -154,8 +154,10 @@ async function joinViews(store: Store, keys: Keys, items: KeyValue[], revision: 
 async function attemptCounts(store: Store, keys: Keys, ids: string[], revision: number): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   const wanted = new Set(ids);
-  // attempts/<id>/<n>: the page's interval ends past every key of its last id ("/" + 1 is "0").
-  for await (const page of scanPrefix(store, keys.attempts, { from: keys.attempts + ids[0], end: `${keys.attempts}${ids[ids.length - 1]}0`, revision, keysOnly: true })) {
+  // attempts/<id>/<n>: "a/…" sorts after "a-1/…" though "a" comes first among the ids, so the
+  // interval runs to past the greatest "<id>/" of the page ("/" + 1 is "0").
+  const end = ids.reduce((max, id) => (`${id}0` > max ? `${id}0` : max), '');
+  for await (const page of scanPrefix(store, keys.attempts, { from: keys.attempts + ids[0], end: keys.attempts + end, revision, keysOnly: true })) {
     for (const kv of page.kvs) {
       const id = kv.key.slice(keys.attempts.length, kv.key.lastIndexOf('/'));
       if (wanted.has(id)) counts.set(id, (counts.get(id) ?? 0) + 1);

@@ -38,8 +38,10 @@ function distance(a: string, b: string): number {
 /** "unknown field "comand" (did you mean command?)", for `key` among `known`. */
 export function unknownField(key: string, known: readonly string[]): string {
   const shown = JSON.stringify(key.slice(0, 60));
-  const alias = ALIASES[key.toLowerCase()];
-  const meant = alias && known.includes(alias.split(' ')[0]) ? alias : known.find((k) => k.toLowerCase() === key.toLowerCase()) ?? nearest(key, known);
+  // No guess for a long key: the distance costs its length times each name's (a 1 MB key would stall the node).
+  const lower = key.length <= 64 ? key.toLowerCase() : '';
+  const alias = lower && Object.hasOwn(ALIASES, lower) ? ALIASES[lower] : undefined;
+  const meant = !lower ? undefined : alias && known.includes(alias.split(' ')[0]) ? alias : known.find((k) => k.toLowerCase() === lower) ?? nearest(key, known);
   return `unknown field ${shown}${meant ? ` (did you mean ${meant}?)` : ''}; the fields are ${known.join(', ')}`;
 }
 

@@ -92,16 +92,19 @@ describe("a new user's first hour", { timeout: 120_000 }, () => {
     assert.equal(cli(['worker', 'undrain', w.slice(0, 8), '--api', up.api!]).code, 0);
     assert.equal(((await api(up.api!, 'GET', `/workers/${w}`)).body as { config: { draining?: boolean } }).config.draining ?? false, false);
 
-    for (const id of ['alpha-1', 'alpha-2', 'beta-1']) assert.equal((await api(up.api!, 'POST', '/work', JSON.stringify({ id, content: id }), 'application/json')).status, 201);
-    assert.equal(cli(['work', 'rm', 'bet', '--api', up.api!]).code, 0);
-    assert.equal((await api(up.api!, 'GET', '/work/beta-1')).status, 404);
-    const ambiguous = cli(['work', 'rm', 'alpha', '--api', up.api!]);
+    for (const id of ['alpha-one-1', 'alpha-one-2', 'beta-three-1']) assert.equal((await api(up.api!, 'POST', '/work', JSON.stringify({ id, content: id }), 'application/json')).status, 201);
+    // A command that deletes takes a start of 8 characters or more: "bet" could be meant for an id that is gone.
+    const short = cli(['work', 'rm', 'bet', '--api', up.api!]);
+    assert.equal(short.code, 1);
+    assert.match(short.err, /work bet does not exist/);
+    assert.equal(cli(['work', 'rm', 'beta-thr', '--api', up.api!]).code, 0);
+    assert.equal((await api(up.api!, 'GET', '/work/beta-three-1')).status, 404);
+    const ambiguous = cli(['work', 'rm', 'alpha-on', '--api', up.api!]);
     assert.equal(ambiguous.code, 1);
-    assert.match(ambiguous.err, /"alpha" is the start of 2 work ids \(alpha-1, alpha-2\): give more of it/);
-    assert.equal((await api(up.api!, 'GET', '/work/alpha-1')).status, 200, 'nothing removed');
-    const none = cli(['work', 'rm', 'zzz', '--api', up.api!]);
-    assert.equal(none.code, 1);
-    assert.match(none.err, /zzz/);
+    assert.match(ambiguous.err, /"alpha-on" is the start of 2 work ids \(alpha-one-1, alpha-one-2\): give more of it/);
+    assert.equal((await api(up.api!, 'GET', '/work/alpha-one-1')).status, 200, 'nothing removed');
+    // Reading takes any start.
+    assert.match(cli(['work', 'ls', '--api', up.api!]).out, /alpha-one-1/);
 
     assert.equal((await api(up.api!, 'POST', '/runs', JSON.stringify({ id: 'release-42', participants: { a: [0] }, states: ['one', 'two'] }), 'application/json')).status, 201);
     const shown = cli(['run', 'show', 'release', '--api', up.api!]);

@@ -94,10 +94,15 @@ describe('docs/fleet.md: a secured 3-member etcd and rota nodes as the guide run
     watching = false;
     await watch;
     assert.deepEqual([...seen].filter((w) => w !== holder && w !== 'none'), [], 'the item ran on no other node');
-    const listed = spawnSync(process.execPath, [rotaBin, 'workers', '--api', other.api!, '--token', env.ROTA_TOKEN], { encoding: 'utf8' });
-    assert.equal(listed.status, 0, listed.stderr);
-    const [header, ...rows] = listed.stdout.trim().split('\n').map((l) => l.split(/\s{2,}/));
-    assert.equal(rows.find((r) => r[0] === holder)?.[header.indexOf('RUNNING')], '1', `rota workers shows ${holder} running its item:\n${listed.stdout}`);
+    // (A worker publishes its load within 5 s of a change.)
+    let listed = '';
+    await waitFor(() => {
+      const r = spawnSync(process.execPath, [rotaBin, 'workers', '--api', other.api!, '--token', env.ROTA_TOKEN], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      listed = r.stdout;
+      const [header, ...rows] = listed.trim().split('\n').map((l) => l.split(/\s{2,}/));
+      return rows.find((row) => row[0] === holder)?.[header.indexOf('RUNNING')] === '1';
+    }, 8000, `rota workers to show ${holder} running its item`).catch((err: Error) => assert.fail(`${err.message}:\n${listed}`));
 
     // The alert rules only name metrics the nodes serve; Prometheus scrapes where they are.
     const metrics = await (await fetch(`${base}/metrics`)).text();

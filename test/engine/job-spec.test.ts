@@ -37,24 +37,31 @@ describe('job specs as people write them', () => {
   });
 
   it('takes a command as one shell line, sh -c around it or not, each value an argument as it is', () => {
-    for (const line of ['printf "%s|" {spec} {n}', `sh -c 'printf "%s|" {spec} {n}'`, 'bash -c "printf \\"%s|\\" {spec} {n}"']) {
+    for (const line of ['printf "%s|" {spec} {n}', `sh -c 'printf "%s|" {spec} {n}'`, 'bash -c "printf \\"%s|\\" {spec} {n}"', "printf '%s|' {spec} {n} # don't quote them"]) {
       const spec = parseJobSpec(JSON.stringify({ name: 'a', command: line, matrix: { spec: ['x y', '$(touch /tmp/rota-pwned); *'], n: [1] } }));
       const out = expandJob(spec).map((t) => sh(t.command[2], t.env));
       assert.deepEqual(out, ['x y|1|', '$(touch /tmp/rota-pwned); *|1|'], line);
     }
   });
 
-  it('property: a value reaches the command as the same bytes, outside quotes, in "…" and in \'…\'', () => {
+  it('property: a value reaches the command as the same bytes, whatever it holds', () => {
     const value = fc.string({ unit: 'binary', maxLength: 30 }).filter((v) => !v.includes('\0'));
     fc.assert(
-      fc.property(value, fc.constantFrom('printf %s {v}', 'printf %s "{v}"', "printf %s '{v}'", 'printf "%s" "a{v}b"'), (v, line) => {
+      fc.property(value, fc.constantFrom('printf %s {v}', 'printf "%s" {v}', "printf '%s|' {v} {v}", 'x=$(printf %s {v}); printf %s "$x"'), (v, line) => {
         const script = shellTemplate(line, new Set(['v']));
-        const expected = line.includes('a{v}b') ? `a${v}b` : v;
-        // Outside quotes the shell splits words and expands globs of the value: a quoted reference does neither.
+        const expected = line.includes('|') ? `${v}|${v}|` : v;
+        // Unquoted, the shell would split words and expand globs of the value: the quoted reference does neither.
         assert.equal(sh(script, { ROTA_MATRIX_V: v }), expected, script);
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('refuses {axis} inside quotes, where another shell could read the value as code', () => {
+    for (const line of ['timeout 5 sh -c "echo {x}"', "sh -c 'echo {x}' && true", 'echo "value: {x}"']) {
+      assert.match(refusal(JSON.stringify({ name: 'a', command: line, matrix: { x: ['$(touch /tmp/rota-pwned)'] } })), /\{x\} is inside quotes: put it outside them/, line);
+    }
+    assert.match(refusal(JSON.stringify({ name: 'a', command: ['echo', '{os}', '{OS}'], matrix: { os: ['a'], OS: ['b'] } })), /axes "os" and "OS" differ by case only/);
   });
 
   it('names the field meant in a work spec too', () => {

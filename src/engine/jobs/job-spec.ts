@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { bytes, checkLimit, checkShape, jsonDepth, LimitError, LIMITS } from '../input-limits.js';
 import { keysAt, ValidationError } from '../model.js';
 import { unknownField } from '../input-hints.js';
-import { shellTemplate } from './shell-template.js';
+import { shellTemplate, ShellTemplateError } from './shell-template.js';
 import { checkJobSize, checkSpecText } from './spec-limits.js';
 
 /** A spec that cannot become a job; `line` is 1-based when known. */
@@ -140,8 +140,22 @@ export function parseJobSpec(text: string): JobSpec {
       if (!fields.has(m[1])) throw new JobSpecError(`{${m[1]}} is not an axis (axes: ${[...fields].join(', ') || 'none'})`, lineOf(path));
     }
   };
-  if (typeof spec.command === 'string') check(spec.command, ['command']);
-  else spec.command.forEach((arg, i) => check(arg, ['command', i]));
+  if (typeof spec.command === 'string') {
+    check(spec.command, ['command']);
+    try {
+      shellTemplate(spec.command, fields);
+    } catch (err) {
+      if (err instanceof ShellTemplateError) throw new JobSpecError(`command: ${err.message}`, lineOf(['command']));
+      throw err;
+    }
+  } else spec.command.forEach((arg, i) => check(arg, ['command', i]));
+  // Each axis reaches the task as ROTA_MATRIX_<AXIS>: two axes that differ by case only would share one.
+  const upper = new Map<string, string>();
+  for (const f of fields) {
+    const other = upper.get(f.toUpperCase());
+    if (other !== undefined) throw new JobSpecError(`axes "${other}" and "${f}" differ by case only: both would be ROTA_MATRIX_${f.toUpperCase()}; rename one`, lineOf(['matrix']));
+    upper.set(f.toUpperCase(), f);
+  }
   for (const [k, v] of Object.entries(spec.env ?? {})) check(v, ['env', k]);
   for (const [k, v] of Object.entries(spec.selector ?? {})) check(v, ['selector', k]);
   checkJobSize(spec);

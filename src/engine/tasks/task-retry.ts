@@ -4,6 +4,8 @@
 // gone and plans the task again, as for a task never run. A job's failed tasks go the same way.
 import { listPrefix, type Store } from '../../store/index.js';
 import type { Keys } from '../keys.js';
+import { decodeSpec } from '../model.js';
+import { taskPlacements } from './batch-reads.js';
 import { decodeJson, type TaskResult } from './task-model.js';
 
 /** A retry that does not fit the task: it has not failed, or kept changing. Nothing was changed. */
@@ -21,6 +23,12 @@ export async function retryTask(store: Store, keys: Keys, id: string): Promise<b
     if (!item) return false;
     const status = decodeJson<TaskResult>(result?.value)?.status;
     if (!result || (status !== 'failed' && status !== 'cancelled')) throw new RetryRefusedError(`task ${id} has ${status ? `status ${status}` : 'no result yet'}: only a failed or cancelled task can be retried`);
+    // A task of a job runs only while its job does: retried in a cancelled job it would wait forever.
+    const job = decodeSpec((await store.get(keys.spec(id)))?.value).job;
+    const jobState = job ? decodeJson<{ state?: string }>((await store.get(keys.job(job)))?.value)?.state : undefined;
+    if (job && jobState !== 'ready') throw new RetryRefusedError(`task ${id} belongs to job ${job}, which is ${jobState ?? 'gone'}: only a running job's tasks can be retried`);
+    // A batch still naming it (its worker finishing the others) would count it as running there, or as lost.
+    if ((await taskPlacements(store, keys)).has(id)) throw new RetryRefusedError(`task ${id} is still in a batch its worker has not closed; try again in a moment`);
     const r = await store.txn({
       compare: [
         { key: keys.item(id), target: 'create', op: '==', value: item.createRevision },
