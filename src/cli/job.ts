@@ -132,7 +132,7 @@ export function registerJobs(program: Command): void {
     .option('--wait', 'wait for the result, print its output, exit with its status')
     .action(async (opts: ApiOptions & { exec?: string; from?: string; id?: string; timeout?: number; attempts?: number; selector?: string; wait?: boolean }) => {
       if ((opts.exec === undefined) === (opts.from === undefined)) throw new Error('give the command with --exec, or a file of commands with --from (one of them)');
-      if (opts.from !== undefined && (opts.id !== undefined || opts.wait)) throw new Error('--id and --wait take one command (--exec); for many commands with a wait, use a job: rota job run');
+      if (opts.from !== undefined && (opts.id !== undefined || opts.wait)) throw new Error('--id and --wait take one command (--exec); for many commands with a wait, use a job: rota job submit FILE --wait');
       const client = clientFor(opts);
       const taskOf = (command: string) => ({
         content: command,

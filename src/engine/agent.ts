@@ -21,6 +21,7 @@ import { WorkerRecordPublisher } from './worker-record.js';
 import { WorkerSession } from './worker-session.js';
 import { ConfigFollower } from './fleet/config-follower.js';
 import type { ResourceFlags } from './fleet/resources.js';
+import { setTimeout as delay } from 'node:timers/promises';
 import { metrics } from './metrics.js';
 import { announceReturn, returned } from './fleet/returning.js';
 
@@ -164,7 +165,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         this.options.log.info(`We are worker=${this.id}`, { lease: session.lease, ttl: session.ttl, expiresBy: session.expiresBy, fenceInMs: Math.round(session.remainingMs) });
         this.emit('registered', session.lease);
         // Back (or started without the flag since): an earlier announcement must not hold its items later.
-        void returned(this.options.store, this.keys, this.id).catch(() => undefined);
+        void this.forgetReturn();
         this.reconcileAll();
       },
       onLost: (session, err) => this.onSessionLost(session, err),
@@ -232,6 +233,17 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.log.info(`Returning within ${Math.round(within / 1000)} s: the items of worker=${this.id} wait for it`);
     } catch (err) {
       this.log.warn('could not announce the return: the items move now', { error: (err as Error).message });
+    }
+  }
+
+  /** Deletes this worker's return announcement, trying again a few times (left, it would hold its items after a later crash for the window). */
+  private async forgetReturn(): Promise<void> {
+    for (let tries = 0; tries < 6 && !this.stopping; tries++) {
+      try {
+        return await returned(this.options.store, this.keys, this.id);
+      } catch {
+        await delay(250 * 2 ** tries);
+      }
     }
   }
 
