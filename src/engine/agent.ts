@@ -21,7 +21,6 @@ import { WorkerRecordPublisher } from './worker-record.js';
 import { WorkerSession } from './worker-session.js';
 import { ConfigFollower } from './fleet/config-follower.js';
 import type { ResourceFlags } from './fleet/resources.js';
-import { setTimeout as delay } from 'node:timers/promises';
 import { metrics } from './metrics.js';
 import { announceReturn, returned } from './fleet/returning.js';
 
@@ -165,7 +164,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         this.options.log.info(`We are worker=${this.id}`, { lease: session.lease, ttl: session.ttl, expiresBy: session.expiresBy, fenceInMs: Math.round(session.remainingMs) });
         this.emit('registered', session.lease);
         // Back (or started without the flag since): an earlier announcement must not hold its items later.
-        void this.forgetReturn();
+        void returned(this.options.store, this.keys, this.id, () => this.stopping);
         this.reconcileAll();
       },
       onLost: (session, err) => this.onSessionLost(session, err),
@@ -214,7 +213,8 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (this.stopping) return;
     this.stopping = true;
     // Before anything is released: the leader must see the announcement before the record goes.
-    await this.announceReturn();
+    const within = this.options.returnWithinMs;
+    if (within && !this.publisher.current.draining && this.session?.valid) await announceReturn(this.options.store, this.keys, this.publisher.current, { id: this.id, withinMs: within, log: this.log });
     this.halted.abort();
     this.clearTimers();
     await Promise.all([this.services.stopAll('shutdown'), this.tasks.close()]);
@@ -222,29 +222,6 @@ export class Agent extends EventEmitter<AgentEvents> {
     await this.session?.close().catch(() => undefined);
     await Promise.all([this.inbox.close(), this.services.close(), this.config.close()]);
     this.log.info('worker stopped; lease revoked');
-  }
-
-  /** With returnWithinMs, a worker that stops while not draining says it will be back (fleet/returning.ts). */
-  private async announceReturn(): Promise<void> {
-    const within = this.options.returnWithinMs;
-    if (!within || this.publisher.current.draining || !this.session?.valid) return;
-    try {
-      await announceReturn(this.options.store, this.keys, this.id, this.publisher.current, within);
-      this.log.info(`Returning within ${Math.round(within / 1000)} s: the items of worker=${this.id} wait for it`);
-    } catch (err) {
-      this.log.warn('could not announce the return: the items move now', { error: (err as Error).message });
-    }
-  }
-
-  /** Deletes this worker's return announcement, trying again a few times (left, it would hold its items after a later crash for the window). */
-  private async forgetReturn(): Promise<void> {
-    for (let tries = 0; tries < 6 && !this.stopping; tries++) {
-      try {
-        return await returned(this.options.store, this.keys, this.id);
-      } catch {
-        await delay(250 * 2 ** tries);
-      }
-    }
   }
 
   /** Simulated crash: processors end, but nothing is released; the lease expires after its TTL. */

@@ -3,27 +3,31 @@
 // leader plans with the worker as if present (its services keep their assignments, and run again
 // when it is back under the same id); tasks are never given to it. If it does not come back, the
 // lease ends the key and the leader moves its items then: failover waits at most the window.
-import type { KeyValue, Store } from '../../store/index.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Store } from '../../store/index.js';
+import type { Logger } from '../log.js';
 import type { Keys } from '../keys.js';
-import { decodeWorker, type WorkerRecord } from '../model.js';
+import type { WorkerRecord } from '../model.js';
 
-/** Announces that worker `id`, whose record was `record`, returns within `withinMs`. */
-export async function announceReturn(store: Store, keys: Keys, id: string, record: WorkerRecord, withinMs: number): Promise<void> {
-  const lease = await store.grantLease(Math.max(1, Math.ceil(withinMs / 1000)));
-  await store.put(keys.returnOf(id), JSON.stringify(record), { lease: lease.id });
-}
-
-/** Worker `id` is back: its announcement is done with (its lease would end it anyway). */
-export async function returned(store: Store, keys: Keys, id: string): Promise<void> {
-  await store.delete(keys.returnOf(id));
-}
-
-/** The workers announced as returning, by id, from the returning/ key-values (damaged ones left out). */
-export function returningWorkers(keys: Keys, kvs: ReadonlyMap<string, KeyValue>): Map<string, WorkerRecord> {
-  const out = new Map<string, WorkerRecord>();
-  for (const kv of kvs.values()) {
-    const record = decodeWorker(kv.value);
-    if (record) out.set(kv.key.slice(keys.returning.length), record);
+/** Announces that worker `id`, whose record was `record`, returns within `withinMs`; if it cannot, its items move now (said in the log). */
+export async function announceReturn(store: Store, keys: Keys, record: WorkerRecord, w: { id: string; withinMs: number; log: Logger }): Promise<void> {
+  try {
+    const lease = await store.grantLease(Math.max(1, Math.ceil(w.withinMs / 1000)));
+    await store.put(keys.returnOf(w.id), JSON.stringify(record), { lease: lease.id });
+    w.log.info(`Returning within ${Math.round(w.withinMs / 1000)} s: the items of worker=${w.id} wait for it`);
+  } catch (err) {
+    w.log.warn('could not announce the return: the items move now', { error: (err as Error).message });
   }
-  return out;
+}
+
+/** Worker `id` is back: its announcement goes, tried again a few times (left, it would hold the items of a later crash for the window) until `stopped()`. */
+export async function returned(store: Store, keys: Keys, id: string, stopped: () => boolean): Promise<void> {
+  for (let tries = 0; tries < 6 && !stopped(); tries++) {
+    try {
+      await store.delete(keys.returnOf(id));
+      return;
+    } catch {
+      await delay(250 * 2 ** tries);
+    }
+  }
 }
