@@ -53,6 +53,7 @@ export function connectEtcd(flags: EtcdFlags, log: Logger): { store: EtcdStore; 
 
 async function firstAnswer(store: EtcdStore, endpoints: string[], log: Logger): Promise<void> {
   const where = endpoints.join(',');
+  log.info(`connecting to etcd at ${where}`); // said at once: a refused connection takes a moment to say so
   for (let tries = 0; ; tries++) {
     try {
       await store.get('\0rota-connect-probe');
