@@ -90,7 +90,6 @@ export async function renderFleet(root, ctx) {
     void draw();
   }
   const [workers, status, storeInfo] = await Promise.all([apiAll('/workers', { lease: 'true' }), api('GET', '/status'), storeLine()]);
-  fill(store, storeInfo);
   const act = (fn) => async (e) => {
     if (e.target instanceof HTMLButtonElement) e.target.disabled = true;
     try {
@@ -100,6 +99,7 @@ export async function renderFleet(root, ctx) {
     }
     ctx.refresh();
   };
+  fill(store, storeInfo, (status.returning ?? []).map((r) => h('p', { class: 'returning', 'data-testid': 'returning' }, `worker ${short(r.id)} is restarting: back within ${r.remaining} s, its services wait for it `, h('button', { onclick: act(() => api('POST', `/workers/${encodeURIComponent(r.id)}/drain`)) }, 'Drain (move them now)'))));
   fill(toolbar, status.local ? h('button', { 'data-testid': 'add-worker', onclick: act(() => api('POST', '/workers')) }, 'Add a local worker') : null);
   const maxLoad = Math.max(1, ...workers.map((w) => w.load / w.capacity));
   const rows = workers

@@ -87,6 +87,7 @@ export function registerWork(program: Command): void {
       print(opts, { ...status, workerList: workers }, () =>
         [
           `leader: ${status.leader ?? 'none'}   items: ${status.items} (${status.running} running, ${Math.max(0, status.items - status.running - status.finished)} waiting, ${status.finished} finished tasks)   workers: ${status.workers}`,
+          ...(status.returning ?? []).map((r) => `returning: ${r.id} within ${r.remaining} s (its services wait for it; rota worker drain ${r.id} moves them now)`),
           '',
           formatTable(
             // RUNNING: items and tasks it runs now; SHARE: its relative share of the fleet's items (not a limit).

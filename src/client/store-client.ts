@@ -275,7 +275,7 @@ export class StoreClient implements RotaClient {
   async status(): Promise<StatusView> {
     // Counts only: the status line is asked for often, and a fleet may hold many items. Tasks are
     // counted in their batches (a batch key stands for its tasks).
-    const [items, finished, assignKeys, activeKeys, workers, leader, placements] = await Promise.all([
+    const [items, finished, assignKeys, activeKeys, workers, leader, placements, returning] = await Promise.all([
       this.count(this.keys.registry),
       this.count(this.keys.results),
       this.count(this.keys.assign),
@@ -283,13 +283,14 @@ export class StoreClient implements RotaClient {
       this.count(this.keys.workers),
       Election.leader(this.store, this.keys.leader),
       taskPlacements(this.store, this.keys),
+      this.workers.returning(),
     ]);
     const placed = [...placements.values()];
     const batches = new Set(placed.map((p) => p.batch));
     const claimed = new Set(placed.filter((p) => p.token !== undefined).map((p) => p.batch));
     const assigned = assignKeys - batches.size + placed.length;
     const running = activeKeys - claimed.size + placed.filter((p) => p.token !== undefined).length;
-    return { leader, workers, items, finished, assigned: Math.max(0, assigned), running: Math.max(0, running) };
+    return { leader, workers, items, finished, assigned: Math.max(0, assigned), running: Math.max(0, running), ...(returning.length ? { returning } : {}) };
   }
 
   private async count(prefix: string): Promise<number> {

@@ -116,6 +116,8 @@ export interface StatusView {
   finished: number;
   assigned: number;
   running: number;
+  /** Workers away for a restart (--return-within), with the seconds they have left to come back. */
+  returning?: Array<{ id: string; remaining: number }>;
 }
 
 /** What rota lets a user do with work and workers. */

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { useEtcdFleet } from '../helpers/fleet.js';
 import { waitFor } from '../helpers/processes.js';
-import { api, startRota } from '../helpers/rota-process.js';
+import { spawnSync } from 'node:child_process';
+import { api, root, rotaBin, startRota } from '../helpers/rota-process.js';
 
 const ITEMS = 30;
 const ids = Array.from({ length: ITEMS }, (_, i) => `svc-${i}`);
@@ -77,5 +78,24 @@ describe('rolling upgrade: one node at a time, nothing moves', { timeout: 180_00
     const took = Date.now() - stoppedAt;
     console.log(`# n2 gone for good: its items ran elsewhere ${took} ms after it stopped (window 10 s)`);
     assert.ok(took >= 9_000 && took < 14_000, `took ${took} ms`);
+  });
+
+  it('a node away is shown as returning, and draining it moves its items at once', async () => {
+    nodes.push(await node('n4', '60s'));
+    const owned = async () => [...(await fleet.owners())].filter(([, w]) => w === 'n4').map(([i]) => i);
+    await waitFor(async () => (await owned()).length > 0, 15_000, 'n4 to take a share');
+    const mine = await owned();
+    const n4 = nodes.find((n) => n.id === 'n4')!;
+    await n4.stop();
+    nodes.splice(nodes.indexOf(n4), 1);
+    const base = nodes[0].api!;
+    const status = spawnSync(process.execPath, [rotaBin, 'status', '--api', base], { cwd: root, encoding: 'utf8' });
+    assert.match(status.stdout, /returning: n4 within \d+ s \(its services wait for it; rota worker drain n4 moves them now\)/);
+    const drainedAt = Date.now();
+    const drained = spawnSync(process.execPath, [rotaBin, 'worker', 'drain', 'n4', '--api', base], { cwd: root, encoding: 'utf8' });
+    assert.equal(drained.status, 0, drained.stderr);
+    await waitFor(async () => { const o = await fleet.owners(); return mine.every((i) => o.has(i)); }, 5000, "n4's items running elsewhere");
+    console.log(`# n4 away (window 60 s), drained: its ${mine.length} items ran elsewhere ${Date.now() - drainedAt} ms later`);
+    assert.equal((await api(base, 'GET', '/status')).body.returning, undefined, 'no longer returning');
   });
 });

@@ -92,6 +92,7 @@ export const statusShape = z.object({
   local: z.boolean().describe('whether this node runs local workers (rota up)'),
   revision: z.number().int().optional().describe("the store's revision: any write raises it"),
   store: z.string().optional().describe('which store: "etcd URL,…" or "embedded, in DIR"'),
+  returning: z.array(z.object({ id: z.string(), remaining: z.number().int() })).optional().describe('workers away for a restart, with the seconds they have left to come back'),
 });
 
 const counts = z.object({ pending: z.number().int(), running: z.number().int(), succeeded: z.number().int(), failed: z.number().int(), cancelled: z.number().int() });
