@@ -47,6 +47,17 @@ async function request(method, path, body, type = 'application/json') {
   }
 }
 
+/** A button's handler: runs `fn`, says what went wrong in an alert, then redraws with `refresh` (the button is disabled meanwhile). */
+export const action = (refresh) => (fn) => async (e) => {
+  if (e?.target instanceof HTMLButtonElement) e.target.disabled = true;
+  try {
+    await fn();
+  } catch (err) {
+    alert(err.message);
+  }
+  refresh();
+};
+
 /** Follows every change in the store; calls onChange with each batch and onState with 'live'/'off'. */
 export function follow(onChange, onState) {
   const url = `/events${token ? `?access_token=${encodeURIComponent(token)}` : ''}`;

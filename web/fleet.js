@@ -2,7 +2,7 @@
 // labels, priority, leader and draining marks, its lease (a crashed worker's runs down), age —
 // and its live configuration, edited in place; above them, live charts of the node's own metrics
 // and the store's health; below, the timeline of the fleet's events.
-import { api, apiAll } from './api.js';
+import { action, api, apiAll } from './api.js';
 import { bar, bytes, duration, fill, h, short } from './dom.js';
 import { renderCharts } from './charts.js';
 import { renderTimeline } from './timeline.js';
@@ -90,15 +90,7 @@ export async function renderFleet(root, ctx) {
     void draw();
   }
   const [workers, status, storeInfo] = await Promise.all([apiAll('/workers', { lease: 'true' }), api('GET', '/status'), storeLine()]);
-  const act = (fn) => async (e) => {
-    if (e.target instanceof HTMLButtonElement) e.target.disabled = true;
-    try {
-      await fn();
-    } catch (err) {
-      alert(err.message);
-    }
-    ctx.refresh();
-  };
+  const act = action(ctx.refresh);
   fill(store, storeInfo, (status.returning ?? []).map((r) => h('p', { class: 'returning', 'data-testid': 'returning' }, `worker ${short(r.id)} is restarting: back within ${r.remaining} s, its services wait for it `, h('button', { onclick: act(() => api('POST', `/workers/${encodeURIComponent(r.id)}/drain`)) }, 'Drain (move them now)'))));
   fill(toolbar, status.local ? h('button', { 'data-testid': 'add-worker', onclick: act(() => api('POST', '/workers')) }, 'Add a local worker') : null);
   const maxLoad = Math.max(1, ...workers.map((w) => w.load / w.capacity));

@@ -1,6 +1,6 @@
 // One item's page (#work/<id>): its whole content and spec, where it runs, and for a task every
 // attempt with its worker, times, outcome and output tail, with Retry once it failed.
-import { api } from './api.js';
+import { action, api } from './api.js';
 import { duration, fill, h, short } from './dom.js';
 
 const time = (ms) => (ms ? new Date(ms).toLocaleTimeString() : '');
@@ -13,14 +13,7 @@ export async function renderItem(root, ctx) {
     return fill(root, h('h2', {}, 'Work'), h('p', {}, h('a', { href: '#work' }, '← all items')), h('p', { class: 'error' }, err.message));
   }
   const attempts = item.kind === 'task' ? await api('GET', `/work/${encodeURIComponent(item.id)}/attempts`) : [];
-  const act = (fn) => async () => {
-    try {
-      await fn();
-    } catch (err) {
-      alert(err.message);
-    }
-    ctx.refresh();
-  };
+  const act = action(ctx.refresh);
   const spec = Object.entries({ kind: item.kind, weight: item.weight, selector: Object.keys(item.selector ?? {}).length ? JSON.stringify(item.selector) : undefined, placement: item.placement, command: item.command ? JSON.stringify(item.command) : undefined, timeoutMs: item.timeoutMs, maxAttempts: item.maxAttempts, backoffMs: item.backoffMs, job: item.job, submitted: item.submittedAt ? new Date(item.submittedAt).toLocaleString() : undefined }).filter(([, v]) => v !== undefined);
   const facts = [
     ['status', h('span', { class: `st st-${item.status}`, 'data-testid': 'item-status' }, item.status ?? '')],

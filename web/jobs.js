@@ -1,6 +1,6 @@
 // Jobs: a progress bar per job; for one job, a result table (failures first), grouped by a
 // matrix axis if asked, with the output tail of a task on click.
-import { api, apiAll } from './api.js';
+import { action, api, apiAll } from './api.js';
 import { duration, fill, h } from './dom.js';
 
 const ORDER = { failed: 0, running: 1, pending: 2, cancelled: 3, succeeded: 4 };
@@ -87,14 +87,7 @@ export async function renderJobs(root, ctx) {
     ctx.refresh();
   });
   const retry = h('button', { 'data-action': 'retry-failed', disabled: job.counts.failed === 0 || job.state !== 'ready' }, `Retry ${job.counts.failed} failed`);
-  retry.addEventListener('click', async () => {
-    try {
-      await api('POST', `/jobs/${encodeURIComponent(job.id)}/retry`);
-    } catch (e) {
-      alert(e.message);
-    }
-    ctx.refresh();
-  });
+  retry.addEventListener('click', action(ctx.refresh)(() => api('POST', `/jobs/${encodeURIComponent(job.id)}/retry`)));
   const table = (rows) =>
     h(
       'table',

@@ -2,7 +2,7 @@
 // tabs by status with their counts (GET /counts) and a kind filter; a search, and pages of 100
 // rows read from the server's paged GET /work (content comes as a preview of its first 1 KiB), so
 // a fleet of any size, or of 1 MiB items, stays fast. A row opens the item's page (#work/<id>).
-import { api, apiPage } from './api.js';
+import { action, api, apiPage } from './api.js';
 import { fill, h, short } from './dom.js';
 import { renderItem } from './item.js';
 
@@ -130,14 +130,7 @@ function drawWork(ctx) {
     ` ${position} `,
     h('button', { disabled: shown.next === undefined, onclick: go(page + 1) }, '›'),
   );
-  const act = (fn) => async () => {
-    try {
-      await fn();
-    } catch (err) {
-      alert(err.message);
-    }
-    ctx.refresh();
-  };
+  const act = action(ctx.refresh);
   const rows = shown.rows.map((w) =>
     h(
       'tr',

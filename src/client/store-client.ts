@@ -2,14 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import { Keys } from '../engine/keys.js';
 import { checkId, decodeSpec, parseWorkBulk, parseWorkChange, parseWorkInput, specOf, type WorkInput } from '../engine/model.js';
-import { Election } from '../recipes/election.js';
 import { readPage, type Store } from '../store/index.js';
 import { assignmentsOf } from './assignments.js';
 import { ConflictError, NotFoundError, TooLargeError } from './errors.js';
 import { deleteJob } from '../engine/jobs/job-delete.js';
 import { cancelJob, getJob, JobChangedError, JobDeletingError, JobExistsError, submitJob, summarize, type JobRecord } from '../engine/jobs/jobs.js';
 import { parseJobSpec } from '../engine/jobs/job-spec.js';
-import { taskPlacements } from '../engine/tasks/batch-reads.js';
 import { metrics } from '../engine/metrics.js';
 import { decodeJson } from '../engine/tasks/task-model.js';
 import { createItem, deleteItem, updateItem } from '../engine/work.js';
@@ -23,6 +21,7 @@ import { StoreWorkers } from './store-workers.js';
 import type { Completion, CreateRun, JobStatus, JobTask, RotaClient, RunRecord, RunReport, RunView, StatusView, WorkChange, WorkCounts, WorkView, WorkerConfigView, WorkerListOptions, WorkerView, CacheCreate, CacheView, PartitionHolder } from './types.js';
 import type { WorkerConfigPatch } from '../engine/fleet/worker-config.js';
 import { countWork, listWorkPage, placeTasks, workView } from './work-list.js';
+import { fleetStatus } from './fleet-status.js';
 import { taskAttempts, type AttemptView } from './work-attempts.js';
 import { retryFailed, retryTask, RetryRefusedError } from '../engine/tasks/task-retry.js';
 
@@ -177,19 +176,13 @@ export class StoreClient implements RotaClient {
 
   async retryWork(id: string): Promise<WorkView> {
     checkId(id, 'work id');
-    try {
-      if (!(await retryTask(this.store, this.keys, id))) throw new NotFoundError('work', id);
-    } catch (err) {
-      if (err instanceof RetryRefusedError) throw new ConflictError(err.message);
-      throw err;
-    }
+    if (!(await refusedAsConflict(retryTask(this.store, this.keys, id)))) throw new NotFoundError('work', id);
     return this.getWork(id);
   }
 
   async retryJob(id: string): Promise<{ retried: number }> {
-    const job = await this.job(id);
-    if (job.state !== 'ready') throw new ConflictError(`job ${id} is ${job.state}: only a job that runs can have its failed tasks retried`);
-    return { retried: await retryFailed(this.store, this.keys, id) };
+    await this.job(id); // 404 for no such job
+    return { retried: await refusedAsConflict(retryFailed(this.store, this.keys, id)) };
   }
 
   listWorkers(): Promise<WorkerView[]> {
@@ -233,7 +226,7 @@ export class StoreClient implements RotaClient {
     const out: JobStatus[] = [];
     for (const job of jobs) out.push(await jobSummary(this.store, this.keys, job, Date.now()));
     const last = page.kvs.at(-1)?.key.slice(this.keys.jobs.length);
-    return { ...fitPage(out, (j) => j.id, page.more, last), total: await this.count(this.keys.jobs) };
+    return { ...fitPage(out, (j) => j.id, page.more, last), total: (await this.store.range(this.keys.jobs, { prefix: true, countOnly: true })).count };
   }
 
   async getJob(id: string): Promise<JobStatus> {
@@ -272,33 +265,21 @@ export class StoreClient implements RotaClient {
     return job;
   }
 
-  async status(): Promise<StatusView> {
-    // Counts only: the status line is asked for often, and a fleet may hold many items. Tasks are
-    // counted in their batches (a batch key stands for its tasks).
-    const [items, finished, assignKeys, activeKeys, workers, leader, placements, returning] = await Promise.all([
-      this.count(this.keys.registry),
-      this.count(this.keys.results),
-      this.count(this.keys.assign),
-      this.count(this.keys.active),
-      this.count(this.keys.workers),
-      Election.leader(this.store, this.keys.leader),
-      taskPlacements(this.store, this.keys),
-      this.workers.returning(),
-    ]);
-    const placed = [...placements.values()];
-    const batches = new Set(placed.map((p) => p.batch));
-    const claimed = new Set(placed.filter((p) => p.token !== undefined).map((p) => p.batch));
-    const assigned = assignKeys - batches.size + placed.length;
-    const running = activeKeys - claimed.size + placed.filter((p) => p.token !== undefined).length;
-    return { leader, workers, items, finished, assigned: Math.max(0, assigned), running: Math.max(0, running), ...(returning.length ? { returning } : {}) };
-  }
-
-  private async count(prefix: string): Promise<number> {
-    return (await this.store.range(prefix, { prefix: true, countOnly: true })).count;
+  status(): Promise<StatusView> {
+    return fleetStatus(this.store, this.keys);
   }
 
   private checkSize(content: string): void {
     const size = Buffer.byteLength(content);
     if (size > this.maxContent) throw new TooLargeError(size, this.maxContent);
+  }
+}
+
+/** `p`, a refused retry made the ConflictError (409) users get. */
+async function refusedAsConflict<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    throw err instanceof RetryRefusedError ? new ConflictError(err.message) : err;
   }
 }

@@ -1,6 +1,7 @@
 // Worker operations on a store: the fleet as listed, and each worker's live configuration.
 import { parseConfigPatch, patchWorkerConfig, readWorkerConfig, type WorkerConfigPatch } from '../engine/fleet/worker-config.js';
 import type { Keys } from '../engine/keys.js';
+import { drainAway } from '../engine/fleet/returning.js';
 import { checkId, decodeWorker, selects, type WorkerRecord } from '../engine/model.js';
 import { Election } from '../recipes/election.js';
 import { readPage, type Store } from '../store/index.js';
@@ -39,24 +40,14 @@ export class StoreWorkers {
   async setDraining(workerId: string, draining: boolean): Promise<WorkerView> {
     checkId(workerId, 'worker id');
     if (!(await this.store.get(this.keys.worker(workerId)))) {
-      // Away for a restart (fleet/returning.ts): draining it ends the wait, its items move now, and it comes back drained.
-      const away = draining ? await this.store.get(this.keys.returnOf(workerId)) : undefined;
-      const record = away && decodeWorker(away.value);
+      // Away for a restart: draining it ends the wait, its items move now, and it comes back drained.
+      const record = draining ? await drainAway(this.store, this.keys, workerId) : undefined;
       if (!record) throw new NotFoundError('worker', workerId);
-      await patchWorkerConfig(this.store, this.keys, workerId, { draining: true });
-      await this.store.delete(this.keys.returnOf(workerId));
-      return { ...workerView(workerId, record, undefined), draining: true };
+      return workerView(workerId, record, undefined);
     }
     const view = await this.configureWorker(workerId, { draining: draining || null });
     // The worker puts it in its record within moments; say what is now in force.
     return { ...view.worker!, draining };
-  }
-
-  /** Workers away for a restart, with the seconds they have left to come back (their services wait that long). */
-  async returning(): Promise<Array<{ id: string; remaining: number }>> {
-    const { kvs } = await this.store.range(this.keys.returning, { prefix: true });
-    const out = await Promise.all(kvs.map(async (kv) => ({ id: kv.key.slice(this.keys.returning.length), remaining: kv.lease ? Math.max(0, (await this.store.leaseTimeToLive(kv.lease).catch(() => null))?.ttl ?? 0) : 0 })));
-    return out.sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
   async configureWorker(workerId: string, patch: WorkerConfigPatch): Promise<WorkerConfigView> {

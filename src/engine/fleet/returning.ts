@@ -7,7 +7,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Store } from '../../store/index.js';
 import type { Logger } from '../log.js';
 import type { Keys } from '../keys.js';
-import type { WorkerRecord } from '../model.js';
+import { decodeWorker, type WorkerRecord } from '../model.js';
+import { patchWorkerConfig } from './worker-config.js';
 
 /** Announces that worker `id`, whose record was `record`, returns within `withinMs`; if it cannot, its items move now (said in the log). */
 export async function announceReturn(store: Store, keys: Keys, record: WorkerRecord, w: { id: string; withinMs: number; log: Logger }): Promise<void> {
@@ -30,4 +31,25 @@ export async function returned(store: Store, keys: Keys, id: string, stopped: ()
       await delay(250 * 2 ** tries);
     }
   }
+}
+
+/**
+ * Drains worker `id` while it is away: it will come back drained, and its announcement goes, so the
+ * leader moves its items now instead of waiting for it. Returns its record as it left, or undefined
+ * if it is not away.
+ */
+export async function drainAway(store: Store, keys: Keys, id: string): Promise<WorkerRecord | undefined> {
+  const away = await store.get(keys.returnOf(id));
+  const record = away ? decodeWorker(away.value) : null;
+  if (!record) return undefined;
+  await patchWorkerConfig(store, keys, id, { draining: true });
+  await store.delete(keys.returnOf(id));
+  return { ...record, draining: true };
+}
+
+/** The workers away now, with the seconds each has left to come back. */
+export async function awayWorkers(store: Store, keys: Keys): Promise<Array<{ id: string; remaining: number }>> {
+  const { kvs } = await store.range(keys.returning, { prefix: true });
+  const out = await Promise.all(kvs.map(async (kv) => ({ id: kv.key.slice(keys.returning.length), remaining: kv.lease ? Math.max(0, (await store.leaseTimeToLive(kv.lease).catch(() => null))?.ttl ?? 0) : 0 })));
+  return out.sort((a, b) => (a.id < b.id ? -1 : 1));
 }

@@ -44,8 +44,10 @@ export async function retryTask(store: Store, keys: Keys, id: string): Promise<b
   throw new RetryRefusedError(`task ${id} kept changing while it was being retried; try again`);
 }
 
-/** Runs every failed task of job `jobId` again; returns how many. */
+/** Runs every failed task of job `jobId` again (RetryRefusedError unless the job runs); returns how many. */
 export async function retryFailed(store: Store, keys: Keys, jobId: string): Promise<number> {
+  const state = decodeJson<{ state?: string }>((await store.get(keys.job(jobId)))?.value)?.state;
+  if (state !== 'ready') throw new RetryRefusedError(`job ${jobId} is ${state ?? 'gone'}: only a job that runs can have its failed tasks retried`);
   const { kvs } = await listPrefix(store, `${keys.results}${jobId}.`);
   let retried = 0;
   for (const kv of kvs) {
